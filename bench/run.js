@@ -1,0 +1,19 @@
+// `npm run bench`: every benchmark, each printing its times and the ratios against the peer
+// measured in the same run. Pass section names to run only some: `npm run bench -- locks`.
+import { benchBakeVsDocker } from './bake-vs-docker.js';
+
+const sections = {
+  bake: benchBakeVsDocker,
+};
+
+function report(title, rows) {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  process.stdout.write(`\n== ${title}\n`);
+  for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(width)}  ${v}\n`);
+}
+
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(sections)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  await run(report);
+}

@@ -1,0 +1,131 @@
+import { StoreError } from './errors.js';
+import type { BaseImage } from './base/base-image.js';
+import { entrypointScript } from './image/entrypoint-script.js';
+import { writeLayer, type Layer } from './layer/layer.js';
+import type { ImageConfig, ImageManifest } from './oci/image-config.js';
+import { mergeEnv } from './oci/image-config.js';
+import type { LayoutStore } from './oci/layout-store.js';
+import { Annotation, MediaType, type Descriptor } from './oci/media-types.js';
+import type { BuildPlan } from './plan.js';
+import type { TreeEntry } from './source/tree.js';
+import { canonicalJson } from './util/canonical-json.js';
+import { isoSeconds } from './util/clock.js';
+import type { Digest } from './util/digest.js';
+
+/** An assembled image: its manifest descriptor (the image's identity) and config digest. */
+export interface AssembledImage {
+  manifest: Descriptor;
+  config: Digest;
+  layers: Layer[];
+}
+
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * Assembles a heavily baked image: base layers, one stored layer per pinned service version
+ * (reused by digest, never repacked), a small layer with the supervisor, then config and manifest
+ * as canonical JSON. Everything is a pure function of the plan and the base, so it is reproducible.
+ */
+export async function assembleHeavy(plan: BuildPlan, base: BaseImage, store: LayoutStore): Promise<AssembledImage> {
+  const serviceLayers: Layer[] = plan.services.map((s) => ({
+    descriptor: { mediaType: s.version.layer.mediaType, digest: s.version.layer.digest, size: s.version.layer.size },
+    diffId: s.version.layer.digest,
+  }));
+  for (const layer of serviceLayers) {
+    if (!(await store.has(layer.descriptor.digest))) {
+      throw new StoreError(`layer ${layer.descriptor.digest} of a committed version is missing from the store; run bake commit again`);
+    }
+  }
+  const entry = await writeLayer(store, bakeFiles(plan), { prefix: '', mtime: plan.created });
+  const layers = [...base.layers, ...serviceLayers, entry];
+  const created = isoSeconds(plan.created);
+  const vector = canonicalJson(plan.vector);
+  const recipe = plan.recipe;
+  const config: ImageConfig = {
+    created,
+    architecture: recipe.platform.architecture,
+    os: recipe.platform.os,
+    config: {
+      ...base.config,
+      Env: mergeEnv([DEFAULT_PATH], base.config.Env, Object.entries(recipe.env).map(([k, v]) => `${k}=${v}`)),
+      Entrypoint: recipe.entrypoint ?? ['/bin/sh', '/bake/entrypoint.sh'],
+      ...(recipe.entrypoint === undefined && { Cmd: [] }),
+      ExposedPorts: Object.fromEntries(recipe.ports.map((p) => [`${p}/tcp`, {}])),
+      Labels: {
+        ...base.config.Labels,
+        ...recipe.labels,
+        [Annotation.vector]: vector,
+        [Annotation.image]: plan.image,
+        [Annotation.bakeLevel]: plan.level,
+        ...(plan.revision !== undefined && { [Annotation.revision]: plan.revision }),
+        [Annotation.created]: created,
+      },
+    },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+    history: [
+      ...base.history,
+      ...plan.services.map((s) => ({ created, created_by: `bake: service ${s.name} v${s.version.version} (${s.version.digest})` })),
+      { created, created_by: 'bake: supervisor /bake/entrypoint.sh' },
+    ],
+  };
+  const configBlob = await store.putBytes(canonicalJson(config));
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.manifest,
+    config: { mediaType: MediaType.config, digest: configBlob.digest, size: configBlob.size },
+    layers: layers.map((l) => ({ mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size })),
+    annotations: {
+      [Annotation.created]: created,
+      [Annotation.title]: plan.image,
+      [Annotation.vector]: vector,
+      ...(plan.revision !== undefined && { [Annotation.revision]: plan.revision }),
+      ...(base.digest !== undefined && { [Annotation.baseDigest]: base.digest }),
+    },
+  };
+  const manifestBlob = await store.putBytes(canonicalJson(manifest));
+  return {
+    manifest: {
+      mediaType: MediaType.manifest,
+      digest: manifestBlob.digest,
+      size: manifestBlob.size,
+      platform: { architecture: recipe.platform.architecture, os: recipe.platform.os },
+    },
+    config: configBlob.digest,
+    layers,
+  };
+}
+
+/** `/bake/entrypoint.sh` and `/bake/image.json`: the supervisor and a record of what is inside. */
+function bakeFiles(plan: BuildPlan): TreeEntry[] {
+  const script = Buffer.from(
+    entrypointScript(
+      plan.services
+        .filter((s) => s.config.run !== undefined)
+        .map((s) => ({
+          name: s.name,
+          version: s.version.version,
+          install: s.config.install,
+          run: s.config.run ?? '',
+          ...(s.config.port !== undefined && { port: s.config.port }),
+          env: s.config.env,
+        })),
+    ),
+  );
+  const info = Buffer.from(
+    `${JSON.stringify(
+      {
+        image: plan.image,
+        level: plan.level,
+        vector: plan.vector,
+        services: Object.fromEntries(plan.services.map((s) => [s.name, { version: s.version.version, digest: s.version.digest, layer: s.version.layer.digest, install: s.config.install, revision: s.version.revision ?? null }])),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return [
+    { path: 'bake', type: 'directory', mode: 0o755, size: 0 },
+    { path: 'bake/entrypoint.sh', type: 'file', mode: 0o755, size: script.length, read: async () => script },
+    { path: 'bake/image.json', type: 'file', mode: 0o644, size: info.length, read: async () => info },
+  ];
+}

@@ -1,0 +1,157 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assembleHeavy, type AssembledImage } from './assemble.js';
+import { waitingMessage, withFileLock, type LockHolder } from './lock/file-lock.js';
+import { lockTuning } from './lock/lock-tuning.js';
+import { resolveBase } from './base/resolve-base.js';
+import type { RecipeConfig, WorkspaceConfig } from './config/types.js';
+import { BakeError } from './errors.js';
+import { updateManifest } from './manifest/manifest-file.js';
+import type { BuildRecord, VersionVector } from './manifest/model.js';
+import { staleServices, type Superseded } from './manifest/staleness.js';
+import { openLayoutStore, type LayoutStore } from './oci/layout-store.js';
+import { planBuild, type BuildPlan } from './plan.js';
+import { silent, type ProgressSink } from './progress.js';
+import { bakeClock, isoSeconds } from './util/clock.js';
+import { currentActor, workspacePaths } from './workspace-paths.js';
+
+export interface BuildOptions {
+  /** Hold the image's lock through resolve → build → record, instead of checking at record time. */
+  serialize?: boolean;
+  /** How many times a build found stale at record time is rebaked with the new vector. */
+  maxRebakes?: number;
+  env?: NodeJS.ProcessEnv;
+  progress?: ProgressSink;
+}
+
+export interface BuildResult {
+  image: string;
+  build: number;
+  digest: string;
+  config: string;
+  vector: VersionVector;
+  stale: boolean;
+  /** True when an earlier build already had this exact digest; no new build was recorded. */
+  reused: boolean;
+  ref: string;
+  /** Builds of this run that were found stale at record time and rebaked, oldest first. */
+  rebaked: { build: number; digest: string; vector: VersionVector; supersededBy: Superseded[] }[];
+}
+
+const DEFAULT_MAX_REBAKES = 3;
+
+/**
+ * Bakes one image from its recipe and the latest committed versions: resolve the vector, assemble
+ * into the workspace's OCI layout, record the build under the manifest lock. At record time it
+ * proves no service in the vector got a newer commit meanwhile; if one did, the build is recorded
+ * stale and rebaked with the new vector (at most `maxRebakes` times). With `serialize`, the
+ * image's lock is held throughout, so bakes of one image never overlap; different images proceed
+ * in parallel. Throws InputError, StoreError, ManifestError, LockError.
+ */
+export async function buildImage(ws: WorkspaceConfig, recipe: RecipeConfig, options: BuildOptions = {}): Promise<BuildResult> {
+  const paths = workspacePaths(ws.dir);
+  const progress = options.progress ?? silent;
+  await mkdir(paths.locks, { recursive: true });
+  const imageLock = join(paths.locks, `image-${recipe.image}`);
+  const lockOptions = {
+    purpose: `bake ${recipe.image}`,
+    ...lockTuning(options.env),
+    onWait: (holder: LockHolder | undefined) =>
+      progress({ kind: 'wait', message: `waiting for the lock on image ${recipe.image}${holder ? ` held by PID ${holder.pid} since ${holder.since} (${holder.purpose})` : ''}` }),
+  };
+  const attempt = () => bakeWithRebakes(ws, recipe, options, progress);
+  return options.serialize ? withFileLock(imageLock, lockOptions, attempt) : attempt();
+}
+
+async function bakeWithRebakes(ws: WorkspaceConfig, recipe: RecipeConfig, options: BuildOptions, progress: ProgressSink): Promise<BuildResult> {
+  const paths = workspacePaths(ws.dir);
+  const store = await openLayoutStore(paths.store);
+  const rebaked: BuildResult['rebaked'] = [];
+  const maxRebakes = options.maxRebakes ?? DEFAULT_MAX_REBAKES;
+  for (;;) {
+    // Resolve under the manifest lock: the vector is the manifest's state at one instant.
+    const manifest = await updateManifest(paths.manifest, manifestLockOptions(`resolve ${recipe.image}`, options, progress), async (m) => ({ result: m, write: false }));
+    const plan = planBuild(ws, recipe, manifest, options.env ? { env: options.env } : {});
+    progress({ kind: 'step', message: `${plan.image}: ${describeVector(plan.vector)}` });
+    if (plan.level !== 'heavy') throw new BakeError(`${recipe.file}: bake: light is not supported yet; use bake: heavy`);
+    const base = await resolveBase(recipe.base, store, { mtime: bakeClock(0, options.env), recipeFile: recipe.file });
+    const image = await assembleHeavy(plan, base, store);
+    progress({ kind: 'step', message: `${plan.image}: assembled ${image.manifest.digest}` });
+    const result = await recordBuild(paths.manifest, store, plan, image, base.description, options, progress);
+    if (!result.stale || rebaked.length >= maxRebakes) return { ...result, rebaked };
+    const superseded = result.supersededBy;
+    progress({ kind: 'done', message: `${plan.image}:${result.build} is stale (${superseded.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaking` });
+    rebaked.push({ build: result.build, digest: result.digest, vector: result.vector, supersededBy: superseded });
+  }
+}
+
+async function recordBuild(
+  manifestFile: string,
+  store: LayoutStore,
+  plan: BuildPlan,
+  image: AssembledImage,
+  base: string,
+  options: BuildOptions,
+  progress: ProgressSink,
+): Promise<Omit<BuildResult, 'rebaked'> & { supersededBy: Superseded[] }> {
+  return updateManifest(manifestFile, manifestLockOptions(`record build of ${plan.image}`, options, progress), async (manifest) => {
+    const builds = (manifest.builds[plan.image] ??= []);
+    const supersededBy = staleServices(manifest, plan.vector);
+    const existing = builds.find((b) => b.digest === image.manifest.digest);
+    if (existing) {
+      if (!(await store.resolve(`${plan.image}:${existing.id}`))) await store.tag(image.manifest, `${plan.image}:${existing.id}`);
+      return { result: { ...resultOf(existing, true), stale: supersededBy.length > 0, supersededBy }, write: false };
+    }
+    const record: BuildRecord = {
+      id: builds.reduce((max, b) => Math.max(max, b.id), 0) + 1,
+      image: plan.image,
+      digest: image.manifest.digest,
+      config: image.config,
+      level: plan.level,
+      vector: plan.vector,
+      serviceLayers: Object.fromEntries(plan.services.map((s) => [s.name, s.version.layer.digest])),
+      base,
+      created: isoSeconds(plan.created),
+      builtAt: new Date().toISOString(),
+      builtBy: currentActor(options.env),
+      status: supersededBy.length > 0 ? 'stale' : 'current',
+      ...(supersededBy.length > 0 && { supersededBy }),
+      reproducible: true,
+    };
+    // Tag before the manifest names the build, so a recorded build always has its ref.
+    await store.tag(image.manifest, `${plan.image}:${record.id}`);
+    builds.push(record);
+    return { result: { ...resultOf(record, false), supersededBy }, write: true };
+  });
+}
+
+function manifestLockOptions(purpose: string, options: BuildOptions, progress: ProgressSink) {
+  return {
+    purpose,
+    ...lockTuning(options.env),
+    onWait: (holder: LockHolder | undefined) =>
+      progress({ kind: 'wait', message: waitingMessage(holder) }),
+  };
+}
+
+function resultOf(record: BuildRecord, reused: boolean): Omit<BuildResult, 'rebaked'> {
+  return {
+    image: record.image,
+    build: record.id,
+    digest: record.digest,
+    config: record.config,
+    vector: record.vector,
+    stale: record.status === 'stale',
+    reused,
+    ref: `${record.image}:${record.id}`,
+  };
+}
+
+/** `catalog v3, cart v1` */
+export function describeVector(vector: VersionVector): string {
+  return Object.entries(vector)
+    .map(([s, v]) => `${s} v${v}`)
+    .join(', ');
+}
+
+export type { BuildPlan };

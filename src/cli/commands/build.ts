@@ -1,0 +1,55 @@
+import { buildImage, describeVector } from '../../build.js';
+import { listRecipes, loadRecipe } from '../../config/recipe.js';
+import { loadWorkspace } from '../../config/workspace.js';
+import { UsageError } from '../../errors.js';
+import type { Command } from '../command.js';
+
+export const buildCommand: Command = {
+  name: 'build',
+  summary: 'bake images from recipes and the latest committed versions',
+  help: `Usage: bake build <image>... | --all
+
+Bakes each image from recipes/<image>.yaml with the latest committed version of every service
+it contains, into the OCI image layout at .bake/store, and records the build (its digest and
+version vector) in the version manifest. The same committed versions and recipe always give the
+same digest.
+
+By default the vector is resolved under the manifest lock, the image is assembled outside it,
+and at record time bake proves no service in the vector got a newer commit meanwhile; if one did,
+the build is recorded stale and rebaked with the new vector (up to --max-rebakes times).
+
+Options:
+  --all              build every recipe in recipes/
+  --serialize        hold the image's lock through resolve, build and record, so bakes of one
+                     image never overlap (images that share no lock still bake in parallel)
+  --max-rebakes N    rebake a build found stale at most N times (default 3; 0 reports it stale)
+
+JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reused":false,"ref","rebaked":[…]}]}`,
+  options: { all: { type: 'boolean' }, serialize: { type: 'boolean' }, 'max-rebakes': { type: 'string' } },
+  positionals: true,
+  async run(ctx, positionals, values) {
+    const ws = await loadWorkspace(ctx.workspace);
+    const names = values['all'] === true ? await listRecipes(ws) : positionals;
+    if (names.length === 0) throw new UsageError('bake build: name at least one image, or pass --all (see bake build --help)');
+    const recipes = [];
+    for (const name of names) recipes.push(await loadRecipe(ws, name));
+    const maxRaw = values['max-rebakes'];
+    if (maxRaw !== undefined && (typeof maxRaw !== 'string' || !/^\d+$/.test(maxRaw))) throw new UsageError('bake build: --max-rebakes takes a whole number');
+    const options = {
+      serialize: values['serialize'] === true,
+      ...(typeof maxRaw === 'string' && { maxRebakes: Number(maxRaw) }),
+      env: ctx.env,
+      progress: ctx.progress,
+    };
+    const builds = [];
+    for (const recipe of recipes) builds.push(await buildImage(ws, recipe, options));
+    return {
+      json: { builds },
+      human: builds.flatMap((b) => [
+        ...b.rebaked.map((r) => `${b.image}:${r.build} was stale at record time (${r.supersededBy.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaked`),
+        `${b.ref} ${b.digest}${b.reused ? ' (unchanged)' : ''}${b.stale ? ' STALE' : ''}`,
+        `  ${describeVector(b.vector)}`,
+      ]),
+    };
+  },
+};

@@ -1,0 +1,57 @@
+import { releaseImage } from '../../release/release.js';
+import { UsageError } from '../../errors.js';
+import { describeVector } from '../../build.js';
+import type { Command } from '../command.js';
+
+export const releaseCommand: Command = {
+  name: 'release',
+  summary: 'hand a build to an environment through the race gate',
+  help: `Usage: bake release <image> --env ENV [--build ID] [--allow-stale] [--rollback]
+
+Records a build (by default the image's newest) as the release live in ENV: its digest, its
+version vector and its pinned service layers. The race gate refuses, with exit code 3, when
+  stale       a service in the build has a newer committed version;
+  regression  the release would move a service backwards from what ENV runs;
+  conflict    its vector is incomparable with ENV's live one (the two images of a race).
+Refusals name the service, both versions, and who committed the newer one when.
+
+Options:
+  --env ENV        the environment (required)
+  --build ID       release this build instead of the newest
+  --allow-stale    release a stale build anyway (recorded)
+  --rollback       go back on purpose: allows regressions and conflicts (recorded)
+
+JSON: {"env","image","build","release","digest","vector","serviceLayers","overrides","unchanged"}
+Refused: exit 3 and {"error":{"kind":"stale"|"regression"|"conflict","service","have","want","committedBy","committedAt",...}}`,
+  options: { env: { type: 'string' }, build: { type: 'string' }, 'allow-stale': { type: 'boolean' }, rollback: { type: 'boolean' } },
+  positionals: true,
+  async run(ctx, positionals, values) {
+    const [image, ...rest] = positionals;
+    if (!image || rest.length > 0) throw new UsageError('bake release takes exactly one image (see bake release --help)');
+    const env = values['env'];
+    if (typeof env !== 'string') throw new UsageError('bake release: --env ENV is required');
+    const buildRaw = values['build'];
+    let build: number | undefined;
+    if (typeof buildRaw === 'string') {
+      if (!/^\d+$/.test(buildRaw)) throw new UsageError(`bake release: --build takes a build number, got ${buildRaw}`);
+      build = Number(buildRaw);
+    }
+    const result = await releaseImage(ctx.workspace, image, env, {
+      ...(build !== undefined && { build }),
+      allowStale: values['allow-stale'] === true,
+      rollback: values['rollback'] === true,
+      env: ctx.env,
+      progress: ctx.progress,
+    });
+    const overrides = result.overrides.map((o) => `  overridden (${o.flag}): ${o.kind} ${o.service} v${o.have}/v${o.want}`);
+    return {
+      json: result,
+      human: [
+        `${result.unchanged ? 'already live' : 'released'}: ${image}:${result.build} → ${env} (release ${result.release})`,
+        `  ${result.digest}`,
+        `  ${describeVector(result.vector)}`,
+        ...overrides,
+      ],
+    };
+  },
+};

@@ -1,0 +1,92 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BakeError, ExitCode, UsageError } from '../errors.js';
+import type { Command } from './command.js';
+import { buildCommand } from './commands/build.js';
+import { commitCommand } from './commands/commit.js';
+import { statusCommand } from './commands/status.js';
+import { releaseCommand } from './commands/release.js';
+import { logCommand } from './commands/log.js';
+import { clearProgress, progressDisplay } from './progress-display.js';
+
+const commands: Command[] = [commitCommand, buildCommand, releaseCommand, statusCommand, logCommand];
+
+const globalOptions = {
+  workspace: { type: 'string', short: 'C' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `bake — bake committed service versions into reproducible, digest-addressed images
+
+Usage: bake [-C DIR] [--json] <command> [options]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Global options:
+  -C, --workspace DIR  the workspace (the directory holding bake.yaml); default: current directory
+      --json           print one JSON document on stdout and nothing else there
+  -h, --help           show help; \`bake <command> --help\` for a command
+
+Exit codes: 0 ok, 1 error, 2 usage or invalid input, 3 refused by the race gate.
+Environment: SOURCE_DATE_EPOCH (the one clock), BAKE_ACTOR (who is acting), BAKE_DEBUG=* (debug log).`;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const json = argv.includes('--json');
+  try {
+    const commandIndex = argv.findIndex((arg, i) => !arg.startsWith('-') && !['-C', '--workspace'].includes(argv[i - 1] ?? ''));
+    const command = commandIndex >= 0 ? commands.find((c) => c.name === argv[commandIndex]) : undefined;
+    if (commandIndex >= 0 && !command) {
+      throw new UsageError(`unknown command ${argv[commandIndex]}; commands: ${commands.map((c) => c.name).join(', ')}`);
+    }
+    if (!command) {
+      io.stdout.write(`${mainHelp()}\n`);
+      return argv.some((a) => a === '--help' || a === '-h') || argv.length === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    const args = [...argv.slice(0, commandIndex), ...argv.slice(commandIndex + 1)];
+    let parsed;
+    try {
+      parsed = parseArgs({ args, options: { ...globalOptions, ...command.options }, allowPositionals: true, strict: true });
+    } catch (error) {
+      throw new UsageError(`bake ${command.name}: ${(error as Error).message} (see bake ${command.name} --help)`, { cause: error });
+    }
+    if (parsed.values.help) {
+      io.stdout.write(`${command.help}\n`);
+      return ExitCode.ok;
+    }
+    if (!command.positionals && parsed.positionals.length > 0) {
+      throw new UsageError(`bake ${command.name} takes no arguments, got ${parsed.positionals.join(' ')}`);
+    }
+    const workspace = resolve(typeof parsed.values.workspace === 'string' ? parsed.values.workspace : '.');
+    const output = await command.run(
+      { workspace, json, env: process.env, progress: progressDisplay(io.stderr as NodeJS.WriteStream) },
+      parsed.positionals,
+      parsed.values,
+    );
+    clearProgress(io.stderr as NodeJS.WriteStream);
+    if (json) io.stdout.write(`${JSON.stringify(output.json, null, 2)}\n`);
+    else if (output.human.length > 0) io.stdout.write(`${output.human.join('\n')}\n`);
+    return output.exitCode ?? ExitCode.ok;
+  } catch (error) {
+    clearProgress(io.stderr as NodeJS.WriteStream);
+    return reportError(error, json, io);
+  }
+}
+
+function reportError(error: unknown, json: boolean, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): number {
+  if (error instanceof BakeError) {
+    if (json) io.stdout.write(`${JSON.stringify({ error: { kind: error.kind, message: error.message, ...error.details() } }, null, 2)}\n`);
+    io.stderr.write(`bake: ${error.message}\n`);
+    if (process.env['BAKE_DEBUG'] && error.cause) io.stderr.write(`cause: ${String((error.cause as Error).stack ?? error.cause)}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (json) io.stdout.write(`${JSON.stringify({ error: { kind: 'internal', message: String((error as Error)?.message ?? error) } }, null, 2)}\n`);
+  io.stderr.write(`bake: internal error: ${message}\n`);
+  return ExitCode.error;
+}

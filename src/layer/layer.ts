@@ -1,0 +1,46 @@
+import type { LayoutStore } from '../oci/layout-store.js';
+import { MediaType, type Descriptor } from '../oci/media-types.js';
+import { sortEntries, type TreeEntry } from '../source/tree.js';
+import { tarStreamOf } from './tar.js';
+
+/** A stored layer: its descriptor plus the diff ID the image config lists (equal when uncompressed). */
+export interface Layer {
+  descriptor: Descriptor;
+  diffId: `sha256:${string}`;
+}
+
+export interface LayerOptions {
+  /** Directory the entries are installed under, e.g. `/srv/catalog`; `/` or empty for a rootfs. */
+  prefix: string;
+  /** Seconds since the epoch for every mtime: the bake clock. */
+  mtime: number;
+}
+
+/**
+ * Packs entries (already checked safe) into a deterministic tar layer under `prefix` and stores
+ * it. The prefix's own directories are included with mode 0755 so extraction never depends on
+ * the base having them. Same entries, prefix and clock give the same digest, always.
+ */
+export async function writeLayer(store: LayoutStore, entries: readonly TreeEntry[], options: LayerOptions): Promise<Layer> {
+  const prefix = options.prefix.replace(/^\/+|\/+$/g, '');
+  const placed: TreeEntry[] = [];
+  if (prefix !== '') {
+    const parts = prefix.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      placed.push({ path: parts.slice(0, i).join('/'), type: 'directory', mode: 0o755, size: 0 });
+    }
+  }
+  for (const entry of entries) {
+    const path = prefix === '' ? entry.path : `${prefix}/${entry.path}`;
+    if (entry.path !== '') placed.push({ ...entry, path });
+  }
+  const { digest, size } = await store.putStream(tarStreamOf(sortEntries(dedupe(placed)), { mtime: options.mtime }));
+  return { descriptor: { mediaType: MediaType.layer, digest, size }, diffId: digest };
+}
+
+/** A source may list a directory the prefix already created; keep the source's entry. */
+function dedupe(entries: TreeEntry[]): TreeEntry[] {
+  const byPath = new Map<string, TreeEntry>();
+  for (const entry of entries) byPath.set(entry.path, entry);
+  return [...byPath.values()];
+}

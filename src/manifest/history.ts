@@ -1,0 +1,84 @@
+import type { VersionManifest } from './model.js';
+
+/** One line of history: what happened, when, by whom. */
+export interface HistoryEvent {
+  at: string;
+  by: string;
+  kind: 'commit' | 'build' | 'release' | 'refusal';
+  subject: string;
+  detail: Record<string, unknown>;
+  summary: string;
+}
+
+export interface HistoryFilter {
+  service?: string;
+  image?: string;
+  env?: string;
+}
+
+/**
+ * The manifest's records as one time-ordered story — commits, builds (with staleness), releases
+ * and refusals — so an operator can see what raced with what.
+ */
+export function historyOf(manifest: VersionManifest, filter: HistoryFilter = {}): HistoryEvent[] {
+  const events: HistoryEvent[] = [];
+  const vec = (v: Record<string, number>) => Object.entries(v).map(([s, n]) => `${s} v${n}`).join(', ');
+  for (const [service, history] of Object.entries(manifest.services)) {
+    if (filter.image || filter.env) break;
+    if (filter.service && filter.service !== service) continue;
+    for (const v of history.versions) {
+      events.push({
+        at: v.recordedAt,
+        by: v.recordedBy,
+        kind: 'commit',
+        subject: `${service} v${v.version}`,
+        detail: { service, version: v.version, digest: v.digest, revision: v.revision ?? null, author: v.author ?? null },
+        summary: `commit ${service} v${v.version}${v.revision ? ` rev ${v.revision.slice(0, 12)}` : ''}${v.author ? ` by ${v.author}` : ''}`,
+      });
+    }
+  }
+  for (const [image, builds] of Object.entries(manifest.builds)) {
+    if (filter.env || (filter.image && filter.image !== image)) continue;
+    for (const b of builds) {
+      if (filter.service && b.vector[filter.service] === undefined) continue;
+      const stale = b.supersededBy?.length ? ` — stale: ${b.supersededBy.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}` : '';
+      events.push({
+        at: b.builtAt,
+        by: b.builtBy,
+        kind: 'build',
+        subject: `${image}:${b.id}`,
+        detail: { image, build: b.id, digest: b.digest, vector: b.vector, status: b.status, supersededBy: b.supersededBy ?? [] },
+        summary: `build ${image}:${b.id} {${vec(b.vector)}} ${b.digest.slice(0, 19)}${stale}`,
+      });
+    }
+  }
+  for (const [env, record] of Object.entries(manifest.environments)) {
+    if (filter.env && filter.env !== env) continue;
+    for (const r of record.releases) {
+      if (filter.image && filter.image !== r.image) continue;
+      if (filter.service && r.vector[filter.service] === undefined) continue;
+      const over = r.overrides.length ? ` (overrode ${r.overrides.map((o) => `${o.kind} ${o.service} with ${o.flag}`).join(', ')})` : '';
+      events.push({
+        at: r.at,
+        by: r.by,
+        kind: 'release',
+        subject: `${env}#${r.id}`,
+        detail: { ...r },
+        summary: `release ${r.image}:${r.build} → ${env} {${vec(r.vector)}}${over}`,
+      });
+    }
+    for (const f of record.refusals) {
+      if (filter.image && filter.image !== f.image) continue;
+      if (filter.service && filter.service !== f.service) continue;
+      events.push({
+        at: f.at,
+        by: f.by,
+        kind: 'refusal',
+        subject: `${f.image}:${f.build} → ${env}`,
+        detail: { ...f, env },
+        summary: `REFUSED ${f.image}:${f.build} → ${env}: ${f.kind} ${f.service} have v${f.have} want v${f.want}`,
+      });
+    }
+  }
+  return events.sort((a, b) => a.at.localeCompare(b.at));
+}

@@ -1,0 +1,95 @@
+import { readFile } from 'node:fs/promises';
+import { ManifestError } from '../errors.js';
+import { withFileLock, type LockHolder } from '../lock/file-lock.js';
+import { atomicWriteFile } from '../util/atomic-write.js';
+import { emptyManifest, MANIFEST_SCHEMA, type VersionManifest } from './model.js';
+
+/**
+ * Reading and writing `.bake/manifest.json`. Reads refuse anything that is not a manifest this
+ * version understands (and such a file is then never overwritten); writes are atomic and happen
+ * only inside `updateManifest`, under the manifest lock, with the generation incremented.
+ */
+
+/** Reads the manifest, or an empty one if the file does not exist. Throws ManifestError if corrupt or newer. */
+export async function readManifest(file: string): Promise<VersionManifest> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyManifest();
+    throw new ManifestError(`cannot read the version manifest ${file}: ${(error as Error).message}`, file, { cause: error });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ManifestError(
+      `the version manifest ${file} is corrupt (${(error as Error).message}); bake will not overwrite it. Restore it from a backup or version control, or move it aside to start a new history`,
+      file,
+      { cause: error },
+    );
+  }
+  return checkShape(value, file);
+}
+
+function checkShape(value: unknown, file: string): VersionManifest {
+  const m = value as Partial<VersionManifest> | null;
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) {
+    throw new ManifestError(`the version manifest ${file} is not a JSON object; bake will not overwrite it`, file);
+  }
+  if (typeof m.schema === 'number' && m.schema > MANIFEST_SCHEMA) {
+    throw new ManifestError(
+      `the version manifest ${file} has schema ${m.schema}, newer than this bake understands (${MANIFEST_SCHEMA}); upgrade bake. The file was left untouched`,
+      file,
+    );
+  }
+  const problems: string[] = [];
+  if (m.schema !== MANIFEST_SCHEMA) problems.push(`schema must be ${MANIFEST_SCHEMA}`);
+  if (!Number.isInteger(m.generation) || (m.generation ?? -1) < 0) problems.push('generation must be a whole number');
+  for (const key of ['services', 'builds', 'environments'] as const) {
+    const v = m[key];
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) problems.push(`${key} must be an object`);
+  }
+  if (problems.length > 0) {
+    throw new ManifestError(`the version manifest ${file} is invalid (${problems.join('; ')}); bake will not overwrite it`, file);
+  }
+  return m as VersionManifest;
+}
+
+export interface UpdateOptions {
+  purpose: string;
+  onWait?: (holder: LockHolder | undefined) => void;
+  staleMs?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Read-modify-write under the manifest lock. `fn` may mutate the manifest it is given and returns
+ * a result; `write: false` from `fn` skips the write (nothing changed). The generation is
+ * incremented exactly once per write. Throws ManifestError/LockError; on any throw nothing is written.
+ */
+export async function updateManifest<T>(
+  file: string,
+  options: UpdateOptions,
+  fn: (manifest: VersionManifest, signal: AbortSignal) => Promise<{ result: T; write: boolean }>,
+): Promise<T> {
+  return withFileLock(
+    file,
+    {
+      purpose: options.purpose,
+      ...(options.onWait && { onWait: options.onWait }),
+      ...(options.staleMs !== undefined && { staleMs: options.staleMs }),
+      ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+    },
+    async ({ signal }) => {
+      const manifest = await readManifest(file);
+      const { result, write } = await fn(manifest, signal);
+      if (write) {
+        signal.throwIfAborted();
+        manifest.generation += 1;
+        await atomicWriteFile(file, `${JSON.stringify(manifest, null, 2)}\n`);
+      }
+      return result;
+    },
+  );
+}

@@ -1,0 +1,121 @@
+import type { Digest } from '../util/digest.js';
+
+/**
+ * The version manifest: the single source of truth for what was committed, built and released.
+ * Stored as JSON at `<workspace>/.bake/manifest.json`. Every write increments `generation`.
+ */
+export const MANIFEST_SCHEMA = 1;
+
+export interface VersionManifest {
+  schema: typeof MANIFEST_SCHEMA;
+  /** Incremented by exactly one on every write. */
+  generation: number;
+  services: Record<string, ServiceHistory>;
+  builds: Record<string, BuildRecord[]>;
+  environments: Record<string, EnvironmentRecord>;
+}
+
+export interface ServiceHistory {
+  /** Ascending by version; version n is at index n-1. */
+  versions: CommittedVersion[];
+}
+
+/** One immutable committed version of a service. */
+export interface CommittedVersion {
+  version: number;
+  /** Content digest of the tree (paths, modes, bytes, links, install path); equal content ⇒ same version. */
+  digest: Digest;
+  /** The layer that installs this version, stored in the image store. */
+  layer: { digest: Digest; size: number; mediaType: string };
+  install: string;
+  source: 'git' | 'directory';
+  /** Last commit that touched the service's source, if it came from git. */
+  revision?: string;
+  /** Author of `revision`. */
+  author?: string;
+  /** Commit time of the source (RFC 3339), or the bake clock for plain directories. */
+  created: string;
+  /** When and by whom this version was recorded. */
+  recordedAt: string;
+  recordedBy: string;
+}
+
+/** Service name → version number contained in an image. */
+export type VersionVector = Record<string, number>;
+
+export type BuildStatus = 'current' | 'stale';
+
+export interface BuildRecord {
+  /** Per-image sequence number: the `<build>` of the `<image>:<build>` ref. */
+  id: number;
+  image: string;
+  /** OCI manifest digest. */
+  digest: Digest;
+  /** Image config digest (what Docker calls the image ID). */
+  config: Digest;
+  level: 'heavy' | 'light';
+  vector: VersionVector;
+  /** Layer digest of each service version, for light images to install at deploy time. */
+  serviceLayers: Record<string, Digest>;
+  base: string;
+  created: string;
+  builtAt: string;
+  builtBy: string;
+  status: BuildStatus;
+  /** Services that had a newer committed version than this build holds, when it was found stale. */
+  supersededBy?: { service: string; have: number; latest: number }[];
+  reproducible: boolean;
+  dev?: boolean;
+}
+
+/** What each release went through; the deploy step moves it along. */
+export type ReleaseState = 'released' | 'installing' | 'probation' | 'committed' | 'rolled-back';
+
+/** A hand-off to the deploy step: a digest and the versions it pins, never a tag. */
+export interface ReleaseRecord {
+  /** Per-environment sequence number. */
+  id: number;
+  env: string;
+  image: string;
+  build: number;
+  digest: Digest;
+  vector: VersionVector;
+  level: 'heavy' | 'light';
+  /** Pinned service-layer digests (what a light image installs at deploy time). */
+  serviceLayers: Record<string, Digest>;
+  at: string;
+  by: string;
+  /** Gate checks that failed and were overridden (--allow-stale, --rollback), kept for the record. */
+  overrides: { kind: string; service: string; have: number; want: number; flag: '--allow-stale' | '--rollback' }[];
+  state: ReleaseState;
+}
+
+/** A release the gate refused: kept so an operator can see what raced with what. */
+export interface RefusalRecord {
+  at: string;
+  by: string;
+  image: string;
+  build: number;
+  kind: string;
+  service: string;
+  have: number;
+  want: number;
+  message: string;
+}
+
+export interface EnvironmentRecord {
+  /** Id of the release that is live, or null. */
+  live: number | null;
+  releases: ReleaseRecord[];
+  refusals: RefusalRecord[];
+}
+
+/** A new, empty manifest. */
+export function emptyManifest(): VersionManifest {
+  return { schema: MANIFEST_SCHEMA, generation: 0, services: {}, builds: {}, environments: {} };
+}
+
+/** The latest committed version of a service, if any. */
+export function latestVersion(manifest: VersionManifest, service: string): CommittedVersion | undefined {
+  return manifest.services[service]?.versions.at(-1);
+}

@@ -1,0 +1,178 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StoreError } from '../errors.js';
+import { withFileLock } from '../lock/file-lock.js';
+import { atomicWriteFile, fsyncDirectory } from '../util/atomic-write.js';
+import { digestHex, isDigest, sha256Digest, type Digest } from '../util/digest.js';
+import { Annotation, MediaType, type Descriptor } from './media-types.js';
+
+/**
+ * An OCI image layout on disk (`oci-layout`, `index.json`, `blobs/sha256/…`): the embedded default
+ * place images live. A blob appears under its digest only after its bytes were hashed and matched,
+ * by rename from a temp file in the same directory, so a crash never exposes a half-written blob.
+ */
+export interface LayoutStore {
+  readonly dir: string;
+  /** Path of a blob's file (it may not exist). */
+  blobPath(digest: Digest): string;
+  has(digest: Digest): Promise<boolean>;
+  /** Writes bytes; returns the digest of exactly those bytes. */
+  putBytes(bytes: Uint8Array | string): Promise<{ digest: Digest; size: number }>;
+  /** Streams a blob in, hashing as it goes; verifies `expected` when given. */
+  putStream(stream: Readable, expected?: Digest): Promise<{ digest: Digest; size: number }>;
+  readBytes(digest: Digest): Promise<Buffer>;
+  readJson<T>(digest: Digest): Promise<T>;
+  openRead(digest: Digest): Readable;
+  /** Adds (or moves) a manifest under a reference name in index.json. */
+  tag(descriptor: Descriptor, refName: string): Promise<void>;
+  /** The manifest descriptor a reference name points at, if any. */
+  resolve(refName: string): Promise<Descriptor | undefined>;
+  /** Every manifest descriptor in index.json. */
+  list(): Promise<Descriptor[]>;
+}
+
+interface IndexJson {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+}
+
+/** Opens (creating if needed) the layout at `dir`. */
+export async function openLayoutStore(dir: string): Promise<LayoutStore> {
+  const blobs = join(dir, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const layoutFile = join(dir, 'oci-layout');
+  if (!(await exists(layoutFile))) await atomicWriteFile(layoutFile, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const indexFile = join(dir, 'index.json');
+  if (!(await exists(indexFile))) {
+    await withIndexLock(indexFile, async () => {
+      if (!(await exists(indexFile))) await atomicWriteFile(indexFile, indexBytes({ schemaVersion: 2, mediaType: MediaType.index, manifests: [] }));
+    });
+  }
+
+  const blobPath = (digest: Digest) => {
+    if (!isDigest(digest)) throw new StoreError(`not a sha256 digest: ${String(digest)}`);
+    return join(blobs, digestHex(digest));
+  };
+
+  async function commitTemp(tmp: string, digest: Digest, size: number, expected?: Digest) {
+    if (expected && expected !== digest) {
+      await rm(tmp, { force: true });
+      throw new StoreError(`blob digest mismatch: expected ${expected}, got ${digest} (${size} bytes); nothing was stored`);
+    }
+    const final = blobPath(digest);
+    if (await exists(final)) {
+      await rm(tmp, { force: true });
+    } else {
+      await rename(tmp, final);
+      await fsyncDirectory(blobs);
+    }
+    return { digest, size };
+  }
+
+  const tempPath = () => join(blobs, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+
+  const store: LayoutStore = {
+    dir,
+    blobPath,
+    has: (digest) => exists(blobPath(digest)),
+    async putBytes(bytes) {
+      const digest = sha256Digest(bytes);
+      const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
+      if (await exists(blobPath(digest))) return { digest, size };
+      const tmp = tempPath();
+      await writeFile(tmp, bytes, { flag: 'wx' });
+      return commitTemp(tmp, digest, size);
+    },
+    async putStream(stream, expected) {
+      if (expected && (await exists(blobPath(expected)))) {
+        stream.resume();
+        return { digest: expected, size: (await stat(blobPath(expected))).size };
+      }
+      const tmp = tempPath();
+      const hash = createHash('sha256');
+      let size = 0;
+      try {
+        await pipeline(
+          stream,
+          async function* (source: AsyncIterable<Buffer>) {
+            for await (const chunk of source) {
+              hash.update(chunk);
+              size += chunk.length;
+              yield chunk;
+            }
+          },
+          createWriteStream(tmp, { flags: 'wx' }),
+        );
+      } catch (error) {
+        await rm(tmp, { force: true });
+        throw error;
+      }
+      return commitTemp(tmp, `sha256:${hash.digest('hex')}`, size, expected);
+    },
+    async readBytes(digest) {
+      try {
+        return await readFile(blobPath(digest));
+      } catch (error) {
+        throw new StoreError(`blob ${digest} is missing from ${dir}`, { cause: error });
+      }
+    },
+    async readJson<T>(digest: Digest) {
+      return JSON.parse((await store.readBytes(digest)).toString('utf8')) as T;
+    },
+    openRead: (digest) => createReadStream(blobPath(digest)),
+    async tag(descriptor, refName) {
+      await withIndexLock(indexFile, async () => {
+        const index = await readIndex(indexFile);
+        const manifests = index.manifests.filter((m) => m.annotations?.[Annotation.refName] !== refName);
+        manifests.push({ ...descriptor, annotations: { ...descriptor.annotations, [Annotation.refName]: refName } });
+        await atomicWriteFile(indexFile, indexBytes({ ...index, manifests }));
+      });
+    },
+    async resolve(refName) {
+      const index = await readIndex(indexFile);
+      return index.manifests.find((m) => m.annotations?.[Annotation.refName] === refName);
+    },
+    async list() {
+      return (await readIndex(indexFile)).manifests;
+    },
+  };
+  return store;
+}
+
+function withIndexLock<T>(indexFile: string, fn: () => Promise<T>): Promise<T> {
+  return withFileLock(indexFile, { purpose: 'update index.json' }, fn);
+}
+
+async function readIndex(indexFile: string): Promise<IndexJson> {
+  let text: string;
+  try {
+    text = await readFile(indexFile, 'utf8');
+  } catch (error) {
+    throw new StoreError(`cannot read ${indexFile}`, { cause: error });
+  }
+  try {
+    const index = JSON.parse(text) as IndexJson;
+    if (!Array.isArray(index.manifests)) throw new Error('no manifests array');
+    return index;
+  } catch (error) {
+    throw new StoreError(`${indexFile} is not a valid OCI index (${(error as Error).message}); it was left untouched`, { cause: error });
+  }
+}
+
+function indexBytes(index: IndexJson): string {
+  return `${JSON.stringify(index, null, 2)}\n`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

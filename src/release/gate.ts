@@ -1,0 +1,93 @@
+import type { RaceDetails } from '../errors.js';
+import { latestVersion, type BuildRecord, type CommittedVersion, type VersionManifest, type VersionVector } from '../manifest/model.js';
+import { staleServices } from '../manifest/staleness.js';
+import { compareVectors } from '../manifest/vector.js';
+
+export interface GateInput {
+  manifest: VersionManifest;
+  build: BuildRecord;
+  env: string;
+  /** The vector the environment runs now, if anything is live. */
+  live?: VersionVector;
+  allowStale: boolean;
+  rollback: boolean;
+}
+
+export interface GateVerdict {
+  /** Present when the release must be refused. */
+  refusal?: { race: RaceDetails; message: string };
+  /** Checks that failed but were overridden, recorded with the release. */
+  overridden: RaceDetails[];
+}
+
+/**
+ * The deployment-race gate, as a pure function of the manifest. A release is refused when
+ * (a) the build is stale: a service in it has a newer committed version;
+ * (b) it moves some service backwards relative to what the environment runs (regression);
+ * (c) its vector is incomparable with the live one (conflict: the two images of a race).
+ * `allowStale` overrides (a); `rollback` overrides all three, since going back is its point.
+ */
+export function checkRelease(input: GateInput): GateVerdict {
+  const { manifest, build, env } = input;
+  const overridden: RaceDetails[] = [];
+  const base = { image: build.image, build: build.id, env };
+
+  const stale = staleServices(manifest, build.vector)[0];
+  if (stale) {
+    const newer = latestVersion(manifest, stale.service);
+    const race: RaceDetails = { kind: 'stale', ...base, service: stale.service, have: stale.have, want: stale.latest, ...who(newer) };
+    if (!input.allowStale && !input.rollback) {
+      return {
+        refusal: {
+          race,
+          message:
+            `refusing to release ${build.image}:${build.id} to ${env}: it is stale — it holds ${stale.service} v${stale.have}, ` +
+            `but ${stale.service} v${stale.latest} was committed${byAt(newer)}. Rebake it (bake build ${build.image}) ` +
+            `or release it anyway with --allow-stale`,
+        },
+        overridden,
+      };
+    }
+    overridden.push(race);
+  }
+
+  if (input.live) {
+    const { order, forward, backward } = compareVectors(input.live, build.vector);
+    const first = backward[0];
+    if (first && (order === 'older' || order === 'incomparable')) {
+      const newer = manifest.services[first.service]?.versions[first.from - 1];
+      const kind = order === 'older' ? 'regression' : 'conflict';
+      const race: RaceDetails = {
+        kind,
+        ...base,
+        service: first.service,
+        have: first.from,
+        want: first.to,
+        ...who(newer),
+        changes: [...forward, ...backward],
+      };
+      if (!input.rollback) {
+        const message =
+          kind === 'regression'
+            ? `refusing to release ${build.image}:${build.id} to ${env}: it would move ${first.service} back from v${first.from} ` +
+              `(committed${byAt(newer)}) to v${first.to}. Release a newer build, or pass --rollback to go back on purpose`
+            : `refusing to release ${build.image}:${build.id} to ${env}: it conflicts with what ${env} runs — it moves ` +
+              `${forward.map((c) => `${c.service} v${c.from}→v${c.to}`).join(', ')} forward but ${first.service} back from v${first.from} ` +
+              `(committed${byAt(newer)}) to v${first.to}. These are the two images of a deployment race: rebake with both changes (bake build ${build.image})`;
+        return { refusal: { race, message }, overridden };
+      }
+      overridden.push(race);
+    }
+  }
+  return { overridden };
+}
+
+function who(version: CommittedVersion | undefined): { committedBy?: string; committedAt?: string } {
+  if (!version) return {};
+  return { committedBy: version.author ?? version.recordedBy, committedAt: version.recordedAt };
+}
+
+function byAt(version: CommittedVersion | undefined): string {
+  if (!version) return '';
+  return ` by ${version.author ?? version.recordedBy} at ${version.recordedAt}`;
+}

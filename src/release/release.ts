@@ -1,0 +1,141 @@
+import { BakeError, InputError, RaceRefusedError } from '../errors.js';
+import { lockTuning } from '../lock/lock-tuning.js';
+import { waitingMessage } from '../lock/file-lock.js';
+import { readManifest, updateManifest } from '../manifest/manifest-file.js';
+import type { BuildRecord, EnvironmentRecord, ReleaseRecord, VersionManifest } from '../manifest/model.js';
+import { silent, type ProgressSink } from '../progress.js';
+import { currentActor, workspacePaths } from '../workspace-paths.js';
+import { checkRelease } from './gate.js';
+
+export interface ReleaseOptions {
+  /** Build id to release; default: the image's newest build. */
+  build?: number;
+  allowStale?: boolean;
+  rollback?: boolean;
+  env?: NodeJS.ProcessEnv;
+  progress?: ProgressSink;
+}
+
+export interface ReleaseResult {
+  env: string;
+  image: string;
+  build: number;
+  release: number;
+  digest: string;
+  vector: Record<string, number>;
+  serviceLayers: Record<string, string>;
+  overrides: ReleaseRecord['overrides'];
+  /** True when this build was already live; nothing was recorded. */
+  unchanged: boolean;
+}
+
+type Outcome = { ok: ReleaseResult } | { refused: RaceRefusedError };
+
+const ENV_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/**
+ * Hands a build to an environment through the race gate, under the manifest lock so the check
+ * and the record see the same manifest. A refusal is recorded too, then thrown as
+ * RaceRefusedError (exit 3). Throws InputError for an unknown image, build or bad env name.
+ */
+export async function releaseImage(workspace: string, image: string, envName: string, options: ReleaseOptions = {}): Promise<ReleaseResult> {
+  if (!ENV_NAME.test(envName)) {
+    throw new InputError([{ file: 'command line', field: '--env', message: `invalid environment name ${JSON.stringify(envName)}`, fix: 'use lower-case letters, digits, ".", "_" and "-"' }]);
+  }
+  const paths = workspacePaths(workspace);
+  const progress = options.progress ?? silent;
+  const by = currentActor(options.env);
+  const outcome = await updateManifest<Outcome>(
+    paths.manifest,
+    { purpose: `release ${image} to ${envName}`, ...lockTuning(options.env), onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }) },
+    async (manifest) => {
+      const build = findBuild(manifest, image, options.build);
+      const env = (manifest.environments[envName] ??= { live: null, releases: [], refusals: [] });
+      const live = liveRelease(env);
+      if (live && live.digest === build.digest && !options.rollback) {
+        return { result: { ok: toResult(live, true) } , write: false };
+      }
+      const verdict = checkRelease({
+        manifest,
+        build,
+        env: envName,
+        ...(live && { live: live.vector }),
+        allowStale: options.allowStale === true,
+        rollback: options.rollback === true,
+      });
+      const at = new Date().toISOString();
+      if (verdict.refusal) {
+        const { race, message } = verdict.refusal;
+        env.refusals.push({ at, by, image, build: build.id, kind: race.kind, service: race.service, have: race.have, want: race.want, message });
+        return { result: { refused: new RaceRefusedError(message, race) } , write: true };
+      }
+      const record: ReleaseRecord = {
+        id: env.releases.reduce((max, r) => Math.max(max, r.id), 0) + 1,
+        env: envName,
+        image,
+        build: build.id,
+        digest: build.digest,
+        vector: build.vector,
+        level: build.level,
+        serviceLayers: build.serviceLayers,
+        at,
+        by,
+        overrides: verdict.overridden.map((o) => ({
+          kind: o.kind,
+          service: o.service,
+          have: o.have,
+          want: o.want,
+          flag: o.kind === 'stale' && options.allowStale ? '--allow-stale' : '--rollback',
+        })),
+        state: 'released',
+      };
+      env.releases.push(record);
+      env.live = record.id;
+      return { result: { ok: toResult(record, false) } , write: true };
+    },
+  );
+  if ('refused' in outcome) throw outcome.refused;
+  return outcome.ok;
+}
+
+/** The release an environment runs now, if any. */
+export function liveRelease(env: EnvironmentRecord | undefined): ReleaseRecord | undefined {
+  if (!env || env.live === null) return undefined;
+  return env.releases.find((r) => r.id === env.live);
+}
+
+function findBuild(manifest: VersionManifest, image: string, id: number | undefined): BuildRecord {
+  const builds = manifest.builds[image] ?? [];
+  if (builds.length === 0) {
+    const known = Object.keys(manifest.builds);
+    throw new InputError([
+      { file: 'command line', field: 'image', message: `no builds of ${image}`, fix: `run: bake build ${image}${known.length > 0 ? ` (built images: ${known.join(', ')})` : ''}` },
+    ]);
+  }
+  const build = id === undefined ? builds.reduce((a, b) => (b.id > a.id ? b : a)) : builds.find((b) => b.id === id);
+  if (!build) {
+    throw new InputError([{ file: 'command line', field: '--build', message: `${image} has no build ${id}`, fix: `use one of: ${builds.map((b) => b.id).join(', ')}` }]);
+  }
+  return build;
+}
+
+function toResult(r: ReleaseRecord, unchanged: boolean): ReleaseResult {
+  return {
+    env: r.env,
+    image: r.image,
+    build: r.build,
+    release: r.id,
+    digest: r.digest,
+    vector: r.vector,
+    serviceLayers: r.serviceLayers,
+    overrides: r.overrides,
+    unchanged,
+  };
+}
+
+/** Reads an environment's record without the lock (for status and log). */
+export async function readEnvironment(workspace: string, envName: string): Promise<EnvironmentRecord | undefined> {
+  return (await readManifest(workspacePaths(workspace).manifest)).environments[envName];
+}
+
+export { BakeError };

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import type { Digest } from '../util/digest.js';
+
+/** What a file tree is made of. Special files (devices, fifos, sockets) never get this far. */
+export type EntryType = 'file' | 'directory' | 'symlink';
+
+/**
+ * One entry of a file tree, independent of where it came from (git, a directory, a tarball).
+ * `read` is lazy so a directory walk does not hold every file in memory.
+ */
+export interface TreeEntry {
+  /** Relative POSIX path: no leading `/` or `./`, no trailing `/`, no `..` component. */
+  path: string;
+  type: EntryType;
+  /** Permission bits only (0o7777). */
+  mode: number;
+  /** Byte size for files, 0 otherwise. */
+  size: number;
+  /** Symlink target, exactly as stored. */
+  linkTarget?: string;
+  /** File contents. Present for files only. */
+  read?: () => Promise<Buffer>;
+}
+
+/** Sorts entries by path, bytewise, so a parent always precedes its children. */
+export function sortEntries(entries: readonly TreeEntry[]): TreeEntry[] {
+  return [...entries].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+}
+
+/**
+ * A digest of what a tree *contains* (paths, types, modes, bytes, link targets), independent of
+ * times and of how it is packed. Two snapshots with equal content digests are the same version.
+ */
+export async function contentDigest(entries: readonly TreeEntry[], salt: string): Promise<Digest> {
+  const hash = createHash('sha256');
+  hash.update(`bake-tree-v1\0${salt}\0`);
+  for (const entry of sortEntries(entries)) {
+    let body = '';
+    if (entry.type === 'file' && entry.read) {
+      body = createHash('sha256').update(await entry.read()).digest('hex');
+    } else if (entry.type === 'symlink') {
+      body = entry.linkTarget ?? '';
+    }
+    hash.update(`${entry.type}\0${entry.mode.toString(8)}\0${entry.path}\0${body}\n`);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}

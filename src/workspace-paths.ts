@@ -1,0 +1,37 @@
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+/** Where a workspace keeps its state. `.bake/` is created on first write, never by reads. */
+export interface WorkspacePaths {
+  dir: string;
+  bakeDir: string;
+  manifest: string;
+  store: string;
+  locks: string;
+  work: string;
+}
+
+export function workspacePaths(dir: string): WorkspacePaths {
+  const bakeDir = join(dir, '.bake');
+  return {
+    dir,
+    bakeDir,
+    manifest: join(bakeDir, 'manifest.json'),
+    store: join(bakeDir, 'store'),
+    locks: join(bakeDir, 'locks'),
+    work: join(bakeDir, 'work'),
+  };
+}
+
+/** Who is acting, recorded with every write: BAKE_ACTOR, else user@host. */
+export function currentActor(env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env['BAKE_ACTOR'];
+  if (fromEnv) return fromEnv;
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (containers): keep 'unknown'.
+  }
+  return `${user}@${hostname()}`;
+}
