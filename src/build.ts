@@ -78,8 +78,8 @@ async function bakeWithRebakes(ws: WorkspaceConfig, recipe: RecipeConfig, option
     const image = await assembleHeavy(plan, base, store);
     progress({ kind: 'step', message: `${plan.image}: assembled ${image.manifest.digest}` });
     const result = await recordBuild(paths.manifest, store, plan, image, base.description, options, progress);
-    if (!result.stale || rebaked.length >= maxRebakes) return { ...result, rebaked };
-    const superseded = result.supersededBy;
+    const { supersededBy: superseded, ...recorded } = result;
+    if (!result.stale || rebaked.length >= maxRebakes) return { ...recorded, rebaked };
     progress({ kind: 'done', message: `${plan.image}:${result.build} is stale (${superseded.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaking` });
     rebaked.push({ build: result.build, digest: result.digest, vector: result.vector, supersededBy: superseded });
   }
@@ -117,6 +117,7 @@ async function recordBuild(
       status: supersededBy.length > 0 ? 'stale' : 'current',
       ...(supersededBy.length > 0 && { supersededBy }),
       reproducible: true,
+      generation: manifest.generation + 1,
     };
     // Tag before the manifest names the build, so a recorded build always has its ref.
     await store.tag(image.manifest, `${plan.image}:${record.id}`);

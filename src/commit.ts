@@ -81,6 +81,7 @@ export async function commitServices(ws: WorkspaceConfig, services: readonly Ser
           created: isoSeconds(snapshot.time),
           recordedAt: new Date().toISOString(),
           recordedBy: currentActor(options.env),
+          generation: manifest.generation + 1,
         };
         (manifest.services[service.name] ??= { versions: [] }).versions.push(version);
         markSupersededBuilds(manifest);

@@ -38,6 +38,8 @@ export interface CommittedVersion {
   /** When and by whom this version was recorded. */
   recordedAt: string;
   recordedBy: string;
+  /** The manifest generation this version was recorded at: orders it against builds and releases. */
+  generation: number;
 }
 
 /** Service name → version number contained in an image. */
@@ -66,6 +68,8 @@ export interface BuildRecord {
   supersededBy?: { service: string; have: number; latest: number }[];
   reproducible: boolean;
   dev?: boolean;
+  /** The manifest generation this build was recorded at. */
+  generation: number;
 }
 
 /** What each release went through; the deploy step moves it along. */
@@ -88,6 +92,8 @@ export interface ReleaseRecord {
   /** Gate checks that failed and were overridden (--allow-stale, --rollback), kept for the record. */
   overrides: { kind: string; service: string; have: number; want: number; flag: '--allow-stale' | '--rollback' }[];
   state: ReleaseState;
+  /** The manifest generation this release was recorded at. */
+  generation: number;
 }
 
 /** A release the gate refused: kept so an operator can see what raced with what. */
@@ -104,8 +110,8 @@ export interface RefusalRecord {
 }
 
 export interface EnvironmentRecord {
-  /** Id of the release that is live, or null. */
-  live: number | null;
+  /** Image name → id of its live release. An environment runs several images. */
+  live: Record<string, number>;
   releases: ReleaseRecord[];
   refusals: RefusalRecord[];
 }

@@ -7,7 +7,7 @@ export interface GateInput {
   manifest: VersionManifest;
   build: BuildRecord;
   env: string;
-  /** The vector the environment runs now, if anything is live. */
+  /** What the environment runs now, service by service (empty when nothing is live). */
   live?: VersionVector;
   allowStale: boolean;
   rollback: boolean;

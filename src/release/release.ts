@@ -50,8 +50,8 @@ export async function releaseImage(workspace: string, image: string, envName: st
     { purpose: `release ${image} to ${envName}`, ...lockTuning(options.env), onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }) },
     async (manifest) => {
       const build = findBuild(manifest, image, options.build);
-      const env = (manifest.environments[envName] ??= { live: null, releases: [], refusals: [] });
-      const live = liveRelease(env);
+      const env = (manifest.environments[envName] ??= { live: {}, releases: [], refusals: [] });
+      const live = liveRelease(env, image);
       if (live && live.digest === build.digest && !options.rollback) {
         return { result: { ok: toResult(live, true) } , write: false };
       }
@@ -59,7 +59,7 @@ export async function releaseImage(workspace: string, image: string, envName: st
         manifest,
         build,
         env: envName,
-        ...(live && { live: live.vector }),
+        live: runningVector(env),
         allowStale: options.allowStale === true,
         rollback: options.rollback === true,
       });
@@ -88,9 +88,10 @@ export async function releaseImage(workspace: string, image: string, envName: st
           flag: o.kind === 'stale' && options.allowStale ? '--allow-stale' : '--rollback',
         })),
         state: 'released',
+        generation: manifest.generation + 1,
       };
       env.releases.push(record);
-      env.live = record.id;
+      env.live[image] = record.id;
       return { result: { ok: toResult(record, false) } , write: true };
     },
   );
@@ -98,10 +99,32 @@ export async function releaseImage(workspace: string, image: string, envName: st
   return outcome.ok;
 }
 
-/** The release an environment runs now, if any. */
-export function liveRelease(env: EnvironmentRecord | undefined): ReleaseRecord | undefined {
-  if (!env || env.live === null) return undefined;
-  return env.releases.find((r) => r.id === env.live);
+/** The release of `image` an environment runs now, if any. */
+export function liveRelease(env: EnvironmentRecord | undefined, image: string): ReleaseRecord | undefined {
+  const id = env?.live[image];
+  return id === undefined ? undefined : env?.releases.find((r) => r.id === id);
+}
+
+/** Every live release of an environment. */
+export function liveReleases(env: EnvironmentRecord | undefined): ReleaseRecord[] {
+  if (!env) return [];
+  return Object.keys(env.live)
+    .sort()
+    .map((image) => liveRelease(env, image))
+    .filter((r) => r !== undefined);
+}
+
+/**
+ * What an environment runs, service by service: the highest version any live image holds. A
+ * release is compared against this, so a service shared by two images cannot go back through
+ * either of them.
+ */
+export function runningVector(env: EnvironmentRecord): Record<string, number> {
+  const vector: Record<string, number> = {};
+  for (const release of liveReleases(env)) {
+    for (const [service, version] of Object.entries(release.vector)) vector[service] = Math.max(vector[service] ?? 0, version);
+  }
+  return vector;
 }
 
 function findBuild(manifest: VersionManifest, image: string, id: number | undefined): BuildRecord {

@@ -3,7 +3,7 @@ import { describeVector } from '../../build.js';
 import { staleServices } from '../../manifest/staleness.js';
 import { workspacePaths } from '../../workspace-paths.js';
 import type { Command } from '../command.js';
-import { liveRelease } from '../../release/release.js';
+import { liveReleases, runningVector } from '../../release/release.js';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -19,7 +19,7 @@ Options:
 
 JSON: {"generation","services":{name:{"latest","digest","revision","author"}},
        "images":{image:[{"build","digest","vector","status","supersededBy"}]},
-       "environments":{env:{"live":{release}|null,"previous":[release…],"refusals":n}}}`,
+       "environments":{env:{"live":[release…],"running":{"svc":n},"previous":[release…],"refusals":n}}}`,
   options: { env: { type: 'string' } },
   positionals: false,
   async run(ctx, _positionals, values) {
@@ -50,16 +50,17 @@ JSON: {"generation","services":{name:{"latest","digest","revision","author"}},
       Object.entries(manifest.environments)
         .filter(([name]) => only === undefined || name === only)
         .map(([name, env]) => {
-          const live = liveRelease(env) ?? null;
-          const previous = env.releases.filter((r) => r.id !== env.live).reverse();
-          return [name, { live, previous, refusals: env.refusals.length }];
+          const live = liveReleases(env);
+          const liveIds = new Set(live.map((r) => r.id));
+          const previous = env.releases.filter((r) => !liveIds.has(r.id)).reverse();
+          return [name, { live, running: runningVector(env), previous, refusals: env.refusals.length }];
         }),
     );
-    if (only !== undefined && !(only in environments)) environments[only] = { live: null, previous: [], refusals: 0 };
+    if (only !== undefined && !(only in environments)) environments[only] = { live: [], running: {}, previous: [], refusals: 0 };
     human.push('environments:');
     for (const [name, env] of Object.entries(environments)) {
-      const live = env.live;
-      human.push(`  ${name}: ${live ? `${live.image}:${live.build} (release ${live.id}) ${describeVector(live.vector)} ${live.digest.slice(0, 19)}` : 'nothing live'}`);
+      if (env.live.length === 0) human.push(`  ${name}: nothing live`);
+      for (const live of env.live) human.push(`  ${name}: ${live.image}:${live.build} (release ${live.id}) ${describeVector(live.vector)} ${live.digest.slice(0, 19)}`);
       for (const p of env.previous.slice(0, 5)) human.push(`    previous: ${p.image}:${p.build} (release ${p.id}) ${describeVector(p.vector)}`);
       if (env.refusals > 0) human.push(`    ${env.refusals} refused release(s): see bake log --env ${name}`);
     }
