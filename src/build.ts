@@ -35,7 +35,7 @@ export interface BuildResult {
   reused: boolean;
   ref: string;
   /** Builds of this run that were found stale at record time and rebaked, oldest first. */
-  rebaked: { build: number; digest: string; vector: VersionVector; supersededBy: Superseded[] }[];
+  rebaked: { build: number; digest: string; vector: VersionVector; supersededBy: Superseded[]; reused: boolean }[];
 }
 
 const DEFAULT_MAX_REBAKES = 3;
@@ -81,7 +81,7 @@ async function bakeWithRebakes(ws: WorkspaceConfig, recipe: RecipeConfig, option
     const { supersededBy: superseded, ...recorded } = result;
     if (!result.stale || rebaked.length >= maxRebakes) return { ...recorded, rebaked };
     progress({ kind: 'done', message: `${plan.image}:${result.build} is stale (${superseded.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaking` });
-    rebaked.push({ build: result.build, digest: result.digest, vector: result.vector, supersededBy: superseded });
+    rebaked.push({ build: result.build, digest: result.digest, vector: result.vector, supersededBy: superseded, reused: result.reused });
   }
 }
 

@@ -61,13 +61,14 @@ describe('crash safety (SIGKILL)', () => {
       await writeFile(join(from, 'VERSION'), `kill ${i}\n`);
       const args = i % 3 === 2 ? ['build', 'ab'] : ['commit', i % 2 ? 'a' : 'b', '--from', from];
       const child = spawn(process.execPath, [BAKE, '-C', ws.dir, '--json', ...args], { env, stdio: 'ignore' });
+      const closed = new Promise((r) => child.once('close', r));
       const delay = 40 + ((i * 37) % 260);
       await new Promise((r) => setTimeout(r, delay));
       if (child.exitCode === null) {
         child.kill('SIGKILL');
         killed++;
       }
-      await new Promise((r) => child.once('close', r));
+      await closed;
       // After every kill, the manifest parses and is self-consistent.
       const manifest = await readManifest(join(ws.dir, '.bake', 'manifest.json'));
       for (const history of Object.values(manifest.services)) {

@@ -36,7 +36,7 @@ for (let op = 0; op < Number(opsRaw); op++) {
     const image = pick(images);
     const { code, json } = await bake(['build', image]);
     const b = json?.builds?.[0];
-    line = { kind, code, image, build: b?.build, writes: code === 0 ? (b.reused ? 0 : 1) + b.rebaked.length : 0, error: json?.error };
+    line = { kind, code, image, build: b?.build, writes: code === 0 ? (b.reused ? 0 : 1) + b.rebaked.filter((r) => !r.reused).length : 0, error: json?.error };
   } else {
     const image = pick(images);
     const { code, json } = await bake(['release', image, '--env', 'stress']);
