@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BakeError, ExitCode, UsageError } from '../errors.js';
+import { bakeClock } from '../util/clock.js';
 import type { Command } from './command.js';
 import { buildCommand } from './commands/build.js';
 import { commitCommand } from './commands/commit.js';
@@ -62,6 +63,7 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
     if (!command.positionals && parsed.positionals.length > 0) {
       throw new UsageError(`bake ${command.name} takes no arguments, got ${parsed.positionals.join(' ')}`);
     }
+    bakeClock(undefined, process.env); // a malformed SOURCE_DATE_EPOCH is refused before any work
     const workspace = resolve(typeof parsed.values.workspace === 'string' ? parsed.values.workspace : '.');
     const output = await command.run(
       { workspace, json, env: process.env, progress: progressDisplay(io.stderr as NodeJS.WriteStream) },
