@@ -36,10 +36,10 @@ function makeWorkspace(dir) {
   return services;
 }
 
+/** One process commits the recipe's services and bakes it: what a CI job runs on a push. */
 function bakeAll(dir) {
-  const commit = bake(['-C', dir, '--json', 'commit', '--all']);
-  const build = bake(['-C', dir, '--json', 'build', 'big']);
-  return { seconds: commit.seconds + build.seconds, digest: JSON.parse(build.stdout).builds[0].digest };
+  const build = bake(['-C', dir, '--json', 'build', '--commit', 'big']);
+  return { seconds: build.seconds, digest: JSON.parse(build.stdout).builds[0].digest };
 }
 
 export async function benchBakeVsDocker(report) {
@@ -65,7 +65,7 @@ export async function benchBakeVsDocker(report) {
       ['data', `${SERVICES} services, ${(bytes / 1e6).toFixed(1)} MB`],
       ['tar | sha256sum (limit)', fmt(tarHash)],
       ['tar | gzip -1', `${fmt(tarGzip)} (${(bytes / 1e6 / tarGzip).toFixed(0)} MB/s)`],
-      ['bake cold (commit --all + build)', fmt(cold.seconds)],
+      ['bake cold (bake build --commit)', fmt(cold.seconds)],
       ['bake after one-file change', fmt(warm.seconds)],
       ['bake cold / tar+sha256 limit', ratio(cold.seconds, tarHash)],
       ['bake digest reproducible (fresh clone)', cold.digest === clone.digest ? `yes ${cold.digest.slice(0, 19)}` : `NO ${cold.digest} vs ${clone.digest}`],

@@ -2,13 +2,16 @@ import { mkdir } from 'node:fs/promises';
 import type { ServiceConfig, WorkspaceConfig } from './config/types.js';
 import { lockTuning } from './lock/lock-tuning.js';
 import { waitingMessage } from './lock/file-lock.js';
-import { writeLayer } from './layer/layer.js';
+import { writeLayer, type Layer } from './layer/layer.js';
 import { readManifest, updateManifest } from './manifest/manifest-file.js';
 import { latestVersion, type CommittedVersion } from './manifest/model.js';
 import { markSupersededBuilds } from './manifest/staleness.js';
 import { openLayoutStore } from './oci/layout-store.js';
 import { silent, type ProgressSink } from './progress.js';
-import { quickContentDigest, snapshotService } from './source/snapshot.js';
+import { snapshotService, treeDigest, type Snapshot } from './source/snapshot.js';
+import type { Digest } from './util/digest.js';
+import { openGitRepo, type GitRepo } from './source/git-source.js';
+import { mapLimit } from './util/map-limit.js';
 import { contentDigest } from './source/tree.js';
 import { isoSeconds } from './util/clock.js';
 import { currentActor, workspacePaths } from './workspace-paths.js';
@@ -43,55 +46,115 @@ export async function commitServices(ws: WorkspaceConfig, services: readonly Ser
   const progress = options.progress ?? silent;
   await mkdir(paths.work, { recursive: true });
   const store = await openLayoutStore(paths.store);
-  const results: CommitResult[] = [];
-  for (const service of services) {
-    progress({ kind: 'step', message: `snapshot ${service.name}` });
-    const quick = await quickContentDigest(service, options.from !== undefined ? { from: options.from } : {});
-    const before = latestVersion(await readManifest(paths.manifest), service.name);
-    if (quick !== undefined && before?.digest === quick) {
-      results.push(resultOf(service.name, before, false));
-      continue;
+  const sources = await locateSources(ws, services, options.from !== undefined);
+  const known = await readManifest(paths.manifest);
+
+  // Services are independent: snapshot and pack them concurrently (git and disk overlap)...
+  const prepared = await mapLimit(services, 4, async (service): Promise<Prepared> => {
+    const source = sources.get(service.name);
+    const before = latestVersion(known, service.name);
+    // An unchanged git tree is recognised from its id alone: no file is read.
+    if (source?.tree !== undefined && service.build === undefined && before?.digest === treeDigest(service, source.tree)) {
+      return { service, unchanged: before };
     }
+    progress({ kind: 'step', message: `snapshot ${service.name}` });
     const snapshot = await snapshotService(service, {
       workDir: paths.work,
+      ...(source && { git: { repo: source.repo, path: source.path } }),
       ...(options.from !== undefined && { from: options.from }),
       ...(options.env !== undefined && { env: options.env }),
     });
     const digest = snapshot.treeDigest ?? (await contentDigest(snapshot.entries, `${service.install}\0${service.build ?? ''}`));
-    if (before?.digest === digest) {
-      results.push(resultOf(service.name, before, false));
-      continue;
-    }
+    if (before?.digest === digest) return { service, unchanged: before };
     progress({ kind: 'step', message: `pack ${service.name}` });
     const layer = await writeLayer(store, snapshot.entries, { prefix: service.install, mtime: snapshot.time });
-    const recorded = await updateManifest(
-      paths.manifest,
-      { purpose: `commit ${service.name}`, ...lockTuning(options.env), onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }) },
-      async (manifest) => {
-        const latest = latestVersion(manifest, service.name);
-        if (latest?.digest === digest) return { result: resultOf(service.name, latest, false), write: false };
+    return { service, snapshot, digest, layer };
+  });
+  if (prepared.every((p) => p.unchanged)) return prepared.map((p) => resultOf(p.service.name, p.unchanged as CommittedVersion, false));
+
+  // ...then record them all in one write. The layers are already stored, so a crash before this
+  // leaves at worst unreferenced blobs.
+  const names = prepared.filter((p) => !p.unchanged).map((p) => p.service.name);
+  const results = await updateManifest(
+    paths.manifest,
+    { purpose: `commit ${names.join(', ')}`, ...lockTuning(options.env), onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }) },
+    async (manifest) => {
+      let write = false;
+      const results = prepared.map((p) => {
+        const latest = latestVersion(manifest, p.service.name);
+        if (p.unchanged || !p.snapshot || !p.layer || !p.digest) return resultOf(p.service.name, latest ?? (p.unchanged as CommittedVersion), false);
+        if (latest?.digest === p.digest) return resultOf(p.service.name, latest, false);
         const version: CommittedVersion = {
           version: (latest?.version ?? 0) + 1,
-          digest,
-          layer: { digest: layer.descriptor.digest, size: layer.descriptor.size, mediaType: layer.descriptor.mediaType },
-          install: service.install,
-          source: snapshot.source,
-          ...(snapshot.revision !== undefined && { revision: snapshot.revision }),
-          ...(snapshot.author !== undefined && { author: snapshot.author }),
-          created: isoSeconds(snapshot.time),
+          digest: p.digest,
+          layer: { digest: p.layer.descriptor.digest, size: p.layer.descriptor.size, mediaType: p.layer.descriptor.mediaType },
+          install: p.service.install,
+          source: p.snapshot.source,
+          ...(p.snapshot.revision !== undefined && { revision: p.snapshot.revision }),
+          ...(p.snapshot.author !== undefined && { author: p.snapshot.author }),
+          created: isoSeconds(p.snapshot.time),
           recordedAt: new Date().toISOString(),
           recordedBy: currentActor(options.env),
           generation: manifest.generation + 1,
         };
-        (manifest.services[service.name] ??= { versions: [] }).versions.push(version);
-        markSupersededBuilds(manifest);
-        return { result: resultOf(service.name, version, true), write: true };
-      },
-    );
-    progress({ kind: 'done', message: `${service.name} v${recorded.version}${recorded.created ? '' : ' (unchanged)'}` });
-    results.push(recorded);
-  }
+        (manifest.services[p.service.name] ??= { versions: [] }).versions.push(version);
+        write = true;
+        return resultOf(p.service.name, version, true);
+      });
+      if (write) markSupersededBuilds(manifest);
+      return { result: results, write };
+    },
+  );
+  for (const r of results) progress({ kind: 'done', message: `${r.service} v${r.version}${r.created ? '' : ' (unchanged)'}` });
   return results;
+}
+
+/** A service after snapshot and pack, before it is recorded. */
+interface Prepared {
+  service: ServiceConfig;
+  unchanged?: CommittedVersion;
+  snapshot?: Snapshot;
+  digest?: Digest;
+  layer?: Layer;
+}
+
+interface GitSource {
+  repo: GitRepo;
+  path: string;
+  /** Tree id at HEAD; undefined when nothing is committed there. */
+  tree?: string;
+}
+
+/**
+ * Finds which services live in a git repository, with one `git ls-tree` for all of them. Sources
+ * outside the workspace's repository are looked up on their own.
+ */
+async function locateSources(ws: WorkspaceConfig, services: readonly ServiceConfig[], fromDirectory: boolean): Promise<Map<string, GitSource>> {
+  const located = new Map<string, GitSource>();
+  if (fromDirectory) return located;
+  const main = await openGitRepo(ws.dir, 'workspace');
+  const inMain: { service: ServiceConfig; path: string }[] = [];
+  for (const service of services) {
+    const path = main ? await main.pathOf(service.source) : undefined;
+    if (main && path !== undefined) {
+      inMain.push({ service, path });
+      continue;
+    }
+    const own = await openGitRepo(service.source, `service ${service.name}`);
+    const ownPath = own ? await own.pathOf(service.source) : undefined;
+    if (own && ownPath !== undefined) {
+      const tree = (await own.treeIds([ownPath])).get(ownPath);
+      located.set(service.name, { repo: own, path: ownPath, ...(tree !== undefined && { tree }) });
+    }
+  }
+  if (main && inMain.length > 0) {
+    const trees = await main.treeIds(inMain.map((s) => s.path));
+    for (const { service, path } of inMain) {
+      const tree = trees.get(path);
+      located.set(service.name, { repo: main, path, ...(tree !== undefined && { tree }) });
+    }
+  }
+  return located;
 }
 
 function resultOf(service: string, v: CommittedVersion, created: boolean): CommitResult {

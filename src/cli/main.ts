@@ -3,14 +3,16 @@ import { parseArgs } from 'node:util';
 import { BakeError, ExitCode, UsageError } from '../errors.js';
 import { bakeClock } from '../util/clock.js';
 import type { Command } from './command.js';
-import { buildCommand } from './commands/build.js';
-import { commitCommand } from './commands/commit.js';
-import { statusCommand } from './commands/status.js';
-import { releaseCommand } from './commands/release.js';
-import { logCommand } from './commands/log.js';
 import { clearProgress, progressDisplay } from './progress-display.js';
 
-const commands: Command[] = [commitCommand, buildCommand, releaseCommand, statusCommand, logCommand];
+/** Commands load on demand: a command pays only for the modules it uses (start-up time matters). */
+const commands: { name: string; summary: string; load(): Promise<Command> }[] = [
+  { name: 'commit', summary: 'record the committed source of services as new versions', load: async () => (await import('./commands/commit.js')).commitCommand },
+  { name: 'build', summary: 'bake images from recipes and the latest committed versions', load: async () => (await import('./commands/build.js')).buildCommand },
+  { name: 'release', summary: 'hand a build to an environment through the race gate', load: async () => (await import('./commands/release.js')).releaseCommand },
+  { name: 'status', summary: 'show services, builds, environments and the manifest generation', load: async () => (await import('./commands/status.js')).statusCommand },
+  { name: 'log', summary: 'the history of commits, builds, releases and refusals', load: async () => (await import('./commands/log.js')).logCommand },
+];
 
 const globalOptions = {
   workspace: { type: 'string', short: 'C' },
@@ -41,14 +43,15 @@ export async function main(argv: string[], io = { stdout: process.stdout, stderr
   const json = argv.includes('--json');
   try {
     const commandIndex = argv.findIndex((arg, i) => !arg.startsWith('-') && !['-C', '--workspace'].includes(argv[i - 1] ?? ''));
-    const command = commandIndex >= 0 ? commands.find((c) => c.name === argv[commandIndex]) : undefined;
-    if (commandIndex >= 0 && !command) {
+    const entry = commandIndex >= 0 ? commands.find((c) => c.name === argv[commandIndex]) : undefined;
+    if (commandIndex >= 0 && !entry) {
       throw new UsageError(`unknown command ${argv[commandIndex]}; commands: ${commands.map((c) => c.name).join(', ')}`);
     }
-    if (!command) {
+    if (!entry) {
       io.stdout.write(`${mainHelp()}\n`);
       return argv.some((a) => a === '--help' || a === '-h') || argv.length === 0 ? ExitCode.ok : ExitCode.usage;
     }
+    const command = await entry.load();
     const args = [...argv.slice(0, commandIndex), ...argv.slice(commandIndex + 1)];
     let parsed;
     try {

@@ -2,7 +2,7 @@ import { realpath } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import { GitError } from '../errors.js';
 import { readTar } from '../layer/tar.js';
-import { run, runBuffer } from '../util/exec.js';
+import { run, runBuffer, SpawnError } from '../util/exec.js';
 import type { TreeEntry } from './tree.js';
 
 /** A snapshot of a directory as committed at HEAD: uncommitted edits are not part of it. */
@@ -12,68 +12,93 @@ export interface CommittedTree {
   revision: string;
   /** HEAD when the snapshot was taken. */
   head: string;
-  /** Commit time (seconds) of `revision`: the bake clock's fallback. */
-  commitTime: number;
   /** The git tree id of the directory: equal ids, equal content. */
   tree: string;
+  /** Commit time (seconds) of `revision`: the bake clock's fallback. */
+  commitTime: number;
   /** `Name <email>` of `revision`'s author. */
   author: string;
   /** Path of the directory inside the repository, POSIX, '' for the root. */
   pathInRepo: string;
 }
 
-/** Answers whether `dir` is inside a git work tree. Never throws. */
-export async function isInsideGitRepo(dir: string): Promise<boolean> {
-  try {
-    const result = await run('git', ['-C', dir, 'rev-parse', '--is-inside-work-tree']);
-    return result.exitCode === 0 && result.stdout.trim() === 'true';
-  } catch {
-    return false;
-  }
+/**
+ * A git repository as bake reads it: HEAD once, tree ids of many directories in one call, and
+ * snapshots by tree id. Spawning git dominates a commit's cost, so calls are batched.
+ */
+export interface GitRepo {
+  top: string;
+  head: string;
+  /** The directory's path inside the repository, or undefined if it lies outside it. */
+  pathOf(dir: string): Promise<string | undefined>;
+  /** Tree ids at HEAD for directories (by path in the repository); missing ones are absent. */
+  treeIds(paths: readonly string[]): Promise<Map<string, string>>;
+  /** Reads a directory's committed tree. Throws GitError naming `label` when nothing is committed. */
+  readTree(pathInRepo: string, label: string): Promise<CommittedTree>;
 }
 
 /**
- * Reads the committed tree of `dir` at HEAD with `git archive`. Throws GitError when git is
- * missing, the directory is not in a repository, the repository has no commit, or the directory
- * has no committed files; `label` names the service in those messages.
+ * Opens the repository containing `dir` at its current HEAD. Returns undefined when `dir` is not
+ * in a git work tree; throws GitError when it is but has no commit yet (or git is missing).
  */
-export async function readCommittedTree(dir: string, label: string): Promise<CommittedTree> {
-  const top = (await git(dir, ['rev-parse', '--show-toplevel'], `${label}: ${dir} is not inside a git repository`)).trim();
-  const pathInRepo = relative(await realpath(top), await realpath(dir)).split(sep).join('/');
-  const head = (await git(top, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], `${label}: the repository at ${top} has no commits yet (commit the service first: git add ${pathInRepo || '.'} && git commit)`)).trim();
-  const logArgs = ['log', '-1', '--format=%H%x00%ct%x00%an <%ae>', 'HEAD'];
-  if (pathInRepo !== '') logArgs.push('--', pathInRepo);
-  const [revision, time, author] = (await git(top, logArgs, `${label}: cannot read the history of ${pathInRepo}`)).trim().split('\0');
-  if (!revision || !time) {
-    throw new GitError(`${label}: ${pathInRepo || '.'} has no committed files at HEAD ${head.slice(0, 12)} (commit it first: git add ${pathInRepo} && git commit)`);
-  }
-  // Archive the tree by id so the content and the recorded tree id can never disagree.
-  const treeish = (await git(top, ['rev-parse', '--verify', `HEAD:${pathInRepo}`], `${label}: cannot resolve ${pathInRepo} at HEAD`)).trim();
-  const archive = await runBuffer('git', ['-c', 'tar.umask=0022', '-C', top, 'archive', '--format=tar', treeish]);
-  if (archive.exitCode !== 0) {
-    throw new GitError(`${label}: git archive ${treeish} failed: ${archive.stderr.trim()}`);
-  }
-  const entries = await readTar(archive.stdout, `${label} (${pathInRepo} at ${revision.slice(0, 12)})`);
-  if (!entries.some((e) => e.type === 'file')) {
-    throw new GitError(`${label}: ${pathInRepo || '.'} has no committed files at HEAD ${head.slice(0, 12)} (commit it first: git add ${pathInRepo} && git commit)`);
-  }
-  return { entries, revision, head, tree: treeish, commitTime: Number(time), author: author ?? '', pathInRepo };
-}
-
-/**
- * The git tree id of `dir` at HEAD, without reading any file: equal ids mean identical committed
- * content, so an unchanged service is recognised in one cheap git call. Undefined when `dir` is
- * not in a repository or has nothing committed.
- */
-export async function committedTreeId(dir: string): Promise<string | undefined> {
+export async function openGitRepo(dir: string, label: string): Promise<GitRepo | undefined> {
+  let probe;
   try {
-    const top = (await git(dir, ['rev-parse', '--show-toplevel'], 'not a repository')).trim();
-    const pathInRepo = relative(await realpath(top), await realpath(dir)).split(sep).join('/');
-    const result = await run('git', ['-C', top, 'rev-parse', '--verify', '--quiet', `HEAD:${pathInRepo}`]);
-    return result.exitCode === 0 ? result.stdout.trim() : undefined;
-  } catch {
-    return undefined;
+    probe = await run('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
+  } catch (error) {
+    if (error instanceof SpawnError && error.code === 'ENOENT') return undefined; // no git: plain directories only
+    throw error;
   }
+  if (probe.exitCode !== 0) return undefined;
+  const top = await realpath(probe.stdout.trim());
+  const headRun = await run('git', ['-C', top, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
+  if (headRun.exitCode !== 0) {
+    throw new GitError(`${label}: the repository at ${top} has no commits yet (commit the service first: git add … && git commit)`);
+  }
+  const head = headRun.stdout.trim();
+
+  // One `git ls-tree` answers for every directory at once.
+  async function treeIds(paths: readonly string[]): Promise<Map<string, string>> {
+    const ids = new Map<string, string>();
+    const wanted = paths.filter((p) => p !== '');
+    if (paths.includes('')) ids.set('', (await git(top, ['rev-parse', `${head}^{tree}`], 'cannot read HEAD')).trim());
+    if (wanted.length === 0) return ids;
+    const out = await git(top, ['ls-tree', '-z', head, '--', ...wanted], 'cannot list the committed tree');
+    for (const record of out.split('\0')) {
+      const match = /^\d+ tree ([0-9a-f]+)\t(.*)$/s.exec(record);
+      if (match?.[1] && match[2] !== undefined) ids.set(match[2], match[1]);
+    }
+    return ids;
+  }
+
+  return {
+    top,
+    head,
+    async pathOf(target) {
+      const rel = relative(top, await realpath(target)).split(sep).join('/');
+      return rel.startsWith('..') ? undefined : rel;
+    },
+    treeIds,
+    async readTree(pathInRepo, label) {
+      const shown = pathInRepo || '.';
+      const tree = (await treeIds([pathInRepo])).get(pathInRepo);
+      if (tree === undefined) {
+        throw new GitError(`${label}: ${shown} has no committed files at HEAD ${head.slice(0, 12)} (commit it first: git add ${shown} && git commit)`);
+      }
+      const logArgs = ['log', '-1', '--format=%H%x00%ct%x00%an <%ae>', head];
+      if (pathInRepo !== '') logArgs.push('--', pathInRepo);
+      const [revision, time, author] = (await git(top, logArgs, `${label}: cannot read the history of ${shown}`)).trim().split('\0');
+      // Archive by tree id so the content and the recorded tree id can never disagree; force the
+      // umask so a user's tar.umask cannot change the modes.
+      const archive = await runBuffer('git', ['-c', 'tar.umask=0022', '-C', top, 'archive', '--format=tar', tree]);
+      if (archive.exitCode !== 0) throw new GitError(`${label}: git archive of ${shown} failed: ${archive.stderr.trim()}`);
+      const entries = await readTar(archive.stdout, `${label} (${shown} at ${(revision ?? head).slice(0, 12)})`);
+      if (!entries.some((e) => e.type === 'file')) {
+        throw new GitError(`${label}: ${shown} has no committed files at HEAD ${head.slice(0, 12)} (commit it first: git add ${shown} && git commit)`);
+      }
+      return { entries, revision: revision ?? head, head, tree, commitTime: Number(time), author: author ?? '', pathInRepo };
+    },
+  };
 }
 
 async function git(cwd: string, args: string[], failure: string): Promise<string> {

@@ -6,23 +6,17 @@ import { assertSafeEntries } from '../layer/safe-entries.js';
 import { runShell } from '../util/exec.js';
 import { bakeClock } from '../util/clock.js';
 import { readDirectoryTree } from './directory-source.js';
-import { committedTreeId, isInsideGitRepo, readCommittedTree } from './git-source.js';
+import type { GitRepo } from './git-source.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import { materialize } from './materialize.js';
 import type { TreeEntry } from './tree.js';
 
 /**
  * A digest of a service's committed content that needs no file reads: derived from the git tree
- * id, the install path and the output directory. Only for git sources without a build command
- * (a build's output is only known by running it) and without --from. Undefined otherwise.
+ * id, the install path and the output directory. Equal tree ids mean identical committed content,
+ * so an unchanged service is recognised without reading it.
  */
-export async function quickContentDigest(service: ServiceConfig, options: { from?: string }): Promise<Digest | undefined> {
-  if (options.from !== undefined || service.build !== undefined) return undefined;
-  const tree = await committedTreeId(service.source);
-  return tree === undefined ? undefined : treeDigest(service, tree);
-}
-
-function treeDigest(service: ServiceConfig, tree: string): Digest {
+export function treeDigest(service: ServiceConfig, tree: string): Digest {
   return sha256Digest(`bake-git-tree-v1\0${tree}\0${service.install}\0${service.output ?? ''}`);
 }
 
@@ -41,6 +35,8 @@ export interface Snapshot {
 export interface SnapshotOptions {
   /** Take the files from this directory instead of the service's committed source. */
   from?: string;
+  /** The repository holding the service and its path there, when it is in one. */
+  git?: { repo: GitRepo; path: string };
   /** Scratch space for build commands. */
   workDir: string;
   env?: NodeJS.ProcessEnv;
@@ -56,8 +52,8 @@ export async function snapshotService(service: ServiceConfig, options: SnapshotO
   let snapshot: Snapshot;
   if (options.from !== undefined) {
     snapshot = { entries: await readDirectoryTree(options.from, { label }), source: 'directory', time: bakeClock(undefined, options.env) };
-  } else if (await isInsideGitRepo(service.source)) {
-    const tree = await readCommittedTree(service.source, label);
+  } else if (options.git) {
+    const tree = await options.git.repo.readTree(options.git.path, label);
     snapshot = { entries: tree.entries, source: 'git', revision: tree.revision, author: tree.author, time: bakeClock(tree.commitTime, options.env) };
     if (service.build === undefined) snapshot.treeDigest = treeDigest(service, tree.tree);
   } else {

@@ -1,4 +1,5 @@
 import { buildImage, describeVector } from '../../build.js';
+import { commitServices, type CommitResult } from '../../commit.js';
 import { listRecipes, loadRecipe } from '../../config/recipe.js';
 import { loadWorkspace } from '../../config/workspace.js';
 import { UsageError } from '../../errors.js';
@@ -20,12 +21,14 @@ the build is recorded stale and rebaked with the new vector (up to --max-rebakes
 
 Options:
   --all              build every recipe in recipes/
+  --commit           first commit the services these images contain (like bake commit), so
+                     one command takes a CI job from a git push to a baked image
   --serialize        hold the image's lock through resolve, build and record, so bakes of one
                      image never overlap (images that share no lock still bake in parallel)
   --max-rebakes N    rebake a build found stale at most N times (default 3; 0 reports it stale)
 
 JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reused":false,"ref","rebaked":[…]}]}`,
-  options: { all: { type: 'boolean' }, serialize: { type: 'boolean' }, 'max-rebakes': { type: 'string' } },
+  options: { all: { type: 'boolean' }, commit: { type: 'boolean' }, serialize: { type: 'boolean' }, 'max-rebakes': { type: 'string' } },
   positionals: true,
   async run(ctx, positionals, values) {
     const ws = await loadWorkspace(ctx.workspace);
@@ -41,15 +44,20 @@ JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reu
       env: ctx.env,
       progress: ctx.progress,
     };
+    let commits: CommitResult[] = [];
+    if (values['commit'] === true) {
+      const wanted = [...new Set(recipes.flatMap((r) => r.services))].map((n) => ws.services.get(n)).filter((s) => s !== undefined);
+      commits = await commitServices(ws, wanted, { env: ctx.env, progress: ctx.progress });
+    }
     const builds = [];
     for (const recipe of recipes) builds.push(await buildImage(ws, recipe, options));
     return {
-      json: { builds },
-      human: builds.flatMap((b) => [
+      json: values['commit'] === true ? { commits, builds } : { builds },
+      human: [...commits.filter((c) => c.created).map((c) => `${c.service} v${c.version} committed`), ...builds.flatMap((b) => [
         ...b.rebaked.map((r) => `${b.image}:${r.build} was stale at record time (${r.supersededBy.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaked`),
         `${b.ref} ${b.digest}${b.reused ? ' (unchanged)' : ''}${b.stale ? ' STALE' : ''}`,
         `  ${describeVector(b.vector)}`,
-      ]),
+      ])],
     };
   },
 };
