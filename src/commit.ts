@@ -10,7 +10,7 @@ import { openLayoutStore } from './oci/layout-store.js';
 import { silent, type ProgressSink } from './progress.js';
 import { snapshotService, treeDigest, type Snapshot } from './source/snapshot.js';
 import type { Digest } from './util/digest.js';
-import { openGitRepo, type GitRepo } from './source/git-source.js';
+import { openGitRepo, type CommittedTree, type GitRepo } from './source/git-source.js';
 import { mapLimit } from './util/map-limit.js';
 import { contentDigest } from './source/tree.js';
 import { isoSeconds } from './util/clock.js';
@@ -49,18 +49,23 @@ export async function commitServices(ws: WorkspaceConfig, services: readonly Ser
   const sources = await locateSources(ws, services, options.from !== undefined);
   const known = await readManifest(paths.manifest);
 
+  // An unchanged git tree is recognised from its id alone: no file is read.
+  const isUnchanged = (service: ServiceConfig) => {
+    const tree = sources.get(service.name)?.tree;
+    const before = latestVersion(known, service.name);
+    return tree !== undefined && service.build === undefined && before?.digest === treeDigest(service, tree);
+  };
+  const committed = await readCommitted(services.filter((s) => sources.has(s.name) && !isUnchanged(s)), sources);
+
   // Services are independent: snapshot and pack them concurrently (git and disk overlap)...
   const prepared = await mapLimit(services, 4, async (service): Promise<Prepared> => {
-    const source = sources.get(service.name);
     const before = latestVersion(known, service.name);
-    // An unchanged git tree is recognised from its id alone: no file is read.
-    if (source?.tree !== undefined && service.build === undefined && before?.digest === treeDigest(service, source.tree)) {
-      return { service, unchanged: before };
-    }
+    if (before && isUnchanged(service)) return { service, unchanged: before };
     progress({ kind: 'step', message: `snapshot ${service.name}` });
+    const tree = committed.get(service.name);
     const snapshot = await snapshotService(service, {
       workDir: paths.work,
-      ...(source && { git: { repo: source.repo, path: source.path } }),
+      ...(tree && { committed: tree }),
       ...(options.from !== undefined && { from: options.from }),
       ...(options.env !== undefined && { env: options.env }),
     });
@@ -116,6 +121,24 @@ interface Prepared {
   snapshot?: Snapshot;
   digest?: Digest;
   layer?: Layer;
+}
+
+/** Reads the committed trees of services, batched per repository. */
+async function readCommitted(services: readonly ServiceConfig[], sources: Map<string, GitSource>): Promise<Map<string, CommittedTree>> {
+  const byRepo = new Map<GitRepo, ServiceConfig[]>();
+  for (const service of services) {
+    const source = sources.get(service.name);
+    if (source) byRepo.set(source.repo, [...(byRepo.get(source.repo) ?? []), service]);
+  }
+  const result = new Map<string, CommittedTree>();
+  for (const [repo, members] of byRepo) {
+    const trees = await repo.readTrees(members.map((s) => ({ path: sources.get(s.name)?.path ?? '', label: `service ${s.name}` })));
+    for (const s of members) {
+      const tree = trees.get(sources.get(s.name)?.path ?? '');
+      if (tree) result.set(s.name, tree);
+    }
+  }
+  return result;
 }
 
 interface GitSource {

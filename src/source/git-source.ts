@@ -1,8 +1,9 @@
 import { realpath } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
-import { GitError } from '../errors.js';
-import { readTar } from '../layer/tar.js';
-import { run, runBuffer, SpawnError } from '../util/exec.js';
+import { GitError, UnsafeSourceError } from '../errors.js';
+import { mapLimit } from '../util/map-limit.js';
+import { readBlobs } from './git-blobs.js';
+import { run, SpawnError } from '../util/exec.js';
 import type { TreeEntry } from './tree.js';
 
 /** A snapshot of a directory as committed at HEAD: uncommitted edits are not part of it. */
@@ -33,8 +34,12 @@ export interface GitRepo {
   pathOf(dir: string): Promise<string | undefined>;
   /** Tree ids at HEAD for directories (by path in the repository); missing ones are absent. */
   treeIds(paths: readonly string[]): Promise<Map<string, string>>;
-  /** Reads a directory's committed tree. Throws GitError naming `label` when nothing is committed. */
-  readTree(pathInRepo: string, label: string): Promise<CommittedTree>;
+  /**
+   * Reads the committed trees of several directories at once (one ls-tree, one cat-file).
+   * Throws GitError naming the service when a directory has nothing committed, UnsafeSourceError
+   * for a submodule inside it.
+   */
+  readTrees(dirs: readonly { path: string; label: string }[]): Promise<Map<string, CommittedTree>>;
 }
 
 /**
@@ -71,6 +76,17 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
     return ids;
   }
 
+  // Every file and directory under the given directories, with modes and blob ids.
+  async function listFiles(paths: readonly string[]): Promise<Listed[]> {
+    const out = await git(top, ['ls-tree', '-r', '-t', '-z', head, '--', ...paths.filter((p) => p !== '')], 'cannot list the committed tree');
+    const listed: Listed[] = [];
+    for (const record of out.split('\0')) {
+      const match = /^(\d+) (blob|tree|commit) ([0-9a-f]+)\t(.*)$/s.exec(record);
+      if (match) listed.push({ mode: match[1] ?? '', type: match[2] as Listed['type'], oid: match[3] ?? '', path: match[4] ?? '' });
+    }
+    return listed;
+  }
+
   return {
     top,
     head,
@@ -79,26 +95,51 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
       return rel.startsWith('..') ? undefined : rel;
     },
     treeIds,
-    async readTree(pathInRepo, label) {
-      const shown = pathInRepo || '.';
-      const tree = (await treeIds([pathInRepo])).get(pathInRepo);
-      if (tree === undefined) {
-        throw new GitError(`${label}: ${shown} has no committed files at HEAD ${head.slice(0, 12)} (commit it first: git add ${shown} && git commit)`);
+    async readTrees(dirs) {
+      const trees = await treeIds(dirs.map((d) => d.path));
+      for (const { path, label } of dirs) {
+        if (!trees.has(path)) {
+          throw new GitError(`${label}: ${path || '.'} has no committed files at HEAD ${head.slice(0, 12)} (commit it first: git add ${path || '.'} && git commit)`);
+        }
       }
-      const logArgs = ['log', '-1', '--format=%H%x00%ct%x00%an <%ae>', head];
-      if (pathInRepo !== '') logArgs.push('--', pathInRepo);
-      const [revision, time, author] = (await git(top, logArgs, `${label}: cannot read the history of ${shown}`)).trim().split('\0');
-      // Archive by tree id so the content and the recorded tree id can never disagree; force the
-      // umask so a user's tar.umask cannot change the modes.
-      const archive = await runBuffer('git', ['-c', 'tar.umask=0022', '-C', top, 'archive', '--format=tar', tree]);
-      if (archive.exitCode !== 0) throw new GitError(`${label}: git archive of ${shown} failed: ${archive.stderr.trim()}`);
-      const entries = await readTar(archive.stdout, `${label} (${shown} at ${(revision ?? head).slice(0, 12)})`);
-      if (!entries.some((e) => e.type === 'file')) {
-        throw new GitError(`${label}: ${shown} has no committed files at HEAD ${head.slice(0, 12)} (commit it first: git add ${shown} && git commit)`);
-      }
-      return { entries, revision: revision ?? head, head, tree, commitTime: Number(time), author: author ?? '', pathInRepo };
+      // The commit that last touched each directory: its time is the clock, its id the revision.
+      const origins = await mapLimit(dirs, 4, async ({ path, label }) => {
+        const args = ['log', '-1', '--format=%H%x00%ct%x00%an <%ae>', head, ...(path === '' ? [] : ['--', path])];
+        const [revision, time, author] = (await git(top, args, `${label}: cannot read the history of ${path || '.'}`)).trim().split('\0');
+        return { revision: revision || head, time: Number(time), author: author ?? '' };
+      });
+      const listing = await listFiles(dirs.map((d) => d.path));
+      const blobs = await readBlobs(top, [...new Set(listing.filter((f) => f.type === 'blob').map((f) => f.oid))]);
+      const result = new Map<string, CommittedTree>();
+      dirs.forEach(({ path, label }, i) => {
+        const prefix = path === '' ? '' : `${path}/`;
+        const entries: TreeEntry[] = [];
+        for (const file of listing) {
+          if (!file.path.startsWith(prefix) || file.path === path) continue;
+          const rel = file.path.slice(prefix.length);
+          if (file.type === 'tree') entries.push({ path: rel, type: 'directory', mode: 0o755, size: 0 });
+          else if (file.type === 'commit') {
+            throw new UnsafeSourceError(`${label}: ${file.path} is a git submodule; its files are not part of this repository's tree (vendor them, or make it a service of its own)`, rel);
+          } else {
+            const body = blobs.get(file.oid) ?? Buffer.alloc(0);
+            if (file.mode === '120000') entries.push({ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: body.toString('utf8') });
+            else entries.push({ path: rel, type: 'file', mode: file.mode === '100755' ? 0o755 : 0o644, size: body.length, read: async () => body });
+          }
+        }
+        const origin = origins[i] ?? { revision: head, time: 0, author: '' };
+        result.set(path, { entries, revision: origin.revision, head, tree: trees.get(path) ?? '', commitTime: origin.time, author: origin.author, pathInRepo: path });
+      });
+      return result;
     },
   };
+}
+
+/** One entry of `git ls-tree -r -t -l`. */
+interface Listed {
+  mode: string;
+  type: 'blob' | 'tree' | 'commit';
+  oid: string;
+  path: string;
 }
 
 async function git(cwd: string, args: string[], failure: string): Promise<string> {

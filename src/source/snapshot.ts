@@ -6,7 +6,7 @@ import { assertSafeEntries } from '../layer/safe-entries.js';
 import { runShell } from '../util/exec.js';
 import { bakeClock } from '../util/clock.js';
 import { readDirectoryTree } from './directory-source.js';
-import type { GitRepo } from './git-source.js';
+import type { CommittedTree } from './git-source.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import { materialize } from './materialize.js';
 import type { TreeEntry } from './tree.js';
@@ -35,8 +35,8 @@ export interface Snapshot {
 export interface SnapshotOptions {
   /** Take the files from this directory instead of the service's committed source. */
   from?: string;
-  /** The repository holding the service and its path there, when it is in one. */
-  git?: { repo: GitRepo; path: string };
+  /** The service's committed tree, read beforehand (in a batch) when it lives in git. */
+  committed?: CommittedTree;
   /** Scratch space for build commands. */
   workDir: string;
   env?: NodeJS.ProcessEnv;
@@ -52,8 +52,8 @@ export async function snapshotService(service: ServiceConfig, options: SnapshotO
   let snapshot: Snapshot;
   if (options.from !== undefined) {
     snapshot = { entries: await readDirectoryTree(options.from, { label }), source: 'directory', time: bakeClock(undefined, options.env) };
-  } else if (options.git) {
-    const tree = await options.git.repo.readTree(options.git.path, label);
+  } else if (options.committed) {
+    const tree = options.committed;
     snapshot = { entries: tree.entries, source: 'git', revision: tree.revision, author: tree.author, time: bakeClock(tree.commitTime, options.env) };
     if (service.build === undefined) snapshot.treeDigest = treeDigest(service, tree.tree);
   } else {
