@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The published entry point: the CLI is compiled to dist/ by `npm run build`.
-import { main } from '../dist/cli/main.js';
+// The published entry point: `npm run build` compiles src/ to dist/ and bundles the CLI into
+// dist/bake.mjs, which starts faster than loading the modules one by one.
+import { main } from '../dist/bake.mjs';
 
 process.exitCode = await main(process.argv.slice(2));

@@ -11,7 +11,16 @@ export function readBlobs(top: string, oids: readonly string[]): Promise<Map<str
     const blobs = new Map<string, Buffer>();
     if (oids.length === 0) return resolve(blobs);
     const child = spawn('git', ['-C', top, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let pending: Buffer = Buffer.alloc(0);
+    // Chunks not yet consumed; joined only once enough bytes for the next step have arrived, so a
+    // large blob is copied once rather than once per chunk.
+    let chunks: Buffer[] = [];
+    let buffered = 0;
+    const take = (n: number): Buffer => {
+      const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, buffered);
+      chunks = all.length > n ? [all.subarray(n)] : [];
+      buffered -= n;
+      return all.subarray(0, n);
+    };
     let current: { oid: string; size: number } | undefined;
     let stderr = '';
     let failed = false;
@@ -22,21 +31,21 @@ export function readBlobs(top: string, oids: readonly string[]): Promise<Map<str
       reject(error);
     };
     child.stdout.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      chunks.push(chunk);
+      buffered += chunk.length;
       for (;;) {
         if (!current) {
-          const nl = pending.indexOf(10);
+          if (chunks.length > 1) chunks = [Buffer.concat(chunks, buffered)];
+          const nl = chunks[0]?.indexOf(10) ?? -1;
           if (nl < 0) return;
-          const header = pending.subarray(0, nl).toString('utf8');
+          const header = take(nl + 1).subarray(0, nl).toString('utf8');
           const [oid, type, size] = header.split(' ');
           if (type === 'missing' || !oid || !size) return fail(new GitError(`git cat-file: object ${oid ?? header} is missing from ${top}`));
           current = { oid, size: Number(size) };
-          pending = pending.subarray(nl + 1);
         }
-        if (pending.length < current.size + 1) return;
+        if (buffered < current.size + 1) return;
         // Copy out of the shared chunk so the rest of it can be freed.
-        blobs.set(current.oid, Buffer.from(pending.subarray(0, current.size)));
-        pending = pending.subarray(current.size + 1);
+        blobs.set(current.oid, Buffer.from(take(current.size + 1).subarray(0, current.size)));
         current = undefined;
       }
     });
