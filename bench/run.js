@@ -1,9 +1,13 @@
 // `npm run bench`: every benchmark, each printing its times and the ratios against the peer
 // measured in the same run. Pass section names to run only some: `npm run bench -- locks`.
 import { benchBakeVsDocker } from './bake-vs-docker.js';
+import { benchLocks } from './locks.js';
+import { benchParallelBakes } from './parallel-bakes.js';
 
 const sections = {
   bake: benchBakeVsDocker,
+  locks: benchLocks,
+  parallel: benchParallelBakes,
 };
 
 function report(title, rows) {

@@ -39,6 +39,7 @@ export interface LockContext {
 
 const DEFAULT_STALE_MS = 10_000;
 const DEFAULT_TIMEOUT_MS = 120_000;
+const MAX_POLL_MS = 25;
 
 /**
  * Runs `fn` while holding an exclusive lock on `target` (which need not exist). Throws LockError
@@ -48,7 +49,6 @@ export async function withFileLock<T>(target: string, options: LockOptions, fn: 
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   const controller = new AbortController();
   let compromised: Error | undefined;
-  await mkdir(dirname(target), { recursive: true });
   const release = await acquire(target, options, staleMs, (error) => {
     compromised = error;
     controller.abort(error);
@@ -85,6 +85,11 @@ async function acquire(
         onCompromised,
       });
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        // The directory does not exist yet: create it once, only when needed (it costs a syscall).
+        await mkdir(dirname(target), { recursive: true });
+        continue;
+      }
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
         throw new LockError(`cannot lock ${target}: ${(error as Error).message}`, { cause: error });
       }
@@ -100,8 +105,10 @@ async function acquire(
           { cause: error },
         );
       }
-      await sleep(delay + Math.random() * delay);
-      delay = Math.min(delay * 2, 50);
+      // Short, jittered polls: a manifest write holds the lock for about a millisecond, so long
+      // exponential back-off mostly adds idle time (and a long tail) under contention.
+      await sleep(delay * (0.5 + Math.random()));
+      delay = Math.min(delay * 1.5, MAX_POLL_MS);
     }
   }
 }
