@@ -50,8 +50,9 @@ export async function withFileLock<T>(target: string, options: LockOptions, fn: 
   const controller = new AbortController();
   let compromised: Error | undefined;
   const release = await acquire(target, options, staleMs, (error) => {
+    // proper-lockfile's default is to throw from a timer; instead, stop the guarded work.
     compromised = error;
-    controller.abort(error);
+    controller.abort(lostLock(target, error));
   });
   const ownerFile = `${target}.owner`;
   const holder: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), purpose: options.purpose };

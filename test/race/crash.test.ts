@@ -42,6 +42,16 @@ describe('crash safety (SIGKILL)', () => {
       holder.stdout.on('data', (d) => String(d).includes('locked') && resolve());
       holder.on('exit', () => reject(new Error('holder exited early')));
     });
+    // While it lives, a waiter names it.
+    const waiter = spawn(process.execPath, [BAKE, '-C', ws.dir, 'status'], { env: { ...env, BAKE_LOCK_TIMEOUT_MS: '1500' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const waiterCommit = spawn(process.execPath, [BAKE, '-C', ws.dir, 'build', 'ab'], { env: { ...env, BAKE_LOCK_TIMEOUT_MS: '1200' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    waiterCommit.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise((r) => waiterCommit.once('close', r));
+    waiter.kill();
+    expect(code).toBe(1);
+    expect(stderr).toContain(`waiting for the manifest lock held by PID ${holder.pid}`);
+    expect(stderr).toMatch(/timed out waiting for lock .* held by PID \d+ .* \(crash test holder\)/);
     holder.kill('SIGKILL');
     const started = Date.now();
     const result = await bake(ws.dir, ['build', 'ab']);
@@ -52,6 +62,27 @@ describe('crash safety (SIGKILL)', () => {
     expect(waited).toBeLessThan(STALE_MS + 5000);
     expect((await readManifest(join(ws.dir, '.bake', 'manifest.json'))).generation).toBeGreaterThan(0);
   });
+
+  it('aborts the guarded write of a holder whose lock was reclaimed while it was frozen', async () => {
+    const slow = spawn(process.execPath, [join(__dirname, 'slow-writer.mjs'), ws.dir, String(STALE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    slow.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((r) => slow.once('close', r));
+    await new Promise<void>((resolve) => slow.stdout.on('data', () => out.includes('locked') && resolve()));
+    slow.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, STALE_MS + 1000));
+    const from = join(ws.dir, '.work', 'meanwhile');
+    await mkdir(from, { recursive: true });
+    await writeFile(join(from, 'VERSION'), 'committed while the holder was frozen\n');
+    const meanwhile = await bake(ws.dir, ['commit', 'a', '--from', from]);
+    expect(meanwhile.commits[0].created).toBe(true);
+    slow.kill('SIGCONT');
+    await exited;
+    expect(out).toMatch(/refused: LockError: lost the lock/);
+    const manifest = await readManifest(join(ws.dir, '.bake', 'manifest.json'));
+    expect(manifest.services['slow-writer-was-here']).toBeUndefined();
+    expect(manifest.services['a']?.versions.at(-1)?.digest).toBe(meanwhile.commits[0].digest);
+  }, 30_000);
 
   it('keeps the manifest and the store valid when commits and builds are killed at random instants', async () => {
     let killed = 0;

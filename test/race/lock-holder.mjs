@@ -6,5 +6,6 @@ import { withFileLock } from '../../dist/lock/file-lock.js';
 const [ws, staleMs] = process.argv.slice(2);
 await withFileLock(join(ws, '.bake', 'manifest.json'), { purpose: 'crash test holder', staleMs: Number(staleMs) }, async () => {
   process.stdout.write('locked\n');
-  await new Promise(() => undefined);
+  // A timer keeps the process alive (a pending promise alone would let Node exit).
+  await new Promise(() => setInterval(() => undefined, 1000));
 });
