@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFile, writeFile, rm, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -19,6 +20,8 @@ export interface LockHolder {
   host: string;
   since: string;
   purpose: string;
+  /** Random per acquisition: tells this holder from a later one with the same PID. */
+  token: string;
 }
 
 export interface LockOptions {
@@ -35,6 +38,12 @@ export interface LockOptions {
 export interface LockContext {
   /** Aborted if the lock is lost while held (its directory was removed or taken over). */
   signal: AbortSignal;
+  /**
+   * Throws LockError unless the lock is still ours, checked against the owner record we wrote.
+   * Call it right before a write: proper-lockfile notices a takeover only on its next refresh,
+   * so a process frozen past the stale time could otherwise write over its successor.
+   */
+  assertHeld(): Promise<void>;
 }
 
 const DEFAULT_STALE_MS = 10_000;
@@ -55,14 +64,25 @@ export async function withFileLock<T>(target: string, options: LockOptions, fn: 
     controller.abort(lostLock(target, error));
   });
   const ownerFile = `${target}.owner`;
-  const holder: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), purpose: options.purpose };
-  await writeFile(ownerFile, JSON.stringify(holder)).catch(() => undefined);
+  const holder: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), purpose: options.purpose, token: randomBytes(8).toString('hex') };
+  const assertHeld = async () => {
+    controller.signal.throwIfAborted();
+    const current = await readHolder(target);
+    if (current?.token !== holder.token) {
+      const error = lostLock(target, new Error(current ? `now held by PID ${current.pid} since ${current.since}` : 'the lock was released by another process'));
+      compromised = error;
+      controller.abort(error);
+      throw error;
+    }
+  };
   try {
-    const result = await fn({ signal: controller.signal });
+    await writeFile(ownerFile, JSON.stringify(holder));
+    const result = await fn({ signal: controller.signal, assertHeld });
     if (compromised) throw lostLock(target, compromised);
     return result;
   } finally {
-    await rm(ownerFile, { force: true }).catch(() => undefined);
+    // Only remove the owner record if it is still ours (a successor may have written its own).
+    if (!compromised) await rm(ownerFile, { force: true }).catch(() => undefined);
     if (!compromised) await release().catch((error: unknown) => log.debug('release failed', { target, error: String(error) }));
   }
 }

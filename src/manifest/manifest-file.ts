@@ -81,11 +81,11 @@ export async function updateManifest<T>(
       ...(options.staleMs !== undefined && { staleMs: options.staleMs }),
       ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
     },
-    async ({ signal }) => {
+    async ({ signal, assertHeld }) => {
       const manifest = await readManifest(file);
       const { result, write } = await fn(manifest, signal);
       if (write) {
-        signal.throwIfAborted();
+        await assertHeld();
         manifest.generation += 1;
         await atomicWriteFile(file, `${JSON.stringify(manifest, null, 2)}\n`);
       }
