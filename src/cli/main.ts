@@ -10,6 +10,7 @@ const commands: { name: string; summary: string; load(): Promise<Command> }[] = 
   { name: 'commit', summary: 'record the committed source of services as new versions', load: async () => (await import('./commands/commit.js')).commitCommand },
   { name: 'build', summary: 'bake images from recipes and the latest committed versions', load: async () => (await import('./commands/build.js')).buildCommand },
   { name: 'release', summary: 'hand a build to an environment through the race gate', load: async () => (await import('./commands/release.js')).releaseCommand },
+  { name: 'push', summary: 'push a build to an OCI registry (distribution API, no engine)', load: async () => (await import('./commands/push.js')).pushCommand },
   { name: 'status', summary: 'show services, builds, environments and the manifest generation', load: async () => (await import('./commands/status.js')).statusCommand },
   { name: 'log', summary: 'the history of commits, builds, releases and refusals', load: async () => (await import('./commands/log.js')).logCommand },
 ];

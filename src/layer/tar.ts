@@ -114,3 +114,36 @@ function normalizeTarPath(name: string): string {
   if (path === '.') return '';
   return path.replace(/\/+$/, '');
 }
+
+/** A file to put in an archive whose body is streamed (blobs from the store). */
+export interface ArchiveFile {
+  name: string;
+  size: number;
+  mode?: number;
+  body: () => Readable | Buffer;
+}
+
+/**
+ * Streams plain files as a tar archive (for `docker load` archives and archive uploads). Headers
+ * are fixed (mtime 0, root-owned) so the same files give the same archive.
+ */
+export function archiveOf(files: readonly ArchiveFile[]): Readable {
+  const pack = tarStream.pack();
+  (async () => {
+    for (const file of files) {
+      const header = { name: file.name, size: file.size, mode: file.mode ?? 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0), type: 'file' as const };
+      const body = file.body();
+      if (Buffer.isBuffer(body)) {
+        await addEntry(pack, { ...header, devmajor: 0, devminor: 0, linkname: '' }, body);
+        continue;
+      }
+      await new Promise<void>((resolve, reject) => {
+        const entry = pack.entry(header, (error) => (error ? reject(error) : resolve()));
+        body.on('error', reject);
+        body.pipe(entry);
+      });
+    }
+    pack.finalize();
+  })().catch((error: unknown) => pack.destroy(error as Error));
+  return pack as unknown as Readable;
+}

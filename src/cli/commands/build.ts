@@ -1,4 +1,6 @@
-import { buildImage, describeVector } from '../../build.js';
+import { buildImage, describeVector, type BuildResult } from '../../build.js';
+import type { LoadResult } from '../../publish/engine-load.js';
+import type { PushResult } from '../../registry/push.js';
 import { commitServices, type CommitResult } from '../../commit.js';
 import { listRecipes, loadRecipe } from '../../config/recipe.js';
 import { loadWorkspace } from '../../config/workspace.js';
@@ -26,9 +28,13 @@ Options:
   --serialize        hold the image's lock through resolve, build and record, so bakes of one
                      image never overlap (images that share no lock still bake in parallel)
   --max-rebakes N    rebake a build found stale at most N times (default 3; 0 reports it stale)
+  --load             load each image into the Docker engine (DOCKER_HOST) as bake/<image>:<build>;
+                     skipped when the engine has it; its image ID is checked against the config digest
+  --push REG/REPO    push each image to an OCI registry over the distribution API (no engine
+                     needed); prints REG/REPO@sha256:…, equal to the digest in .bake/store
 
 JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reused":false,"ref","rebaked":[…]}]}`,
-  options: { all: { type: 'boolean' }, commit: { type: 'boolean' }, serialize: { type: 'boolean' }, 'max-rebakes': { type: 'string' } },
+  options: { all: { type: 'boolean' }, commit: { type: 'boolean' }, load: { type: 'boolean' }, push: { type: 'string' }, serialize: { type: 'boolean' }, 'max-rebakes': { type: 'string' } },
   positionals: true,
   async run(ctx, positionals, values) {
     const ws = await loadWorkspace(ctx.workspace);
@@ -49,13 +55,23 @@ JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reu
       const wanted = [...new Set(recipes.flatMap((r) => r.services))].map((n) => ws.services.get(n)).filter((s) => s !== undefined);
       commits = await commitServices(ws, wanted, { env: ctx.env, progress: ctx.progress });
     }
-    const builds = [];
+    const builds: (BuildResult & { load?: LoadResult; push?: PushResult })[] = [];
     for (const recipe of recipes) builds.push(await buildImage(ws, recipe, options));
+    if (values['load'] === true) {
+      const { loadBuilds } = await import('../hand-off.js');
+      await loadBuilds(ctx, builds);
+    }
+    if (typeof values['push'] === 'string') {
+      const { pushBuilds } = await import('../hand-off.js');
+      await pushBuilds(ctx, builds, values['push']);
+    }
     return {
       json: values['commit'] === true ? { commits, builds } : { builds },
       human: [...commits.filter((c) => c.created).map((c) => `${c.service} v${c.version} committed`), ...builds.flatMap((b) => [
         ...b.rebaked.map((r) => `${b.image}:${r.build} was stale at record time (${r.supersededBy.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaked`),
         `${b.ref} ${b.digest}${b.reused ? ' (unchanged)' : ''}${b.stale ? ' STALE' : ''}`,
+        ...(b.load ? [`  loaded into the engine as ${b.load.tag}${b.load.loaded ? '' : ' (already there)'}`] : []),
+        ...(b.push ? [`  pushed ${b.push.reference} (${b.push.uploaded} blob(s) uploaded, ${b.push.skipped} already there)`] : []),
         `  ${describeVector(b.vector)}`,
       ])],
     };

@@ -1,0 +1,40 @@
+import { readManifest } from '../../manifest/manifest-file.js';
+import { InputError, UsageError } from '../../errors.js';
+import { workspacePaths } from '../../workspace-paths.js';
+import type { Command } from '../command.js';
+import { pushBuilds } from '../hand-off.js';
+
+export const pushCommand: Command = {
+  name: 'push',
+  summary: 'push a build to an OCI registry over the distribution API',
+  help: `Usage: bake push <image> REGISTRY/REPO [--build ID]
+
+Pushes a build (by default the image's newest) from .bake/store to a registry, directly over
+the OCI distribution API: no Docker engine needed. Blobs the registry already has are skipped.
+Prints REGISTRY/REPO@sha256:…, the same digest as in the store; the tag is <image>-<build>.
+
+Credentials: BAKE_REGISTRY_USERNAME and BAKE_REGISTRY_PASSWORD, else the Docker config file
+(~/.docker/config.json "auths"). Basic and bearer-token registries are supported. Loopback
+registries are spoken to over http; others over https unless listed in BAKE_REGISTRY_INSECURE.
+
+JSON: {"image","build","reference","digest","tag","uploaded","skipped"}`,
+  options: { build: { type: 'string' } },
+  positionals: true,
+  async run(ctx, positionals, values) {
+    const [image, target, ...rest] = positionals;
+    if (!image || !target || rest.length > 0) throw new UsageError('bake push takes an image and REGISTRY/REPO (see bake push --help)');
+    const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
+    const builds = manifest.builds[image] ?? [];
+    const wanted = typeof values['build'] === 'string' ? Number(values['build']) : Math.max(0, ...builds.map((b) => b.id));
+    const build = builds.find((b) => b.id === wanted);
+    if (!build) throw new InputError([{ file: 'command line', field: 'image', message: `no build ${wanted || ''} of ${image}`.replace('  ', ' '), fix: `run: bake build ${image}` }]);
+    const result = { image, build: build.id, ref: `${image}:${build.id}`, digest: build.digest, vector: build.vector, stale: build.status === 'stale', reused: true, config: build.config, rebaked: [] };
+    const withPush: typeof result & { push?: Awaited<ReturnType<typeof import('../../registry/push.js').pushImage>> } = result;
+    await pushBuilds(ctx, [withPush], target);
+    const push = withPush.push;
+    return {
+      json: { image, build: build.id, ...push },
+      human: [`pushed ${image}:${build.id} as ${push?.reference} (${push?.uploaded} uploaded, ${push?.skipped} already there)`],
+    };
+  },
+};

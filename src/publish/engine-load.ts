@@ -1,0 +1,36 @@
+import { EngineError } from '../engine/errors.js';
+import type { Engine } from '../engine/docker-engine.js';
+import type { LayoutStore } from '../oci/layout-store.js';
+import type { Digest } from '../util/digest.js';
+import { dockerArchive } from './docker-archive.js';
+
+export interface LoadResult {
+  /** The engine's image ID: always our config digest. */
+  imageId: string;
+  tag: string;
+  /** False when the engine already had the image and nothing was sent. */
+  loaded: boolean;
+}
+
+/**
+ * Loads an image from the store into a Docker engine and tags it `bake/<image>:<build>`. Skips
+ * the transfer when the engine already has the image ID; verifies afterwards that the ID the
+ * engine reports is the config digest, so what runs is what was baked. Throws EngineError.
+ */
+export async function loadIntoEngine(engine: Engine, store: LayoutStore, manifestDigest: Digest, image: string, build: number): Promise<LoadResult> {
+  const repo = `bake/${image}`;
+  const tag = String(build);
+  const { archive, configDigest } = await dockerArchive(store, manifestDigest, [`${repo}:${tag}`]);
+  const existing = await engine.imageId(configDigest);
+  if (existing === configDigest) {
+    archive.destroy();
+    await engine.tagImage(configDigest, repo, tag);
+    return { imageId: configDigest, tag: `${repo}:${tag}`, loaded: false };
+  }
+  await engine.loadImage(archive);
+  const loaded = await engine.imageId(`${repo}:${tag}`);
+  if (loaded !== configDigest) {
+    throw new EngineError(`the engine reports image ID ${loaded ?? 'nothing'} for ${repo}:${tag}, expected ${configDigest}; the load was not faithful`, undefined);
+  }
+  return { imageId: configDigest, tag: `${repo}:${tag}`, loaded: true };
+}

@@ -1,0 +1,72 @@
+import { stat } from 'node:fs/promises';
+import type { ImageManifest } from '../oci/image-config.js';
+import type { LayoutStore } from '../oci/layout-store.js';
+import { silent, type ProgressSink } from '../progress.js';
+import type { Digest } from '../util/digest.js';
+import type { Repository } from './reference.js';
+import { RegistryClient, RegistryError } from './registry-client.js';
+
+export interface PushResult {
+  /** `registry/repo@sha256:…`: the only way a deploy should name what it runs. */
+  reference: string;
+  digest: string;
+  tag: string;
+  uploaded: number;
+  skipped: number;
+}
+
+/**
+ * Pushes an image from the store over the distribution API: blobs the registry already has are
+ * skipped (HEAD), the rest uploaded monolithically, then the manifest is put by tag. Layers go as
+ * stored, so the registry's manifest digest is the store's; it is checked, not assumed.
+ * Throws RegistryError.
+ */
+export async function pushImage(
+  store: LayoutStore,
+  manifestDigest: Digest,
+  repository: Repository,
+  options: { tag: string; env?: NodeJS.ProcessEnv; progress?: ProgressSink },
+): Promise<PushResult> {
+  const progress = options.progress ?? silent;
+  const client = new RegistryClient(repository, options.env);
+  const manifestBytes = await store.readBytes(manifestDigest);
+  const manifest = JSON.parse(manifestBytes.toString('utf8')) as ImageManifest;
+  const blobs = [manifest.config, ...manifest.layers];
+  let uploaded = 0;
+  let skipped = 0;
+  for (const blob of blobs) {
+    const head = await client.request('HEAD', `/v2/${repository.name}/blobs/${blob.digest}`);
+    if (head.ok) {
+      skipped++;
+      continue;
+    }
+    progress({ kind: 'step', message: `uploading ${blob.digest.slice(0, 19)} (${blob.size} bytes)` });
+    await uploadBlob(client, store, blob.digest, repository.name);
+    uploaded++;
+  }
+  const put = await client.request('PUT', `/v2/${repository.name}/manifests/${options.tag}`, {
+    headers: { 'content-type': manifest.mediaType },
+    body: manifestBytes,
+  });
+  if (!put.ok) throw new RegistryError(`${repository.registry} refused the manifest of ${repository.name}: HTTP ${put.status} ${await put.text()}`, put.status);
+  const echoed = put.headers.get('docker-content-digest');
+  if (echoed && echoed !== manifestDigest) {
+    throw new RegistryError(`${repository.registry} stored the manifest as ${echoed}, not ${manifestDigest}; refusing to report a digest that differs from the store`, put.status);
+  }
+  return { reference: `${repository.registry}/${repository.name}@${manifestDigest}`, digest: manifestDigest, tag: options.tag, uploaded, skipped };
+}
+
+async function uploadBlob(client: RegistryClient, store: LayoutStore, digest: Digest, name: string): Promise<void> {
+  const start = await client.request('POST', `/v2/${name}/blobs/uploads/`, { headers: { 'content-length': '0' } });
+  if (start.status !== 202) throw new RegistryError(`cannot start an upload of ${digest}: HTTP ${start.status} ${await start.text()}`, start.status);
+  const location = start.headers.get('location');
+  if (!location) throw new RegistryError(`the registry gave no upload location for ${digest}`, start.status);
+  const url = new URL(location, client.repository.baseUrl);
+  url.searchParams.set('digest', digest);
+  const size = (await stat(store.blobPath(digest))).size;
+  const put = await client.request('PUT', url.toString(), {
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    body: store.openRead(digest) as unknown as AsyncIterable<Uint8Array>,
+  });
+  if (put.status !== 201) throw new RegistryError(`upload of ${digest} failed: HTTP ${put.status} ${await put.text()}`, put.status);
+}

@@ -1,0 +1,89 @@
+import { BakeError } from '../errors.js';
+import { parseChallenge } from './challenge.js';
+import { findCredentials, type Credentials } from './credentials.js';
+import type { Repository } from './reference.js';
+
+/** The registry refused or failed a request; `status` is what callers branch on. */
+export class RegistryError extends BakeError {
+  override name = 'RegistryError';
+  override readonly kind: string = 'registry';
+  readonly status: number | undefined;
+  constructor(message: string, status: number | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.status = status;
+  }
+  override details(): Record<string, unknown> {
+    return { status: this.status ?? null };
+  }
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  body?: Uint8Array | string | AsyncIterable<Uint8Array>;
+}
+
+/**
+ * HTTP to one repository of a registry (the OCI distribution API), answering auth challenges:
+ * Basic, or Bearer via the token service named in the challenge, with credentials from
+ * `findCredentials`. A request with a streamed body cannot be replayed, so the first call made
+ * (a HEAD) settles authentication before any upload.
+ */
+export class RegistryClient {
+  private authorization: string | undefined;
+  private credentials: Credentials | undefined | null = null;
+
+  constructor(
+    readonly repository: Repository,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const url = path.startsWith('http') ? path : `${this.repository.baseUrl}${path}`;
+    let response = await this.send(method, url, options);
+    if (response.status === 401 && options.body === undefined) {
+      await this.authenticate(response);
+      response = await this.send(method, url, options);
+    }
+    if (response.status === 401) {
+      throw new RegistryError(`${this.repository.registry} refused ${method} ${path}: not authorized (set BAKE_REGISTRY_USERNAME and BAKE_REGISTRY_PASSWORD, or docker login)`, 401);
+    }
+    return response;
+  }
+
+  private async send(method: string, url: string, options: RequestOptions): Promise<Response> {
+    try {
+      return await fetch(url, {
+        method,
+        headers: { ...options.headers, ...(this.authorization && { authorization: this.authorization }) },
+        ...(options.body !== undefined && { body: options.body as never, duplex: 'half' }),
+        redirect: 'follow',
+      } as RequestInit);
+    } catch (error) {
+      throw new RegistryError(`no registry answers at ${this.repository.baseUrl} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message})`, undefined, { cause: error });
+    }
+  }
+
+  private async authenticate(response: Response): Promise<void> {
+    const challenge = parseChallenge(response.headers.get('www-authenticate'));
+    if (this.credentials === null) this.credentials = await findCredentials(this.repository.registry, this.env);
+    const creds = this.credentials;
+    const basic = creds ? `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}` : undefined;
+    if (!challenge || challenge.scheme === 'basic') {
+      this.authorization = basic;
+      return;
+    }
+    const realm = challenge.params['realm'];
+    if (!realm) throw new RegistryError(`${this.repository.registry} asked for a bearer token without naming a token service`, 401);
+    const url = new URL(realm);
+    if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
+    url.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.repository.name}:pull,push`);
+    const tokenResponse = await fetch(url, { headers: basic ? { authorization: basic } : {} }).catch((error: unknown) => {
+      throw new RegistryError(`the token service ${url.origin} does not answer`, undefined, { cause: error });
+    });
+    if (!tokenResponse.ok) throw new RegistryError(`the token service ${url.origin} refused: HTTP ${tokenResponse.status}`, tokenResponse.status);
+    const body = (await tokenResponse.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new RegistryError(`the token service ${url.origin} returned no token`, tokenResponse.status);
+    this.authorization = `Bearer ${token}`;
+  }
+}
