@@ -1,5 +1,6 @@
 import { StoreError } from './errors.js';
 import type { BaseImage } from './base/base-image.js';
+import { agentScript } from './image/agent-script.js';
 import { entrypointScript } from './image/entrypoint-script.js';
 import { writeLayer, type Layer } from './layer/layer.js';
 import type { ImageConfig, ImageManifest } from './oci/image-config.js';
@@ -37,10 +38,32 @@ export async function assembleHeavy(plan: BuildPlan, base: BaseImage, store: Lay
     }
   }
   const entry = await writeLayer(store, bakeFiles(plan), { prefix: '', mtime: plan.created });
-  const layers = [...base.layers, ...serviceLayers, entry];
-  const created = isoSeconds(plan.created);
+  return writeImage(plan, base, store, [...base.layers, ...serviceLayers, entry], {
+    entrypoint: ['/bin/sh', '/bake/entrypoint.sh'],
+    history: [
+      ...plan.services.map((s) => ({ created_by: `bake: service ${s.name} v${s.version.version} (${s.version.digest})` })),
+      { created_by: 'bake: supervisor /bake/entrypoint.sh' },
+    ],
+    created: plan.created,
+    vectorInImage: true,
+  });
+}
+
+interface ImageShape {
+  entrypoint: string[];
+  history: { created_by: string }[];
+  /** Seconds since the epoch for `created`. */
+  created: number;
+  /** Heavy images carry their version vector; light ones are version-free. */
+  vectorInImage: boolean;
+}
+
+/** Writes config and manifest (canonical JSON) for layers already in the store. */
+async function writeImage(plan: BuildPlan, base: BaseImage, store: LayoutStore, layers: Layer[], shape: ImageShape): Promise<AssembledImage> {
+  const created = isoSeconds(shape.created);
   const vector = canonicalJson(plan.vector);
   const recipe = plan.recipe;
+  const revision = shape.vectorInImage ? plan.revision : undefined;
   const config: ImageConfig = {
     created,
     architecture: recipe.platform.architecture,
@@ -48,25 +71,21 @@ export async function assembleHeavy(plan: BuildPlan, base: BaseImage, store: Lay
     config: {
       ...base.config,
       Env: mergeEnv([DEFAULT_PATH], base.config.Env, Object.entries(recipe.env).map(([k, v]) => `${k}=${v}`)),
-      Entrypoint: recipe.entrypoint ?? ['/bin/sh', '/bake/entrypoint.sh'],
+      Entrypoint: recipe.entrypoint ?? shape.entrypoint,
       ...(recipe.entrypoint === undefined && { Cmd: [] }),
       ExposedPorts: Object.fromEntries(recipe.ports.map((p) => [`${p}/tcp`, {}])),
       Labels: {
         ...base.config.Labels,
         ...recipe.labels,
-        [Annotation.vector]: vector,
+        ...(shape.vectorInImage && { [Annotation.vector]: vector }),
         [Annotation.image]: plan.image,
         [Annotation.bakeLevel]: plan.level,
-        ...(plan.revision !== undefined && { [Annotation.revision]: plan.revision }),
+        ...(revision !== undefined && { [Annotation.revision]: revision }),
         [Annotation.created]: created,
       },
     },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: [
-      ...base.history,
-      ...plan.services.map((s) => ({ created, created_by: `bake: service ${s.name} v${s.version.version} (${s.version.digest})` })),
-      { created, created_by: 'bake: supervisor /bake/entrypoint.sh' },
-    ],
+    history: [...base.history, ...shape.history.map((h) => ({ created, ...h }))],
   };
   const configBlob = await store.putBytes(canonicalJson(config));
   const manifest: ImageManifest = {
@@ -77,8 +96,8 @@ export async function assembleHeavy(plan: BuildPlan, base: BaseImage, store: Lay
     annotations: {
       [Annotation.created]: created,
       [Annotation.title]: plan.image,
-      [Annotation.vector]: vector,
-      ...(plan.revision !== undefined && { [Annotation.revision]: plan.revision }),
+      ...(shape.vectorInImage && { [Annotation.vector]: vector }),
+      ...(revision !== undefined && { [Annotation.revision]: revision }),
       ...(base.digest !== undefined && { [Annotation.baseDigest]: base.digest }),
     },
   };
@@ -93,6 +112,39 @@ export async function assembleHeavy(plan: BuildPlan, base: BaseImage, store: Lay
     config: configBlob.digest,
     layers,
   };
+}
+
+/**
+ * Assembles a lightly baked image: base layers, the agent, config. No service layer and no
+ * version is inside, so one light image serves every version vector; the release record pins
+ * the service layers, which the deploy step installs. Throws StoreError.
+ */
+export async function assembleLight(plan: BuildPlan, base: BaseImage, store: LayoutStore): Promise<AssembledImage> {
+  const script = Buffer.from(
+    agentScript(
+      plan.services
+        .filter((s) => s.config.run !== undefined)
+        .map((s) => ({ name: s.name, install: s.config.install, run: s.config.run ?? '', ...(s.config.port !== undefined && { port: s.config.port }), env: s.config.env })),
+    ),
+  );
+  const info = Buffer.from(
+    `${JSON.stringify({ image: plan.image, level: 'light', services: Object.fromEntries(plan.services.map((s) => [s.name, { install: s.config.install, port: s.config.port ?? null }])) }, null, 2)}\n`,
+  );
+  const agent = await writeLayer(
+    store,
+    [
+      { path: 'bake', type: 'directory', mode: 0o755, size: 0 },
+      { path: 'bake/agent.sh', type: 'file', mode: 0o755, size: script.length, read: async () => script },
+      { path: 'bake/image.json', type: 'file', mode: 0o644, size: info.length, read: async () => info },
+    ],
+    { prefix: '', mtime: 0 },
+  );
+  return writeImage(plan, base, store, [...base.layers, agent], {
+    entrypoint: ['/bin/sh', '/bake/agent.sh'],
+    history: [{ created_by: 'bake: agent /bake/agent.sh' }],
+    created: 0,
+    vectorInImage: false,
+  });
 }
 
 /** `/bake/entrypoint.sh` and `/bake/image.json`: the supervisor and a record of what is inside. */

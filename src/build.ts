@@ -1,11 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assembleHeavy, type AssembledImage } from './assemble.js';
+import { assembleHeavy, assembleLight, type AssembledImage } from './assemble.js';
 import { waitingMessage, withFileLock, type LockHolder } from './lock/file-lock.js';
 import { lockTuning } from './lock/lock-tuning.js';
 import { resolveBase } from './base/resolve-base.js';
 import type { RecipeConfig, WorkspaceConfig } from './config/types.js';
-import { BakeError } from './errors.js';
 import { updateManifest } from './manifest/manifest-file.js';
 import type { BuildRecord, VersionVector } from './manifest/model.js';
 import { staleServices, type Superseded } from './manifest/staleness.js';
@@ -73,9 +72,8 @@ async function bakeWithRebakes(ws: WorkspaceConfig, recipe: RecipeConfig, option
     const manifest = await updateManifest(paths.manifest, manifestLockOptions(`resolve ${recipe.image}`, options, progress), async (m) => ({ result: m, write: false }));
     const plan = planBuild(ws, recipe, manifest, options.env ? { env: options.env } : {});
     progress({ kind: 'step', message: `${plan.image}: ${describeVector(plan.vector)}` });
-    if (plan.level !== 'heavy') throw new BakeError(`${recipe.file}: bake: light is not supported yet; use bake: heavy`);
     const base = await resolveBase(recipe.base, store, { mtime: bakeClock(0, options.env), recipeFile: recipe.file });
-    const image = await assembleHeavy(plan, base, store);
+    const image = plan.level === 'heavy' ? await assembleHeavy(plan, base, store) : await assembleLight(plan, base, store);
     progress({ kind: 'step', message: `${plan.image}: assembled ${image.manifest.digest}` });
     const result = await recordBuild(paths.manifest, store, plan, image, base.description, options, progress);
     const { supersededBy: superseded, ...recorded } = result;
@@ -97,7 +95,8 @@ async function recordBuild(
   return updateManifest(manifestFile, manifestLockOptions(`record build of ${plan.image}`, options, progress), async (manifest) => {
     const builds = (manifest.builds[plan.image] ??= []);
     const supersededBy = staleServices(manifest, plan.vector);
-    const existing = builds.find((b) => b.digest === image.manifest.digest);
+    // A light image is the same for every vector: a build is the digest *and* the pinned vector.
+    const existing = builds.find((b) => b.digest === image.manifest.digest && sameVector(b.vector, plan.vector));
     if (existing) {
       if (!(await store.resolve(`${plan.image}:${existing.id}`))) await store.tag(image.manifest, `${plan.image}:${existing.id}`);
       return { result: { ...resultOf(existing, true), stale: supersededBy.length > 0, supersededBy }, write: false };
@@ -133,6 +132,11 @@ function manifestLockOptions(purpose: string, options: BuildOptions, progress: P
     onWait: (holder: LockHolder | undefined) =>
       progress({ kind: 'wait', message: waitingMessage(holder) }),
   };
+}
+
+function sameVector(a: VersionVector, b: VersionVector): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function resultOf(record: BuildRecord, reused: boolean): Omit<BuildResult, 'rebaked'> {

@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import type { ContainerInfo, Engine } from '../engine/docker-engine.js';
+import type { BlobSource } from './blob-source.js';
+import { instanceLabels, type DeployTarget } from './deploy-plan.js';
+import { waitHealthy } from './health.js';
+import { installPins, type Pin } from './light-install.js';
+
+/** The pins a light release binds: each service's version and layer digest. */
+export function pinsOf(target: Pick<DeployTarget, 'vector' | 'serviceLayers'>): Pin[] {
+  return Object.entries(target.vector).map(([service, version]) => ({ service, version, layer: target.serviceLayers[service] ?? '' }));
+}
+
+/**
+ * Starts one instance of a release: create the container from the image ID (a digest), bind the
+ * pinned layers of a light release before it starts, start it, and wait until every service with
+ * a health path answers with the pinned version. On failure the container is removed.
+ * Throws EngineError, HealthError.
+ */
+export async function startInstance(engine: Engine, target: DeployTarget, blobs: BlobSource, options: { timeoutMs?: number } = {}): Promise<ContainerInfo> {
+  const name = `bake-${target.env}-${target.image}-r${target.release}-${randomBytes(3).toString('hex')}`;
+  const id = await engine.createContainer({ name, image: target.imageId, labels: instanceLabels(target), ports: target.publish });
+  try {
+    if (target.level === 'light') await installPins(engine, id, pinsOf(target), blobs);
+    await engine.startContainer(id);
+    const info = await engine.inspectContainer(id);
+    if (!info) throw new Error(`container ${name} vanished after start`);
+    await waitForServices(info, target, options.timeoutMs);
+    return info;
+  } catch (error) {
+    const logs = await engine.logs(id).catch(() => '');
+    await engine.removeContainer(id);
+    if (error instanceof Error && logs) error.message += `\ncontainer output:\n${logs.trimEnd()}`;
+    throw error;
+  }
+}
+
+/** Waits for each service that declares a port and a health path, at the version pinned for it. */
+export async function waitForServices(info: ContainerInfo, target: Pick<DeployTarget, 'services' | 'vector'>, timeoutMs?: number): Promise<void> {
+  for (const service of target.services) {
+    if (service.port === undefined || service.health === undefined) continue;
+    const port = info.ports[service.port];
+    if (port === undefined) continue;
+    const version = target.vector[service.name];
+    await waitHealthy({ service: service.name, port, path: service.health, ...(version !== undefined && { version }) }, timeoutMs);
+  }
+}
