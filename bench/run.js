@@ -3,11 +3,13 @@
 import { benchBakeVsDocker } from './bake-vs-docker.js';
 import { benchLocks } from './locks.js';
 import { benchParallelBakes } from './parallel-bakes.js';
+import { benchPush } from './push.js';
 
 const sections = {
   bake: benchBakeVsDocker,
   locks: benchLocks,
   parallel: benchParallelBakes,
+  push: benchPush,
 };
 
 function report(title, rows) {

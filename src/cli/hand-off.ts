@@ -10,7 +10,7 @@ import type { CommandContext } from './command.js';
 
 /** `--load`: every build into the engine. Loaded lazily so commands without it never import dockerode. */
 export async function loadBuilds(ctx: CommandContext, builds: (BuildResult & { load?: LoadResult })[]): Promise<void> {
-  const engine = createEngine(ctx.env);
+  const engine = await createEngine(ctx.env);
   await engine.ping();
   const store = await openLayoutStore(workspacePaths(ctx.workspace).store);
   for (const build of builds) {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { EngineError, EngineUnavailableError } from './errors.js';
 
 /**
@@ -61,8 +61,12 @@ export interface Engine {
   removeNetwork(name: string): Promise<void>;
 }
 
-/** An engine client from DOCKER_HOST (unix socket or tcp://), else the default socket. */
-export function createEngine(env: NodeJS.ProcessEnv = process.env): Engine {
+/**
+ * An engine client from DOCKER_HOST (unix socket or tcp://), else the default socket. dockerode
+ * is loaded here, on first use, so commands that never touch an engine never pay for it.
+ */
+export async function createEngine(env: NodeJS.ProcessEnv = process.env): Promise<Engine> {
+  const { default: Docker } = await import('dockerode');
   const host = env['DOCKER_HOST'];
   let docker: Docker;
   let address: string;

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { ImageManifest } from '../oci/image-config.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { silent, type ProgressSink } from '../progress.js';
+import { mapLimit } from '../util/map-limit.js';
 import type { Digest } from '../util/digest.js';
 import type { Repository } from './reference.js';
 import { RegistryClient, RegistryError } from './registry-client.js';
@@ -34,16 +35,18 @@ export async function pushImage(
   const blobs = [manifest.config, ...manifest.layers];
   let uploaded = 0;
   let skipped = 0;
-  for (const blob of blobs) {
-    const head = await client.request('HEAD', `/v2/${repository.name}/blobs/${blob.digest}`);
+  // The first request settles authentication; the rest go four at a time.
+  const first = await client.request('HEAD', `/v2/${repository.name}/blobs/${blobs[0]?.digest ?? ''}`);
+  await mapLimit(blobs, 4, async (blob, i) => {
+    const head = i === 0 ? first : await client.request('HEAD', `/v2/${repository.name}/blobs/${blob.digest}`);
     if (head.ok) {
       skipped++;
-      continue;
+      return;
     }
     progress({ kind: 'step', message: `uploading ${blob.digest.slice(0, 19)} (${blob.size} bytes)` });
     await uploadBlob(client, store, blob.digest, repository.name);
     uploaded++;
-  }
+  });
   const put = await client.request('PUT', `/v2/${repository.name}/manifests/${options.tag}`, {
     headers: { 'content-type': manifest.mediaType },
     body: manifestBytes,
@@ -66,7 +69,7 @@ async function uploadBlob(client: RegistryClient, store: LayoutStore, digest: Di
   const size = (await stat(store.blobPath(digest))).size;
   const put = await client.request('PUT', url.toString(), {
     headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-    body: store.openRead(digest) as unknown as AsyncIterable<Uint8Array>,
+    body: store.openRead(digest),
   });
   if (put.status !== 201) throw new RegistryError(`upload of ${digest} failed: HTTP ${put.status} ${await put.text()}`, put.status);
 }

@@ -1,5 +1,7 @@
 import { BakeError } from '../errors.js';
+import type { Readable } from 'node:stream';
 import { parseChallenge } from './challenge.js';
+import { httpCall, type HttpResponse } from './http.js';
 import { findCredentials, type Credentials } from './credentials.js';
 import type { Repository } from './reference.js';
 
@@ -19,7 +21,7 @@ export class RegistryError extends BakeError {
 
 export interface RequestOptions {
   headers?: Record<string, string>;
-  body?: Uint8Array | string | AsyncIterable<Uint8Array>;
+  body?: Buffer | string | Readable;
 }
 
 /**
@@ -37,7 +39,7 @@ export class RegistryClient {
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<HttpResponse> {
     const url = path.startsWith('http') ? path : `${this.repository.baseUrl}${path}`;
     let response = await this.send(method, url, options);
     if (response.status === 401 && options.body === undefined) {
@@ -50,20 +52,15 @@ export class RegistryClient {
     return response;
   }
 
-  private async send(method: string, url: string, options: RequestOptions): Promise<Response> {
+  private async send(method: string, url: string, options: RequestOptions): Promise<HttpResponse> {
     try {
-      return await fetch(url, {
-        method,
-        headers: { ...options.headers, ...(this.authorization && { authorization: this.authorization }) },
-        ...(options.body !== undefined && { body: options.body as never, duplex: 'half' }),
-        redirect: 'follow',
-      } as RequestInit);
+      return await httpCall(method, url, { ...options.headers, ...(this.authorization && { authorization: this.authorization }) }, options.body);
     } catch (error) {
       throw new RegistryError(`no registry answers at ${this.repository.baseUrl} (${(error as Error & { cause?: Error }).cause?.message ?? (error as Error).message})`, undefined, { cause: error });
     }
   }
 
-  private async authenticate(response: Response): Promise<void> {
+  private async authenticate(response: HttpResponse): Promise<void> {
     const challenge = parseChallenge(response.headers.get('www-authenticate'));
     if (this.credentials === null) this.credentials = await findCredentials(this.repository.registry, this.env);
     const creds = this.credentials;
@@ -77,7 +74,7 @@ export class RegistryClient {
     const url = new URL(realm);
     if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
     url.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.repository.name}:pull,push`);
-    const tokenResponse = await fetch(url, { headers: basic ? { authorization: basic } : {} }).catch((error: unknown) => {
+    const tokenResponse = await httpCall('GET', url.toString(), basic ? { authorization: basic } : {}).catch((error: unknown) => {
       throw new RegistryError(`the token service ${url.origin} does not answer`, undefined, { cause: error });
     });
     if (!tokenResponse.ok) throw new RegistryError(`the token service ${url.origin} refused: HTTP ${tokenResponse.status}`, tokenResponse.status);

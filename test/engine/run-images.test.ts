@@ -1,7 +1,7 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type ContainerInfo } from '../../src/engine/docker-engine.js';
+import { createEngine, type ContainerInfo, type Engine } from '../../src/engine/docker-engine.js';
 import type { DeployTarget } from '../../src/deploy/deploy-plan.js';
 import { startInstance } from '../../src/deploy/instance.js';
 import { upgradeInPlace } from '../../src/deploy/upgrade-in-place.js';
@@ -24,20 +24,21 @@ async function version(info: ContainerInfo, port: number): Promise<string> {
 }
 
 describe.skipIf(tools.skip)('images in a real Docker engine and registry', () => {
-  const engine = createEngine();
+  let engine: Engine;
   let repo: Repo;
   const containers: string[] = [];
   const images = new Set<string>();
 
   beforeAll(async () => {
+    engine = await createEngine();
     repo = await shopRepo();
     await writeFile(join(repo.dir, 'recipes', 'shop-light.yaml'), 'image: shop-light\nbake: light\nbase: {rootfs: base/busybox}\nservices: [catalog, cart, web]\n');
     await repo.commitAll('light recipe');
     expect((await bake(['-C', repo.dir, 'commit', '--all'])).exitCode).toBe(0);
   });
   afterAll(async () => {
-    for (const id of containers) await engine.removeContainer(id);
-    for (const image of images) await engine.removeImage(image);
+    for (const id of containers) await engine?.removeContainer(id);
+    for (const image of images) await engine?.removeImage(image);
     await repo?.cleanup();
   });
 
