@@ -11,6 +11,7 @@ const commands: { name: string; summary: string; load(): Promise<Command> }[] = 
   { name: 'build', summary: 'bake images from recipes and the latest committed versions', load: async () => (await import('./commands/build.js')).buildCommand },
   { name: 'release', summary: 'hand a build to an environment through the race gate', load: async () => (await import('./commands/release.js')).releaseCommand },
   { name: 'push', summary: 'push a build to an OCI registry (distribution API, no engine)', load: async () => (await import('./commands/push.js')).pushCommand },
+  { name: 'gc', summary: 'remove images and blobs no release references (store and engine)', load: async () => (await import('./commands/gc.js')).gcCommand },
   { name: 'status', summary: 'show services, builds, environments and the manifest generation', load: async () => (await import('./commands/status.js')).statusCommand },
   { name: 'log', summary: 'the history of commits, builds, releases and refusals', load: async () => (await import('./commands/log.js')).logCommand },
 ];

@@ -70,6 +70,8 @@ export interface BuildRecord {
   dev?: boolean;
   /** The manifest generation this build was recorded at. */
   generation: number;
+  /** When garbage collection removed its image from the store; it cannot be released after that. */
+  collected?: string;
 }
 
 /** What each release went through; the deploy step moves it along. */

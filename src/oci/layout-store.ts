@@ -29,6 +29,8 @@ export interface LayoutStore {
   openRead(digest: Digest): Readable;
   /** Adds (or moves) a manifest under a reference name in index.json. */
   tag(descriptor: Descriptor, refName: string): Promise<void>;
+  /** Removes these reference names from index.json. */
+  untag(refNames: ReadonlySet<string>): Promise<void>;
   /** The manifest descriptor a reference name points at, if any. */
   resolve(refName: string): Promise<Descriptor | undefined>;
   /** Every manifest descriptor in index.json. */
@@ -130,6 +132,13 @@ export async function openLayoutStore(dir: string): Promise<LayoutStore> {
         const index = await readIndex(indexFile);
         const manifests = index.manifests.filter((m) => m.annotations?.[Annotation.refName] !== refName);
         manifests.push({ ...descriptor, annotations: { ...descriptor.annotations, [Annotation.refName]: refName } });
+        await atomicWriteFile(indexFile, indexBytes({ ...index, manifests }));
+      });
+    },
+    async untag(refNames) {
+      await withIndexLock(indexFile, async () => {
+        const index = await readIndex(indexFile);
+        const manifests = index.manifests.filter((m) => !refNames.has(m.annotations?.[Annotation.refName] ?? ''));
         await atomicWriteFile(indexFile, indexBytes({ ...index, manifests }));
       });
     },

@@ -139,6 +139,9 @@ function findBuild(manifest: VersionManifest, image: string, id: number | undefi
   if (!build) {
     throw new InputError([{ file: 'command line', field: '--build', message: `${image} has no build ${id}`, fix: `use one of: ${builds.map((b) => b.id).join(', ')}` }]);
   }
+  if (build.collected) {
+    throw new InputError([{ file: 'command line', field: '--build', message: `${image}:${build.id} was garbage-collected at ${build.collected}`, fix: `rebake it (bake build ${image}) and release the new build` }]);
+  }
   return build;
 }
 

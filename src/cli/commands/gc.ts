@@ -1,0 +1,48 @@
+import { UsageError } from '../../errors.js';
+import { collectStore } from '../../gc/collect.js';
+import type { Command } from '../command.js';
+
+export const gcCommand: Command = {
+  name: 'gc',
+  summary: 'remove images and blobs no release references, in the store and the engine',
+  help: `Usage: bake gc [--dry-run] [--engine] [--grace SECONDS]
+
+Keeps every build a release references (live or previous, any environment), the newest build of
+each image, and every committed service version's layer. Removes the other builds' images from
+.bake/store (their records stay, marked collected: they can no longer be released) and every
+blob nothing references. Blobs younger than --grace (default 3600 s) are kept, because a bake
+writes blobs before it records them.
+
+Options:
+  --dry-run        say what would be removed, remove nothing
+  --engine         also remove, from the Docker engine, stopped bake containers and the images
+                   of this workspace's collected builds that no running container uses
+  --grace SECONDS  keep unreferenced blobs younger than this (default 3600)
+
+JSON: {"store":{"builds","blobs","bytes"},"engine":{"containers","images"}}`,
+  options: { 'dry-run': { type: 'boolean' }, engine: { type: 'boolean' }, grace: { type: 'string' } },
+  positionals: false,
+  async run(ctx, _positionals, values) {
+    const grace = values['grace'];
+    if (grace !== undefined && (typeof grace !== 'string' || !/^\d+$/.test(grace))) throw new UsageError('bake gc: --grace takes a whole number of seconds');
+    const dryRun = values['dry-run'] === true;
+    const store = await collectStore(ctx.workspace, { dryRun, env: ctx.env, ...(typeof grace === 'string' && { graceSeconds: Number(grace) }) });
+    let engine: { containers: string[]; images: string[] } | undefined;
+    if (values['engine'] === true) {
+      const { createEngine } = await import('../../engine/docker-engine.js');
+      const { collectEngine } = await import('../../gc/engine-gc.js');
+      const client = await createEngine(ctx.env);
+      await client.ping();
+      engine = await collectEngine(client, store.droppedConfigs, { dryRun });
+    }
+    const verb = dryRun ? 'would remove' : 'removed';
+    return {
+      json: { dryRun, store: { builds: store.builds, blobs: store.blobs, bytes: store.bytes }, ...(engine && { engine }) },
+      human: [
+        `store: ${verb} ${store.builds.length} build(s), ${store.blobs.length} blob(s), ${(store.bytes / 1e6).toFixed(1)} MB`,
+        ...store.builds.map((b) => `  ${b}`),
+        ...(engine ? [`engine: ${verb} ${engine.containers.length} container(s), ${engine.images.length} image(s)`, ...engine.images.map((i) => `  ${i}`)] : []),
+      ],
+    };
+  },
+};
