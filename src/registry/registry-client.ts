@@ -28,7 +28,7 @@ export interface RequestOptions {
  * HTTP to one repository of a registry (the OCI distribution API), answering auth challenges:
  * Basic, or Bearer via the token service named in the challenge, with credentials from
  * `findCredentials`. A request with a streamed body cannot be replayed, so the first call made
- * (a HEAD) settles authentication before any upload.
+ * (a HEAD) settles authentication, for push, before any upload.
  */
 export class RegistryClient {
   private authorization: string | undefined;
@@ -42,7 +42,8 @@ export class RegistryClient {
   async request(method: string, path: string, options: RequestOptions = {}): Promise<HttpResponse> {
     const url = path.startsWith('http') ? path : `${this.repository.baseUrl}${path}`;
     let response = await this.send(method, url, options);
-    if (response.status === 401 && options.body === undefined) {
+    const replayable = options.body === undefined || typeof options.body === 'string' || Buffer.isBuffer(options.body);
+    if (response.status === 401 && replayable) {
       await this.authenticate(response);
       response = await this.send(method, url, options);
     }
@@ -73,7 +74,9 @@ export class RegistryClient {
     if (!realm) throw new RegistryError(`${this.repository.registry} asked for a bearer token without naming a token service`, 401);
     const url = new URL(realm);
     if (challenge.params['service']) url.searchParams.set('service', challenge.params['service']);
-    url.searchParams.set('scope', challenge.params['scope'] ?? `repository:${this.repository.name}:pull,push`);
+    // Ask for push as well as whatever the challenge names: this client pushes, and a pull-only
+    // token would fail on the first upload, whose streamed body cannot be replayed.
+    url.searchParams.set('scope', `repository:${this.repository.name}:pull,push`);
     const tokenResponse = await httpCall('GET', url.toString(), basic ? { authorization: basic } : {}).catch((error: unknown) => {
       throw new RegistryError(`the token service ${url.origin} does not answer`, undefined, { cause: error });
     });

@@ -19,13 +19,16 @@ export function freePort(): Promise<number> {
  * Debian's docker-registry (distribution) on 127.0.0.1 with a config of its own and a temp
  * storage directory; `htpasswd` turns on basic auth. Stopped and removed by `stop`.
  */
-export async function startRegistry(options: { htpasswd?: string } = {}): Promise<{ address: string; stop(): Promise<void> }> {
+export async function startRegistry(options: { htpasswd?: string; token?: { realm: string; certFile: string } } = {}): Promise<{ address: string; stop(): Promise<void> }> {
   const dir = await tempDir('registry');
   const port = await freePort();
   let auth = '';
   if (options.htpasswd) {
     await writeFile(join(dir.dir, 'htpasswd'), options.htpasswd);
     auth = `auth:\n  htpasswd:\n    realm: bake-test\n    path: ${join(dir.dir, 'htpasswd')}\n`;
+  }
+  if (options.token) {
+    auth = `auth:\n  token:\n    realm: ${options.token.realm}\n    service: bake-registry\n    issuer: bake-test\n    rootcertbundle: ${options.token.certFile}\n`;
   }
   await writeFile(
     join(dir.dir, 'config.yml'),
