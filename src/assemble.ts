@@ -27,7 +27,10 @@ const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
  * (reused by digest, never repacked), a small layer with the supervisor, then config and manifest
  * as canonical JSON. Everything is a pure function of the plan and the base, so it is reproducible.
  */
-export async function assembleHeavy(plan: BuildPlan, base: BaseImage, store: LayoutStore): Promise<AssembledImage> {
+/** Turns a partial image (base + services) into one more layer: see provision/provision.ts. */
+export type Provisioner = (partial: AssembledImage) => Promise<Layer>;
+
+export async function assembleHeavy(plan: BuildPlan, base: BaseImage, store: LayoutStore, provision?: Provisioner): Promise<AssembledImage> {
   const serviceLayers: Layer[] = plan.services.map((s) => ({
     descriptor: { mediaType: s.version.layer.mediaType, digest: s.version.layer.digest, size: s.version.layer.size },
     diffId: s.version.layer.digest,
@@ -37,13 +40,22 @@ export async function assembleHeavy(plan: BuildPlan, base: BaseImage, store: Lay
       throw new StoreError(`layer ${layer.descriptor.digest} of a committed version is missing from the store; run bake commit again`);
     }
   }
+  const serviceHistory = plan.services.map((s) => ({ created_by: `bake: service ${s.name} v${s.version.version} (${s.version.digest})` }));
+  const provisioned: { layers: Layer[]; history: { created_by: string }[] } = { layers: [], history: [] };
+  if (provision) {
+    const partial = await writeImage(plan, base, store, [...base.layers, ...serviceLayers], {
+      entrypoint: ['/bin/sh'],
+      history: serviceHistory,
+      created: plan.created,
+      vectorInImage: true,
+    });
+    provisioned.layers.push(await provision(partial));
+    provisioned.history.push({ created_by: `bake: provision ${JSON.stringify(plan.recipe.provision ?? [])}` });
+  }
   const entry = await writeLayer(store, bakeFiles(plan), { prefix: '', mtime: plan.created });
-  return writeImage(plan, base, store, [...base.layers, ...serviceLayers, entry], {
+  return writeImage(plan, base, store, [...base.layers, ...serviceLayers, ...provisioned.layers, entry], {
     entrypoint: ['/bin/sh', '/bake/entrypoint.sh'],
-    history: [
-      ...plan.services.map((s) => ({ created_by: `bake: service ${s.name} v${s.version.version} (${s.version.digest})` })),
-      { created_by: 'bake: supervisor /bake/entrypoint.sh' },
-    ],
+    history: [...serviceHistory, ...provisioned.history, { created_by: 'bake: supervisor /bake/entrypoint.sh' }],
     created: plan.created,
     vectorInImage: true,
   });

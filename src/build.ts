@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assembleHeavy, assembleLight, type AssembledImage } from './assemble.js';
+import { assembleHeavy, assembleLight, type AssembledImage, type Provisioner } from './assemble.js';
+import { InputError } from './errors.js';
 import { waitingMessage, withFileLock, type LockHolder } from './lock/file-lock.js';
 import { lockTuning } from './lock/lock-tuning.js';
 import { resolveBase } from './base/resolve-base.js';
@@ -33,6 +34,8 @@ export interface BuildResult {
   /** True when an earlier build already had this exact digest; no new build was recorded. */
   reused: boolean;
   ref: string;
+  /** False when provisioning commands contributed a layer. */
+  reproducible: boolean;
   /** Builds of this run that were found stale at record time and rebaked, oldest first. */
   rebaked: { build: number; digest: string; vector: VersionVector; supersededBy: Superseded[]; reused: boolean }[];
 }
@@ -73,9 +76,11 @@ async function bakeWithRebakes(ws: WorkspaceConfig, recipe: RecipeConfig, option
     const plan = planBuild(ws, recipe, manifest, options.env ? { env: options.env } : {});
     progress({ kind: 'step', message: `${plan.image}: ${describeVector(plan.vector)}` });
     const base = await resolveBase(recipe.base, store, { mtime: bakeClock(0, options.env), recipeFile: recipe.file });
-    const image = plan.level === 'heavy' ? await assembleHeavy(plan, base, store) : await assembleLight(plan, base, store);
+    const provisioner = recipe.provision ? await engineProvisioner(recipe.image, recipe.provision, store, paths.work, options.env) : undefined;
+    if (provisioner && plan.level === 'light') throw new InputError([{ file: recipe.file, field: 'provision', message: 'provisioning needs bake: heavy', fix: 'use bake: heavy, or move the commands into a service build' }]);
+    const image = plan.level === 'heavy' ? await assembleHeavy(plan, base, store, provisioner) : await assembleLight(plan, base, store);
     progress({ kind: 'step', message: `${plan.image}: assembled ${image.manifest.digest}` });
-    const result = await recordBuild(paths.manifest, store, plan, image, base.description, options, progress);
+    const result = await recordBuild(paths.manifest, store, plan, image, base.description, options, progress, provisioner === undefined);
     const { supersededBy: superseded, ...recorded } = result;
     if (!result.stale || rebaked.length >= maxRebakes) return { ...recorded, rebaked };
     progress({ kind: 'done', message: `${plan.image}:${result.build} is stale (${superseded.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaking` });
@@ -91,6 +96,7 @@ async function recordBuild(
   base: string,
   options: BuildOptions,
   progress: ProgressSink,
+  reproducible: boolean,
 ): Promise<Omit<BuildResult, 'rebaked'> & { supersededBy: Superseded[] }> {
   return updateManifest(manifestFile, manifestLockOptions(`record build of ${plan.image}`, options, progress), async (manifest) => {
     const builds = (manifest.builds[plan.image] ??= []);
@@ -115,7 +121,7 @@ async function recordBuild(
       builtBy: currentActor(options.env),
       status: supersededBy.length > 0 ? 'stale' : 'current',
       ...(supersededBy.length > 0 && { supersededBy }),
-      reproducible: true,
+      reproducible,
       generation: manifest.generation + 1,
     };
     // Tag before the manifest names the build, so a recorded build always has its ref.
@@ -134,6 +140,15 @@ function manifestLockOptions(purpose: string, options: BuildOptions, progress: P
   };
 }
 
+/** Provisioning runs in the Docker engine, which is loaded only for recipes that ask for it. */
+async function engineProvisioner(image: string, commands: string[], store: LayoutStore, workDir: string, env: NodeJS.ProcessEnv | undefined): Promise<Provisioner> {
+  const { createEngine } = await import('./engine/docker-engine.js');
+  const { provisionLayer } = await import('./provision/provision.js');
+  const engine = await createEngine(env);
+  await engine.ping();
+  return (partial) => provisionLayer(engine, store, partial.manifest.digest, commands, { image, workDir });
+}
+
 function sameVector(a: VersionVector, b: VersionVector): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
@@ -148,6 +163,7 @@ function resultOf(record: BuildRecord, reused: boolean): Omit<BuildResult, 'reba
     vector: record.vector,
     stale: record.status === 'stale',
     reused,
+    reproducible: record.reproducible,
     ref: `${record.image}:${record.id}`,
   };
 }

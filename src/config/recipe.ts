@@ -12,6 +12,7 @@ interface RawRecipe {
   base?: string | { rootfs: string } | { oci: string; ref: string };
   services: string[];
   entrypoint?: string[];
+  provision?: string[];
   env?: Record<string, string>;
   ports?: number[];
   labels?: Record<string, string>;
@@ -87,6 +88,7 @@ async function loadRecipeFile(ws: WorkspaceConfig, display: string): Promise<Rec
     base,
     services: raw.services,
     ...(raw.entrypoint !== undefined && { entrypoint: raw.entrypoint }),
+    ...(raw.provision !== undefined && { provision: raw.provision }),
     env: raw.env ?? {},
     ports,
     labels: raw.labels ?? {},

@@ -65,6 +65,12 @@ export const recipeSpec: Spec = {
       ],
     },
     services: { type: 'array', description: 'Services the image contains, by name.', items: { type: 'string' }, minItems: 1, unique: true },
+    provision: {
+      type: 'array',
+      description: 'Shell commands run (in order, in a Docker container of base + services) before the entrypoint layer; what they change becomes a layer. Needs a Docker engine; builds that use it are marked not reproducible.',
+      items: { type: 'string' },
+      minItems: 1,
+    },
     entrypoint: { type: 'array', description: 'Overrides the generated supervisor entrypoint.', items: { type: 'string' }, minItems: 1 },
     env: { type: 'map', description: 'Environment variables of the image.', keyPattern: ENV_NAME, keyHint: 'letters, digits and _, not starting with a digit', values: { type: 'string' } },
     ports: { type: 'array', description: 'Exposed TCP ports; default: the ports of its services.', items: { type: 'integer', minimum: 1, maximum: 65535 }, unique: true },

@@ -51,6 +51,8 @@ export interface RecipeConfig {
   services: string[];
   /** Overrides the generated supervisor when set. */
   entrypoint?: string[];
+  /** Shell commands run in a container of the partial image; their changes become a layer. */
+  provision?: string[];
   env: Record<string, string>;
   /** Exposed TCP ports; default: the services' ports. */
   ports: number[];

@@ -19,6 +19,7 @@ export interface ContainerSpec {
   /** Container port → host port, always published on 127.0.0.1 (0 picks a free port). */
   ports?: Record<number, number>;
   cmd?: string[];
+  entrypoint?: string[];
   network?: string;
 }
 
@@ -57,6 +58,12 @@ export interface Engine {
   /** Runs a command in a running container; returns its exit code and combined output. */
   exec(id: string, cmd: string[]): Promise<{ exitCode: number; output: string }>;
   logs(id: string): Promise<string>;
+  /** Waits for a container to exit; returns its exit code. */
+  waitContainer(id: string): Promise<number>;
+  /** Commits a container's filesystem as a new image; returns the image ID. */
+  commitContainer(id: string, labels: Record<string, string>): Promise<string>;
+  /** The `docker save` archive of an image. */
+  saveImage(reference: string): Promise<Readable>;
   createNetwork(name: string, labels: Record<string, string>): Promise<string>;
   removeNetwork(name: string): Promise<void>;
 }
@@ -137,6 +144,7 @@ export async function createEngine(env: NodeJS.ProcessEnv = process.env): Promis
           Labels: { ...spec.labels, [BAKE_LABEL]: 'true' },
           ...(spec.env && { Env: spec.env }),
           ...(spec.cmd && { Cmd: spec.cmd }),
+          ...(spec.entrypoint && { Entrypoint: spec.entrypoint }),
           ExposedPorts: exposed,
           HostConfig: { PortBindings: bindings, ...(spec.network && { NetworkMode: spec.network }) },
         }),
@@ -189,6 +197,17 @@ export async function createEngine(env: NodeJS.ProcessEnv = process.env): Promis
     async logs(id) {
       const out = (await call(`logs of ${id}`, () => docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 200 }))) as unknown as Buffer;
       return demuxBuffer(out);
+    },
+    async waitContainer(id) {
+      const result = (await call(`wait for ${id}`, () => docker.getContainer(id).wait())) as { StatusCode?: number };
+      return result.StatusCode ?? 1;
+    },
+    async commitContainer(id, labels) {
+      const result = (await call(`commit ${id}`, () => docker.getContainer(id).commit({ changes: Object.entries(labels).map(([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`) }))) as { Id: string };
+      return result.Id;
+    },
+    async saveImage(reference) {
+      return (await call(`save ${reference}`, () => docker.getImage(reference).get())) as unknown as Readable;
     },
     async createNetwork(name, labels) {
       const network = await call(`create network ${name}`, () => docker.createNetwork({ Name: name, Labels: { ...labels, [BAKE_LABEL]: 'true' } }));

@@ -147,3 +147,34 @@ export function archiveOf(files: readonly ArchiveFile[]): Readable {
   })().catch((error: unknown) => pack.destroy(error as Error));
   return pack as unknown as Readable;
 }
+
+/**
+ * Finds one member of a tar archive (on disk) and streams it to `sink`; resolves false if absent.
+ * Used to lift a layer out of a `docker save` archive without holding it in memory.
+ */
+export async function extractMember(archive: Readable, name: string, sink: (member: Readable) => Promise<void>): Promise<boolean> {
+  const extract = tarStream.extract();
+  archive.on('error', (error) => extract.destroy(error));
+  archive.pipe(extract);
+  let found = false;
+  for await (const item of extract) {
+    if (!found && item.header.name === name) {
+      found = true;
+      await sink(item as unknown as Readable);
+    } else {
+      item.resume();
+    }
+  }
+  return found;
+}
+
+/** Reads one small member of a tar archive into memory (e.g. manifest.json). */
+export async function readMember(archive: Readable, name: string): Promise<Buffer | undefined> {
+  let body: Buffer | undefined;
+  await extractMember(archive, name, async (member) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of member) chunks.push(chunk as Buffer);
+    body = Buffer.concat(chunks);
+  });
+  return body;
+}
