@@ -175,3 +175,21 @@ export class RaceRefusedError extends BakeError {
     return rest;
   }
 }
+
+/**
+ * A remote API (the Docker engine, a registry) answered with an error status. Callers branch on
+ * `status`, never on the message.
+ */
+export class RemoteStatusError extends BakeError {
+  override name = 'RemoteStatusError';
+  readonly status: number | undefined;
+
+  constructor(message: string, status: number | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.status = status;
+  }
+
+  override details(): Record<string, unknown> {
+    return { status: this.status ?? null };
+  }
+}

@@ -1,18 +1,12 @@
-import { BakeError } from '../errors.js';
+import { BakeError, RemoteStatusError } from '../errors.js';
 
 /** The Docker engine answered with an error; `statusCode` is what callers branch on. */
-export class EngineError extends BakeError {
+export class EngineError extends RemoteStatusError {
   override name = 'EngineError';
   override readonly kind: string = 'engine';
-  readonly statusCode: number | undefined;
 
-  constructor(message: string, statusCode: number | undefined, options?: { cause?: unknown }) {
-    super(message, options);
-    this.statusCode = statusCode;
-  }
-
-  override details(): Record<string, unknown> {
-    return { statusCode: this.statusCode ?? null };
+  get statusCode(): number | undefined {
+    return this.status;
   }
 }
 

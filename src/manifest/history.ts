@@ -80,5 +80,5 @@ export function historyOf(manifest: VersionManifest, filter: HistoryFilter = {})
       });
     }
   }
-  return events.sort((a, b) => a.at.localeCompare(b.at));
+  return events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 }

@@ -1,4 +1,4 @@
-import { BakeError } from '../errors.js';
+import { RemoteStatusError } from '../errors.js';
 import type { Readable } from 'node:stream';
 import { parseChallenge } from './challenge.js';
 import { httpCall, type HttpResponse } from './http.js';
@@ -6,17 +6,9 @@ import { findCredentials, type Credentials } from './credentials.js';
 import type { Repository } from './reference.js';
 
 /** The registry refused or failed a request; `status` is what callers branch on. */
-export class RegistryError extends BakeError {
+export class RegistryError extends RemoteStatusError {
   override name = 'RegistryError';
   override readonly kind: string = 'registry';
-  readonly status: number | undefined;
-  constructor(message: string, status: number | undefined, options?: { cause?: unknown }) {
-    super(message, options);
-    this.status = status;
-  }
-  override details(): Record<string, unknown> {
-    return { status: this.status ?? null };
-  }
 }
 
 export interface RequestOptions {

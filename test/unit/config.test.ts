@@ -33,6 +33,19 @@ async function problemsOf(promise: Promise<unknown>): Promise<Problem[]> {
   throw new Error('expected an InputError');
 }
 
+/** Each problem matches its expectation: exact values, or patterns for text. */
+function expectProblems(problems: Problem[], file: string, expected: readonly Record<string, string | number | RegExp>[]) {
+  expect(problems).toHaveLength(expected.length);
+  expected.forEach((want, i) => {
+    const got = problems[i] as Problem;
+    expect(got.file).toBe(file);
+    for (const [key, value] of Object.entries(want)) {
+      if (value instanceof RegExp) expect(String(got[key as keyof Problem])).toMatch(value);
+      else expect(got[key as keyof Problem]).toBe(value);
+    }
+  });
+}
+
 const good = 'services:\n  a:\n    source: svc/a\n    install: /srv/a/\n    run: /srv/a/run.sh\n    port: 8081\n  b: {source: svc/b, install: /srv/b, port: 8082, env: {MODE: fast}}\n';
 
 describe('loadWorkspace', () => {
@@ -54,16 +67,7 @@ describe('loadWorkspace', () => {
     ['a bad service name', 'services:\n  Bad_Name: {source: svc/a, install: /srv/a}\n', [{ line: 2, column: 3, field: 'services.Bad_Name', message: /invalid name/ }]],
     ['services that is a list', 'services:\n  - a\n', [{ field: 'services', message: /expected a mapping, got list/ }]],
   ] as const)('reports %s at its position', async (_name, yaml, expected) => {
-    const problems = await problemsOf(loadWorkspace(await workspace(yaml)));
-    expect(problems).toHaveLength(expected.length);
-    expected.forEach((want, i) => {
-      const got = problems[i] as Problem;
-      expect(got.file).toBe('bake.yaml');
-      for (const [key, value] of Object.entries(want)) {
-        if (value instanceof RegExp) expect(String(got[key as keyof Problem])).toMatch(value);
-        else expect(got[key as keyof Problem]).toBe(value);
-      }
-    });
+    expectProblems(await problemsOf(loadWorkspace(await workspace(yaml))), 'bake.yaml', expected);
   });
 
   it('reports every problem in a file at once', async () => {
@@ -100,16 +104,7 @@ describe('loadRecipe', () => {
     ['no services', 'image: shop\n', [{ field: 'services', message: /missing required/ }]],
   ] as const)('reports %s', async (_name, text, expected) => {
     const dir = await workspace(good, { 'shop.yaml': text });
-    const problems = await problemsOf(loadRecipe(await loadWorkspace(dir), 'shop'));
-    expect(problems).toHaveLength(expected.length);
-    expected.forEach((want, i) => {
-      const got = problems[i] as Problem;
-      expect(got.file).toBe('recipes/shop.yaml');
-      for (const [key, value] of Object.entries(want)) {
-        if (value instanceof RegExp) expect(String(got[key as keyof Problem])).toMatch(value);
-        else expect(got[key as keyof Problem]).toBe(value);
-      }
-    });
+    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'shop')), 'recipes/shop.yaml', expected);
   });
 
   it('names the recipes there are when an image is unknown', async () => {
