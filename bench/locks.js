@@ -32,7 +32,7 @@ export async function benchLocks(report) {
     const flockSeconds = (performance.now() - flockStart) / 1000;
     const row = (r) => `${r.rate.toFixed(0)} locks/s, wait p50 ${percentile(r.waits, 50).toFixed(1)} ms, p99 ${percentile(r.waits, 99).toFixed(1)} ms (${fmt(r.seconds)})`;
     report(`lock contention: ${PROCESSES} processes × ${PER_PROCESS} lock/release cycles`, [
-      ['bake (owner record, jittered retry ≤ 25 ms)', row(ours)],
+      ['bake (owner record + fencing token, jittered back-off ≤ 50 ms)', row(ours)],
       ['proper-lockfile retries (factor 2, max 50 ms)', row(peer)],
       ['flock(1), kernel limit (incl. process spawn)', `${(total / flockSeconds).toFixed(0)} locks/s (${fmt(flockSeconds)})`],
       ['throughput bake / proper-lockfile', `${(ours.rate / peer.rate).toFixed(2)}×`],
