@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assembleHeavy, assembleLight, type AssembledImage, type Provisioner } from './assemble.js';
 import { InputError } from './errors.js';
@@ -7,7 +6,11 @@ import { lockTuning } from './lock/lock-tuning.js';
 import { resolveBase } from './base/resolve-base.js';
 import type { RecipeConfig, WorkspaceConfig } from './config/types.js';
 import { updateManifest } from './manifest/manifest-file.js';
-import type { BuildRecord, VersionVector } from './manifest/model.js';
+import { latestVersion, type BuildRecord, type CommittedVersion, type VersionManifest, type VersionVector } from './manifest/model.js';
+import { readDirectoryTree } from './source/directory-source.js';
+import { assertSafeEntries } from './layer/safe-entries.js';
+import { writeLayer } from './layer/layer.js';
+import { contentDigest } from './source/tree.js';
 import { staleServices, type Superseded } from './manifest/staleness.js';
 import { openLayoutStore, type LayoutStore } from './oci/layout-store.js';
 import { planBuild, type BuildPlan } from './plan.js';
@@ -20,6 +23,8 @@ export interface BuildOptions {
   serialize?: boolean;
   /** How many times a build found stale at record time is rebaked with the new vector. */
   maxRebakes?: number;
+  /** Bake from the working trees, uncommitted edits included; the build is marked dev. */
+  dev?: boolean;
   env?: NodeJS.ProcessEnv;
   progress?: ProgressSink;
 }
@@ -53,7 +58,6 @@ const DEFAULT_MAX_REBAKES = 3;
 export async function buildImage(ws: WorkspaceConfig, recipe: RecipeConfig, options: BuildOptions = {}): Promise<BuildResult> {
   const paths = workspacePaths(ws.dir);
   const progress = options.progress ?? silent;
-  await mkdir(paths.locks, { recursive: true });
   const imageLock = join(paths.locks, `image-${recipe.image}`);
   const lockOptions = {
     purpose: `bake ${recipe.image}`,
@@ -73,14 +77,15 @@ async function bakeWithRebakes(ws: WorkspaceConfig, recipe: RecipeConfig, option
   for (;;) {
     // Resolve under the manifest lock: the vector is the manifest's state at one instant.
     const manifest = await updateManifest(paths.manifest, manifestLockOptions(`resolve ${recipe.image}`, options, progress), async (m) => ({ result: m, write: false }));
-    const plan = planBuild(ws, recipe, manifest, options.env ? { env: options.env } : {});
+    const overrides = options.dev ? await workingTreeVersions(ws, recipe, manifest, store, options.env) : undefined;
+    const plan = planBuild(ws, recipe, manifest, { ...(options.env && { env: options.env }), ...(overrides && { overrides }) });
     progress({ kind: 'step', message: `${plan.image}: ${describeVector(plan.vector)}` });
     const base = await resolveBase(recipe.base, store, { mtime: bakeClock(0, options.env), recipeFile: recipe.file });
     const provisioner = recipe.provision ? await engineProvisioner(recipe.image, recipe.provision, store, paths.work, options.env) : undefined;
     if (provisioner && plan.level === 'light') throw new InputError([{ file: recipe.file, field: 'provision', message: 'provisioning needs bake: heavy', fix: 'use bake: heavy, or move the commands into a service build' }]);
     const image = plan.level === 'heavy' ? await assembleHeavy(plan, base, store, provisioner) : await assembleLight(plan, base, store);
     progress({ kind: 'step', message: `${plan.image}: assembled ${image.manifest.digest}` });
-    const result = await recordBuild(paths.manifest, store, plan, image, base.description, options, progress, provisioner === undefined);
+    const result = await recordBuild(paths.manifest, store, plan, image, base.description, options, progress, provisioner === undefined && !options.dev);
     const { supersededBy: superseded, ...recorded } = result;
     if (!result.stale || rebaked.length >= maxRebakes) return { ...recorded, rebaked };
     progress({ kind: 'done', message: `${plan.image}:${result.build} is stale (${superseded.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaking` });
@@ -102,7 +107,7 @@ async function recordBuild(
     const builds = (manifest.builds[plan.image] ??= []);
     const supersededBy = staleServices(manifest, plan.vector);
     // A light image is the same for every vector: a build is the digest *and* the pinned vector.
-    const existing = builds.find((b) => b.digest === image.manifest.digest && sameVector(b.vector, plan.vector));
+    const existing = builds.find((b) => b.digest === image.manifest.digest && sameVector(b.vector, plan.vector) && (b.dev ?? false) === (options.dev ?? false));
     if (existing) {
       if (!(await store.resolve(`${plan.image}:${existing.id}`))) await store.tag(image.manifest, `${plan.image}:${existing.id}`);
       return { result: { ...resultOf(existing, true), stale: supersededBy.length > 0, supersededBy }, write: false };
@@ -122,6 +127,7 @@ async function recordBuild(
       status: supersededBy.length > 0 ? 'stale' : 'current',
       ...(supersededBy.length > 0 && { supersededBy }),
       reproducible,
+      ...(options.dev && { dev: true }),
       generation: manifest.generation + 1,
     };
     // Tag before the manifest names the build, so a recorded build always has its ref.
@@ -138,6 +144,36 @@ function manifestLockOptions(purpose: string, options: BuildOptions, progress: P
     onWait: (holder: LockHolder | undefined) =>
       progress({ kind: 'wait', message: waitingMessage(holder) }),
   };
+}
+
+/**
+ * --dev: each service as it is in its working tree, uncommitted edits included, packed into a
+ * layer and standing in for its committed version. The version numbers stay the latest committed
+ * ones (so vectors still compare), but the build is marked dev and the gate keeps it out of every
+ * environment that does not accept dev builds.
+ */
+async function workingTreeVersions(ws: WorkspaceConfig, recipe: RecipeConfig, manifest: VersionManifest, store: LayoutStore, env: NodeJS.ProcessEnv | undefined): Promise<Record<string, CommittedVersion>> {
+  const out: Record<string, CommittedVersion> = {};
+  const clock = bakeClock(Math.floor(Date.now() / 1000), env);
+  for (const name of recipe.services) {
+    const service = ws.services.get(name);
+    if (!service) continue;
+    const entries = await readDirectoryTree(service.source, { label: `service ${name} (working tree)` });
+    assertSafeEntries(entries, { label: `service ${name} (working tree)`, links: 'contained' });
+    const layer = await writeLayer(store, entries, { prefix: service.install, mtime: clock });
+    out[name] = {
+      version: latestVersion(manifest, name)?.version ?? 0,
+      digest: await contentDigest(entries, `${service.install}\0dev`),
+      layer: { digest: layer.descriptor.digest, size: layer.descriptor.size, mediaType: layer.descriptor.mediaType },
+      install: service.install,
+      source: 'directory',
+      created: isoSeconds(clock),
+      recordedAt: new Date().toISOString(),
+      recordedBy: currentActor(env),
+      generation: 0,
+    };
+  }
+  return out;
 }
 
 /** Provisioning runs in the Docker engine, which is loaded only for recipes that ask for it. */

@@ -137,7 +137,7 @@ export class BuildCommandError extends BakeError {
 }
 
 /** The kinds of deployment race the release gate refuses. */
-export type RaceKind = 'stale' | 'regression' | 'conflict';
+export type RaceKind = 'stale' | 'regression' | 'conflict' | 'dev';
 
 /** Everything an operator needs to see what raced with what. */
 export interface RaceDetails {

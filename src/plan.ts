@@ -25,20 +25,20 @@ export interface BuildPlan {
 
 /**
  * Pins each of the recipe's services to its latest committed version in `manifest` (or to
- * `pins` where given). Throws InputError naming every service that has no committed version.
+ * `pins` where given; `overrides` replace versions outright, for --dev builds). Throws InputError naming every service that has no committed version.
  */
 export function planBuild(
   ws: WorkspaceConfig,
   recipe: RecipeConfig,
   manifest: VersionManifest,
-  options: { env?: NodeJS.ProcessEnv; pins?: VersionVector } = {},
+  options: { env?: NodeJS.ProcessEnv; pins?: VersionVector; overrides?: Record<string, CommittedVersion> } = {},
 ): BuildPlan {
   const problems = [];
   const services: PlannedService[] = [];
   for (const name of recipe.services) {
     const config = ws.services.get(name);
     const pinned = options.pins?.[name];
-    const version = pinned !== undefined ? manifest.services[name]?.versions[pinned - 1] : latestVersion(manifest, name);
+    const version = options.overrides?.[name] ?? (pinned !== undefined ? manifest.services[name]?.versions[pinned - 1] : latestVersion(manifest, name));
     if (!config || !version) {
       problems.push({
         file: recipe.file,

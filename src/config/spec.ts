@@ -33,13 +33,37 @@ export const serviceSpec: Spec = {
   },
 };
 
+export const environmentSpec: Spec = {
+  type: 'object',
+  description: 'A deployment environment on the local Docker engine, behind a version-aware router on 127.0.0.1.',
+  required: ['image'],
+  properties: {
+    image: { type: 'string', description: 'The image (recipe) this environment runs.', pattern: /^[a-z0-9][a-z0-9._-]{0,127}$/, patternHint: 'an image name' },
+    replicas: { type: 'integer', description: 'Instances to run (default 1).', minimum: 1, maximum: 20 },
+    strategy: { type: 'string', description: 'Default deploy strategy (default rolling).', enum: ['rolling', 'blue-green', 'canary', 'ab', 'recreate'] },
+    ports: { type: 'map', description: 'Service → router port on 127.0.0.1 (0 or absent: any free port).', values: { type: 'integer', minimum: 0, maximum: 65535 } },
+    batch: { type: 'integer', description: 'Rolling upgrades replace this many instances at a time (max surge; none is taken down first).', minimum: 1, maximum: 20 },
+    canary: {
+      type: 'object',
+      description: 'Canary and A/B routing.',
+      properties: {
+        percent: { type: 'integer', description: 'Share of traffic the new release gets (default 10; A/B: 50).', minimum: 0, maximum: 100 },
+        cohort: { type: 'array', description: 'Requests with x-bake-cohort set to one of these always go to the new release.', items: { type: 'string' } },
+      },
+    },
+    probation: { type: 'integer', description: 'Seconds blue/green keeps the old instances before retiring them (default 0).', minimum: 0, maximum: 3600 },
+    test: { type: 'string', description: 'Command `bake verify` runs against the environment (BAKE_URL_<SERVICE> is set for each router port).' },
+    dev: { type: 'boolean', description: 'Accept --dev builds (from uncommitted working trees). Other environments refuse them.' },
+  },
+};
+
 export const workspaceSpec: Spec = {
   type: 'object',
   description: 'bake workspace: the services whose committed versions bake records and packages.',
   required: ['services'],
   properties: {
     services: { type: 'map', description: 'Services by name.', keyPattern: NAME, keyHint: 'lower-case letters, digits and -', values: serviceSpec },
-    environments: { type: 'map', description: 'Deployment environments by name (see the deploy documentation).', values: { type: 'any' } },
+    environments: { type: 'map', description: 'Deployment environments by name.', keyPattern: /^[a-z0-9][a-z0-9._-]{0,62}$/, keyHint: 'lower-case letters, digits, ".", "_" and "-"', values: environmentSpec },
   },
 };
 

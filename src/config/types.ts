@@ -24,12 +24,30 @@ export interface ServiceConfig {
   env: Record<string, string>;
 }
 
+export type StrategyName = 'rolling' | 'blue-green' | 'canary' | 'ab' | 'recreate';
+
+/** One deployment environment declared in bake.yaml. */
+export interface EnvironmentConfig {
+  name: string;
+  image: string;
+  replicas: number;
+  strategy: StrategyName;
+  /** Service → router port on 127.0.0.1 (0: any free port). */
+  ports: Record<string, number>;
+  batch: number;
+  canary: { percent?: number; cohort: string[] };
+  probationSeconds: number;
+  test?: string;
+  dev: boolean;
+}
+
 export interface WorkspaceConfig {
   /** Absolute workspace directory. */
   dir: string;
   /** Absolute path of bake.yaml. */
   file: string;
   services: Map<string, ServiceConfig>;
+  environments: Map<string, EnvironmentConfig>;
 }
 
 export type BaseConfig =

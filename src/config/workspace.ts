@@ -2,11 +2,23 @@ import { stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { InputError, type Problem } from '../errors.js';
 import { workspaceSpec } from './spec.js';
-import type { ServiceConfig, WorkspaceConfig } from './types.js';
+import type { EnvironmentConfig, ServiceConfig, StrategyName, WorkspaceConfig } from './types.js';
 import { validate } from './validate.js';
 import { child, readYamlFile, toPlain } from './yaml-document.js';
 
 export const WORKSPACE_FILE = 'bake.yaml';
+
+interface RawEnvironment {
+  image: string;
+  replicas?: number;
+  strategy?: StrategyName;
+  ports?: Record<string, number>;
+  batch?: number;
+  canary?: { percent?: number; cohort?: string[] };
+  probation?: number;
+  test?: string;
+  dev?: boolean;
+}
 
 interface RawService {
   source: string;
@@ -34,7 +46,7 @@ export async function loadWorkspace(dir: string): Promise<WorkspaceConfig> {
   const problems = validate(doc, workspaceSpec, WORKSPACE_FILE);
   if (problems.length > 0) throw new InputError(problems);
 
-  const raw = toPlain(doc) as { services: Record<string, RawService> };
+  const raw = toPlain(doc) as { services: Record<string, RawService>; environments?: Record<string, RawEnvironment> };
   const services = new Map<string, ServiceConfig>();
   const semantic: Problem[] = [];
   const where = (name: string, key: string) => {
@@ -72,6 +84,28 @@ export async function loadWorkspace(dir: string): Promise<WorkspaceConfig> {
       }
     }
   }
+  const environments = new Map<string, EnvironmentConfig>();
+  for (const [name, e] of Object.entries(raw.environments ?? {})) {
+    const node = child(child(doc, 'environments'), name);
+    for (const service of Object.keys(e.ports ?? {})) {
+      if (!services.has(service)) {
+        const at = child(child(node, 'ports'), service) ?? node;
+        semantic.push({ file: WORKSPACE_FILE, line: at?.pos.line ?? 1, column: at?.pos.column ?? 1, field: `environments.${name}.ports.${service}`, message: `no service named ${service}`, fix: `use one of: ${[...services.keys()].join(', ')}` });
+      }
+    }
+    environments.set(name, {
+      name,
+      image: e.image,
+      replicas: e.replicas ?? 1,
+      strategy: e.strategy ?? 'rolling',
+      ports: e.ports ?? {},
+      batch: e.batch ?? 1,
+      canary: { ...(e.canary?.percent !== undefined && { percent: e.canary.percent }), cohort: e.canary?.cohort ?? [] },
+      probationSeconds: e.probation ?? 0,
+      ...(e.test !== undefined && { test: e.test }),
+      dev: e.dev ?? false,
+    });
+  }
   if (semantic.length > 0) throw new InputError(semantic);
-  return { dir, file, services };
+  return { dir, file, services, environments };
 }

@@ -1,5 +1,7 @@
 /** Everything the deploy step needs, as plain data: digests and versions, never a recipe. */
 export interface DeployTarget {
+  /** Identifies the workspace, so two workspaces' environments on one engine never mix. */
+  scope: string;
   env: string;
   image: string;
   release: number;
@@ -17,8 +19,9 @@ export interface DeployTarget {
 }
 
 /** Labels every deploy-created container carries, so they can be found and removed. */
-export function instanceLabels(target: Pick<DeployTarget, 'env' | 'image' | 'digest' | 'release' | 'vector'>): Record<string, string> {
+export function instanceLabels(target: Pick<DeployTarget, 'scope' | 'env' | 'image' | 'digest' | 'release' | 'vector'>): Record<string, string> {
   return {
+    'dev.bake.scope': target.scope,
     'dev.bake.env': target.env,
     'dev.bake.image': target.image,
     'dev.bake.digest': target.digest,

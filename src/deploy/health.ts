@@ -1,4 +1,8 @@
 import { BakeError } from '../errors.js';
+import { httpGet } from '../util/http-get.js';
+import { createLogger } from '../util/log.js';
+
+const log = createLogger('deploy:health');
 
 /** A service did not become healthy (or did not serve the expected version) in time. */
 export class HealthError extends BakeError {
@@ -23,19 +27,16 @@ export async function waitHealthy(target: HealthTarget, timeoutMs = 30_000): Pro
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
-    try {
-      const health = await fetch(`http://127.0.0.1:${target.port}${target.path}`, { signal: AbortSignal.timeout(2000) });
-      last = `HTTP ${health.status} on ${target.path}`;
-      if (health.ok) {
-        if (target.version === undefined) return;
-        const version = await fetch(`http://127.0.0.1:${target.port}/version`, { signal: AbortSignal.timeout(2000) });
-        const text = (await version.text()).trim();
-        last = `/version says ${JSON.stringify(text)}`;
-        if (version.ok && text.split(/\s+/).includes(String(target.version))) return;
-      }
-    } catch (error) {
-      last = (error as Error).message;
+    const health = await httpGet(target.port, target.path);
+    last = health.error ?? `HTTP ${health.status} on ${target.path}`;
+    if (health.status >= 200 && health.status < 300) {
+      if (target.version === undefined) return;
+      const version = await httpGet(target.port, '/version');
+      const text = version.body.trim();
+      last = version.error ?? `/version says ${JSON.stringify(text)}`;
+      if (version.status === 200 && text.split(/\s+/).includes(String(target.version))) return;
     }
+    log.debug('not yet healthy', { service: target.service, port: target.port, last });
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new HealthError(`${target.service} on 127.0.0.1:${target.port} is not healthy after ${timeoutMs} ms (${last})`);

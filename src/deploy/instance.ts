@@ -4,6 +4,9 @@ import type { BlobSource } from './blob-source.js';
 import { instanceLabels, type DeployTarget } from './deploy-plan.js';
 import { waitHealthy } from './health.js';
 import { installPins, type Pin } from './light-install.js';
+import { createLogger } from '../util/log.js';
+
+const log = createLogger('deploy:instance');
 
 /** The pins a light release binds: each service's version and layer digest. */
 export function pinsOf(target: Pick<DeployTarget, 'vector' | 'serviceLayers'>): Pin[] {
@@ -18,11 +21,15 @@ export function pinsOf(target: Pick<DeployTarget, 'vector' | 'serviceLayers'>): 
  */
 export async function startInstance(engine: Engine, target: DeployTarget, blobs: BlobSource, options: { timeoutMs?: number } = {}): Promise<ContainerInfo> {
   const name = `bake-${target.env}-${target.image}-r${target.release}-${randomBytes(3).toString('hex')}`;
+  log.debug('creating', { name });
   const id = await engine.createContainer({ name, image: target.imageId, labels: instanceLabels(target), ports: target.publish });
   try {
     if (target.level === 'light') await installPins(engine, id, pinsOf(target), blobs);
+    log.debug('starting', { name });
     await engine.startContainer(id);
+    log.debug('started', { name });
     const info = await engine.inspectContainer(id);
+    log.debug('waiting for health', { name, ports: info?.ports });
     if (!info) throw new Error(`container ${name} vanished after start`);
     await waitForServices(info, target, options.timeoutMs);
     return info;

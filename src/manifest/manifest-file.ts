@@ -73,6 +73,8 @@ export async function updateManifest<T>(
   options: UpdateOptions,
   fn: (manifest: VersionManifest, signal: AbortSignal) => Promise<{ result: T; write: boolean }>,
 ): Promise<T> {
+  // Refuse a corrupt or newer manifest before taking the lock, so refusing touches nothing.
+  await readManifest(file);
   return withFileLock(
     file,
     {

@@ -3,6 +3,9 @@ import type { Engine } from '../engine/docker-engine.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import type { Digest } from '../util/digest.js';
 import { dockerArchive } from './docker-archive.js';
+import { createLogger } from '../util/log.js';
+
+const log = createLogger('engine-load');
 
 export interface LoadResult {
   /** The engine's image ID: always our config digest. */
@@ -27,7 +30,9 @@ export async function loadIntoEngine(engine: Engine, store: LayoutStore, manifes
     await engine.tagImage(configDigest, repo, tag);
     return { imageId: configDigest, tag: `${repo}:${tag}`, loaded: false };
   }
+  log.debug('loading', { image, build, configDigest });
   await engine.loadImage(archive);
+  log.debug('loaded', { image, build });
   const loaded = await engine.imageId(`${repo}:${tag}`);
   if (loaded !== configDigest) {
     throw new EngineError(`the engine reports image ID ${loaded ?? 'nothing'} for ${repo}:${tag}, expected ${configDigest}; the load was not faithful`, undefined);

@@ -11,6 +11,8 @@ export interface GateInput {
   live?: VersionVector;
   allowStale: boolean;
   rollback: boolean;
+  /** Whether the environment accepts --dev builds (from uncommitted working trees). */
+  acceptsDev?: boolean;
 }
 
 export interface GateVerdict {
@@ -31,6 +33,17 @@ export function checkRelease(input: GateInput): GateVerdict {
   const { manifest, build, env } = input;
   const overridden: RaceDetails[] = [];
   const base = { image: build.image, build: build.id, env };
+
+  if (build.dev && !input.acceptsDev) {
+    const race: RaceDetails = { kind: 'dev', ...base, service: Object.keys(build.vector)[0] ?? '', have: 0, want: 0 };
+    return {
+      refusal: {
+        race,
+        message: `refusing to release ${build.image}:${build.id} to ${env}: it is a --dev build from uncommitted working trees; only environments with dev: true accept those. Commit, then bake build ${build.image}`,
+      },
+      overridden,
+    };
+  }
 
   const stale = staleServices(manifest, build.vector)[0];
   if (stale) {

@@ -2,7 +2,7 @@ import { BakeError, InputError, RaceRefusedError } from '../errors.js';
 import { lockTuning } from '../lock/lock-tuning.js';
 import { waitingMessage } from '../lock/file-lock.js';
 import { readManifest, updateManifest } from '../manifest/manifest-file.js';
-import type { BuildRecord, EnvironmentRecord, ReleaseRecord, VersionManifest } from '../manifest/model.js';
+import type { BuildRecord, EnvironmentRecord, ReleaseRecord, ReleaseState, VersionManifest } from '../manifest/model.js';
 import { silent, type ProgressSink } from '../progress.js';
 import { currentActor, workspacePaths } from '../workspace-paths.js';
 import { checkRelease } from './gate.js';
@@ -12,6 +12,10 @@ export interface ReleaseOptions {
   build?: number;
   allowStale?: boolean;
   rollback?: boolean;
+  /** The environment accepts --dev builds. */
+  acceptsDev?: boolean;
+  /** `installing` when a deploy follows; plain hand-offs are `released`. */
+  initialState?: ReleaseState;
   env?: NodeJS.ProcessEnv;
   progress?: ProgressSink;
 }
@@ -27,6 +31,8 @@ export interface ReleaseResult {
   overrides: ReleaseRecord['overrides'];
   /** True when this build was already live; nothing was recorded. */
   unchanged: boolean;
+  level: 'heavy' | 'light';
+  config: string;
 }
 
 type Outcome = { ok: ReleaseResult } | { refused: RaceRefusedError };
@@ -53,7 +59,7 @@ export async function releaseImage(workspace: string, image: string, envName: st
       const env = (manifest.environments[envName] ??= { live: {}, releases: [], refusals: [] });
       const live = liveRelease(env, image);
       if (live && live.digest === build.digest && !options.rollback) {
-        return { result: { ok: toResult(live, true) } , write: false };
+        return { result: { ok: toResult(live, true, build.config) } , write: false };
       }
       const verdict = checkRelease({
         manifest,
@@ -62,6 +68,7 @@ export async function releaseImage(workspace: string, image: string, envName: st
         live: runningVector(env),
         allowStale: options.allowStale === true,
         rollback: options.rollback === true,
+        acceptsDev: options.acceptsDev === true,
       });
       const at = new Date().toISOString();
       if (verdict.refusal) {
@@ -87,12 +94,12 @@ export async function releaseImage(workspace: string, image: string, envName: st
           want: o.want,
           flag: o.kind === 'stale' && options.allowStale ? '--allow-stale' : '--rollback',
         })),
-        state: 'released',
+        state: options.initialState ?? 'released',
         generation: manifest.generation + 1,
       };
       env.releases.push(record);
       env.live[image] = record.id;
-      return { result: { ok: toResult(record, false) } , write: true };
+      return { result: { ok: toResult(record, false, build.config) } , write: true };
     },
   );
   if ('refused' in outcome) throw outcome.refused;
@@ -145,8 +152,10 @@ function findBuild(manifest: VersionManifest, image: string, id: number | undefi
   return build;
 }
 
-function toResult(r: ReleaseRecord, unchanged: boolean): ReleaseResult {
+function toResult(r: ReleaseRecord, unchanged: boolean, config: string): ReleaseResult {
   return {
+    level: r.level,
+    config,
     env: r.env,
     image: r.image,
     build: r.build,

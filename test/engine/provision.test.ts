@@ -9,6 +9,9 @@ import { shopRepo, tempDir, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 
 const exec = promisify(execFile);
+// Images are content-addressed and test files run in parallel on one engine: a clock of this
+// file's own keeps its images distinct from every other file's, so no test removes another's.
+process.env['SOURCE_DATE_EPOCH'] = '1700000303';
 const tools = requireTools('git', 'busybox', 'docker', 'umoci');
 
 describe.skipIf(tools.skip)('provisioners', () => {

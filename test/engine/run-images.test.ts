@@ -11,6 +11,9 @@ import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { storeBlobs } from '../helpers/store-blobs.js';
 
+// Images are content-addressed and test files run in parallel on one engine: a clock of this
+// file's own keeps its images distinct from every other file's, so no test removes another's.
+process.env['SOURCE_DATE_EPOCH'] = '1700000101';
 const tools = requireTools('git', 'busybox', 'docker', 'docker-registry');
 const services = [
   { name: 'catalog', port: 8081, health: '/healthz' },
@@ -52,7 +55,7 @@ describe.skipIf(tools.skip)('images in a real Docker engine and registry', () =>
   }
 
   function target(build: { image: string; build: number; digest: string; vector: Record<string, number>; load: { imageId: string } }, level: 'heavy' | 'light', serviceLayers: Record<string, string> = {}): DeployTarget {
-    return { env: 'test', image: build.image, release: build.build, digest: build.digest, imageId: build.load.imageId, level, vector: build.vector, serviceLayers, services, publish };
+    return { scope: 'run-images-test', env: 'test', image: build.image, release: build.build, digest: build.digest, imageId: build.load.imageId, level, vector: build.vector, serviceLayers, services, publish };
   }
 
   it('loads a heavy image whose engine image ID is its config digest, once', async () => {

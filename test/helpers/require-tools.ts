@@ -1,41 +1,91 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join, relative } from 'node:path';
+
+/** Debian packages that provide each tool, for the message that says how to get it. */
+const PACKAGES: Record<string, string> = {
+  docker: 'docker.io',
+  busybox: 'busybox-static',
+  'docker-registry': 'docker-registry',
+  git: 'git',
+  skopeo: 'skopeo',
+  umoci: 'umoci',
+  openssl: 'openssl',
+};
+
+const known = new Map<string, boolean>();
 
 /**
- * Decides whether an integration test can run. In CI (CI=true) a missing tool is a failure, never
- * a skip: the test file throws. On a laptop it skips, loudly, naming what is missing.
+ * Decides whether an integration test file can run: every named tool must be present ('docker'
+ * means an engine answers, not just a client). With CI=true a missing tool THROWS, so the file
+ * fails instead of skipping; elsewhere it warns loudly and returns `{ skip: true, reason }`.
+ * Use as `const tools = requireTools('git', 'skopeo'); describe.skipIf(tools.skip)(…)`.
  */
 export function requireTools(...names: string[]): { skip: boolean; reason?: string } {
   const missing = names.filter((name) => !available(name));
   if (missing.length === 0) return { skip: false };
-  const reason = `missing ${missing.join(', ')} (Debian: apt-get install -y ${missing.map(packageOf).join(' ')}${missing.includes('docker') ? '; then start dockerd' : ''})`;
-  if (process.env['CI'] === 'true') throw new Error(`CI needs ${reason}`);
-  console.warn(`\n*** SKIPPING integration tests: ${reason} ***\n`);
+  const packages = [...new Set(missing.map((name) => PACKAGES[name] ?? name))];
+  const reason =
+    `missing ${missing.map((name) => (name === 'docker' ? 'docker (a running engine)' : name)).join(', ')}` +
+    ` — apt-get install -y ${packages.join(' ')}${missing.includes('docker') ? ', then start dockerd (see .ci/run)' : ''}`;
+  if (process.env['CI'] === 'true') throw new Error(`CI=true and ${callerFile()} cannot run: ${reason}`);
+  console.warn(`\n*** SKIPPING ${callerFile()}: ${reason} ***\n`);
   return { skip: true, reason };
 }
 
 function available(name: string): boolean {
+  let ok = known.get(name);
+  if (ok === undefined) {
+    ok = probe(name);
+    known.set(name, ok);
+  }
+  return ok;
+}
+
+function probe(name: string): boolean {
+  switch (name) {
+    case 'docker':
+      return dockerAnswers();
+    case 'busybox':
+      // Images need the host's busybox at a fixed path (scripts/make-busybox-rootfs.js copies it).
+      return ['/bin/busybox', '/usr/bin/busybox'].some(isExecutable);
+    default:
+      return onPath(name) !== undefined;
+  }
+}
+
+/** The engine answers: `docker info` through Debian's client, else a ping of DOCKER_HOST or the default socket. */
+function dockerAnswers(): boolean {
+  const client = isExecutable('/usr/bin/docker') ? '/usr/bin/docker' : undefined;
+  if (client) return spawnSync(client, ['info'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+  const host = process.env['DOCKER_HOST'] ?? 'unix:///var/run/docker.sock';
+  // A synchronous HTTP ping needs a child process; node is the one thing certainly present.
+  const ping = `
+    const http = require('node:http');
+    const host = process.argv[1];
+    const target = host.startsWith('unix://') ? { socketPath: host.slice(7) } : (() => { const u = new URL(host.replace(/^tcp:/, 'http:')); return { host: u.hostname, port: u.port }; })();
+    http.get({ ...target, path: '/_ping', timeout: 10000 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).on('timeout', () => process.exit(1));`;
+  return spawnSync(process.execPath, ['-e', ping, host], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+function isExecutable(path: string): boolean {
   try {
-    if (name === 'docker') {
-      execFileSync('/usr/bin/docker', ['info'], { stdio: 'ignore', timeout: 20_000 });
-      return true;
-    }
-    if (name === 'busybox') return ['/bin/busybox', '/usr/bin/busybox'].some((p) => exists(p));
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    accessSync(path, constants.X_OK);
     return true;
   } catch {
     return false;
   }
 }
 
-function exists(path: string): boolean {
-  try {
-    execFileSync('test', ['-x', path]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function packageOf(name: string): string {
-  return { docker: 'docker.io', busybox: 'busybox-static', 'docker-registry': 'docker-registry' }[name] ?? name;
+/** The test file that asked, for the message; falls back to a generic name. */
+function callerFile(): string {
+  const match = new Error().stack?.split('\n').map((line) => /(?:file:\/\/)?(\/[^\s():]+\.test\.[cm]?[jt]s)/.exec(line)?.[1]).find(Boolean);
+  return match ? relative(process.cwd(), match) : 'integration tests';
 }

@@ -1,0 +1,77 @@
+import type { Engine } from '../engine/docker-engine.js';
+import type { Instance } from '../router/route-table.js';
+import type { RouterClient } from '../router/router-client.js';
+import type { BlobSource } from './blob-source.js';
+import type { DeployTarget } from './deploy-plan.js';
+import { startInstance } from './instance.js';
+import type { Step } from './steps.js';
+
+/** What every strategy works with. */
+export interface DeployContext {
+  engine: Engine;
+  router: RouterClient;
+  blobs: BlobSource;
+  /** The release being deployed. */
+  target: DeployTarget;
+  /** The release running now (to recreate its instances when undoing), if any. */
+  previous?: DeployTarget;
+  replicas: number;
+  log(line: string): void;
+}
+
+/** Starts an instance of `target`, waits for it to be healthy, and registers it with the router. */
+export function startStep(ctx: DeployContext, target: DeployTarget, started: Instance[]): Step {
+  let instance: Instance | undefined;
+  return {
+    name: `start an instance of release ${target.release}`,
+    async run() {
+      const info = await startInstance(ctx.engine, target, ctx.blobs);
+      const ports: Record<string, number> = {};
+      const health: Record<string, string> = {};
+      for (const service of target.services) {
+        const hostPort = service.port === undefined ? undefined : info.ports[service.port];
+        if (hostPort !== undefined) ports[service.name] = hostPort;
+        if (service.health !== undefined) health[service.name] = service.health;
+      }
+      instance = { id: info.id.slice(0, 12), release: target.release, vector: target.vector, ports, health, healthy: true, draining: false, inflight: 0 };
+      await ctx.router.add(instance);
+      started.push(instance);
+    },
+    async undo() {
+      if (!instance) return;
+      await retire(ctx, instance);
+    },
+  };
+}
+
+/** Drains an instance at the router (in-flight requests finish), then removes its container. */
+export async function retire(ctx: Pick<DeployContext, 'engine' | 'router'>, instance: Pick<Instance, 'id'>): Promise<void> {
+  await ctx.router.drain(instance.id);
+  await ctx.router.remove(instance.id);
+  await ctx.engine.removeContainer(instance.id);
+}
+
+/** Retires an old instance; undone by starting a fresh instance of the release it ran. */
+export function retireStep(ctx: DeployContext, instance: Instance): Step {
+  const replacements: Instance[] = [];
+  return {
+    name: `retire instance ${instance.id} (release ${instance.release})`,
+    run: () => retire(ctx, instance),
+    async undo() {
+      if (ctx.previous && ctx.previous.release === instance.release) await startStep(ctx, ctx.previous, replacements).run();
+    },
+  };
+}
+
+/** Replaces the router's routes; undone by putting the old ones back. */
+export function routeStep(ctx: DeployContext, name: string, routes: Parameters<RouterClient['setRoutes']>[0]): Step {
+  let before: Parameters<RouterClient['setRoutes']>[0] = {};
+  return {
+    name,
+    async run() {
+      before = (await ctx.router.state()).routes;
+      await ctx.router.setRoutes(routes);
+    },
+    undo: () => ctx.router.setRoutes(before),
+  };
+}

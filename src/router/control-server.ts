@@ -1,0 +1,57 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Router } from './router.js';
+
+/**
+ * The router's control API on 127.0.0.1, used by deploy steps in other processes:
+ *   GET  /state                      instances, routes, toggles, listeners
+ *   POST /instances                  register an instance (JSON body)
+ *   POST /instances/<id>/drain       stop sending it requests; answers once it is idle
+ *   DELETE /instances/<id>           forget it
+ *   PUT  /routes                     replace the routes (JSON body)
+ *   PUT  /toggles/<name>             {"on": true|false}, for every instance at once
+ */
+export async function startControlServer(router: Router, port = 0): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    handle(router, req)
+      .then((body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {})))
+      .catch((error: Error & { status?: number }) => res.writeHead(error.status ?? 400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: error.message })));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address();
+  return { port: typeof address === 'object' && address ? address.port : port, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+async function handle(router: Router, req: IncomingMessage): Promise<unknown> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await readJson(req);
+  if (req.method === 'GET' && parts[0] === 'state') return { ...router.state(), listeners: router.listeners };
+  if (req.method === 'POST' && parts[0] === 'instances' && parts.length === 1) {
+    router.add(body as Parameters<Router['add']>[0]);
+    return { added: true };
+  }
+  if (req.method === 'POST' && parts[0] === 'instances' && parts[2] === 'drain' && parts[1]) {
+    await router.drain(parts[1]);
+    return { drained: true };
+  }
+  if (req.method === 'DELETE' && parts[0] === 'instances' && parts[1]) {
+    router.remove(parts[1]);
+    return { removed: true };
+  }
+  if (req.method === 'PUT' && parts[0] === 'routes') {
+    router.setRoutes(body as Parameters<Router['setRoutes']>[0]);
+    return { routes: body };
+  }
+  if (req.method === 'PUT' && parts[0] === 'toggles' && parts[1]) {
+    router.setToggle(parts[1], (body as { on?: unknown }).on === true);
+    return { toggles: router.state().toggles };
+  }
+  throw Object.assign(new Error(`no such control request: ${req.method} ${url.pathname}`), { status: 404 });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? {} : (JSON.parse(text) as unknown);
+}

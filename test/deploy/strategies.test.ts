@@ -1,0 +1,163 @@
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from '../../src/engine/docker-engine.js';
+import { workspaceScope } from '../../src/cli/environment-runtime.js';
+import { bake } from '../helpers/bake-cli.js';
+import { startLoad } from '../helpers/load.js';
+import { shopRepo, type Repo } from '../helpers/repo.js';
+import { requireTools } from '../helpers/require-tools.js';
+
+// Images are content-addressed and test files run in parallel on one engine: a clock of this
+// file's own keeps its images distinct from every other file's, so no test removes another's.
+process.env['SOURCE_DATE_EPOCH'] = '1700000404';
+const tools = requireTools('git', 'busybox', 'docker');
+
+describe.skipIf(tools.skip)('deploying to a local environment behind the router', () => {
+  let repo: Repo;
+  let engine: Engine;
+  let urls: Record<string, string>;
+  let day = 10;
+
+  /** Commits a change to one service, as a team would. */
+  async function change(service: string, what: string) {
+    await appendFile(join(repo.dir, 'services', service, 'VERSION'), `${what}\n`);
+    await repo.commitAll(what, `2026-01-${day++}T00:00:00Z`);
+    const built = await bake(['-C', repo.dir, '--json', 'build', '--commit', 'shop']);
+    expect(built.exitCode, built.stderr).toBe(0);
+    return built.json.builds[0];
+  }
+
+  async function state() {
+    const info = JSON.parse(await readFile(join(repo.dir, '.bake', 'envs', 'dev', 'router.json'), 'utf8'));
+    return (await (await fetch(`http://127.0.0.1:${info.control}/state`)).json()) as { instances: { id: string; release: number; vector: Record<string, number> }[]; toggles: Record<string, boolean> };
+  }
+
+  async function deploy(args: string[]) {
+    const catalog = startLoad(`${urls['catalog']}/version`, { concurrency: 3 });
+    const run = await bake(['-C', repo.dir, '--json', 'deploy', '--env', 'dev', ...args]);
+    const load = await catalog.stop();
+    return { run, load };
+  }
+
+  beforeAll(async () => {
+    engine = await createEngine();
+    repo = await shopRepo();
+    const yaml = await readFile(join(repo.dir, 'bake.yaml'), 'utf8');
+    await writeFile(join(repo.dir, 'bake.yaml'), yaml.replace('    dev: true\n', '    dev: true\n    batch: 1\n    canary: {percent: 20, cohort: [beta]}\n'));
+    await repo.commitAll('dev environment');
+    const up = await bake(['-C', repo.dir, '--json', 'up', 'dev']);
+    expect(up.exitCode, up.stderr).toBe(0);
+    urls = up.json.router;
+  });
+  afterAll(async () => {
+    if (repo) await bake(['-C', repo.dir, 'down', 'dev']);
+    const leftovers = engine && repo ? await engine.listContainers({ 'dev.bake.scope': workspaceScope(repo.dir) }) : [];
+    for (const c of leftovers) await engine.removeContainer(c.id);
+    await repo?.cleanup();
+  });
+
+  it('brings the environment up and verifies it', async () => {
+    expect((await state()).instances).toHaveLength(2);
+    expect((await bake(['-C', repo.dir, 'verify', 'dev'])).exitCode).toBe(0);
+  });
+
+  it('rolls a new version out with zero failed requests, and a pinned client stays on its release', async () => {
+    const before = (await state()).instances[0]?.release ?? 0;
+    await change('catalog', 'catalog v2');
+    const pinned = startLoad(`${urls['catalog']}/version`, { concurrency: 1, headers: { 'x-bake-release': String(before) } });
+    const { run, load } = await deploy(['--strategy', 'rolling']);
+    const pins = await pinned.stop();
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(load.failed, load.failures.join('; ')).toBe(0);
+    expect(pins.failed).toBe(0);
+    // The pinned client is served by its release for as long as one instance of it is up.
+    const firstOther = pins.releases.findIndex((r) => r !== before);
+    expect(firstOther === -1 || pins.releases.slice(firstOther).every((r) => r !== before)).toBe(true);
+    expect(pins.releases.filter((r) => r === before).length).toBeGreaterThan(0);
+    expect(run.json, run.stdout + run.stderr).toBeDefined();
+    expect(load.releases).toContain(run.json.release); // both versions served during the rollout
+    expect((await state()).instances.map((i) => i.release)).toEqual([run.json.release, run.json.release]);
+  });
+
+  it('switches blue/green at once with zero failed requests', async () => {
+    await change('cart', 'cart v2');
+    const { run, load } = await deploy(['--strategy', 'blue-green']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(load.failed, load.failures.join('; ')).toBe(0);
+    const after = load.releases.indexOf(run.json.release);
+    expect(load.releases.slice(after).every((r) => r === run.json.release)).toBe(true); // no going back once switched
+    expect((await state()).instances.every((i) => i.release === run.json.release)).toBe(true);
+  });
+
+  it('sends the cohort and a share to a canary; a toggle waits for the last old instance; promote finishes', async () => {
+    const old = (await state()).instances[0]?.release;
+    await change('catalog', 'catalog v3');
+    const { run, load } = await deploy(['--strategy', 'canary']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.json.state).toBe('probation');
+    expect(load.failed).toBe(0);
+    const beta = startLoad(`${urls['catalog']}/version`, { headers: { 'x-bake-cohort': 'beta' }, maxRequests: 40 });
+    const others = startLoad(`${urls['catalog']}/version`, { maxRequests: 200 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const b = await beta.stop();
+    const o = await others.stop();
+    expect(new Set(b.releases)).toEqual(new Set([run.json.release]));
+    expect(o.releases.filter((r) => r === old).length).toBeGreaterThan(o.releases.length / 2);
+
+    const blocked = await bake(['-C', repo.dir, '--json', 'toggle', 'new-search', 'on', '--env', 'dev', '--requires', `catalog>=${run.json.vector.catalog}`]);
+    expect(blocked.exitCode).toBe(3);
+    expect(blocked.json.error.kind).toBe('toggle-blocked');
+    const waiting = bake(['-C', repo.dir, '--json', 'toggle', 'new-search', 'on', '--env', 'dev', '--requires', `catalog>=${run.json.vector.catalog}`, '--wait', '60']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await state()).toggles['new-search']).toBeUndefined(); // still waiting
+    const promote = await bake(['-C', repo.dir, '--json', 'promote', '--env', 'dev']);
+    expect(promote.exitCode, promote.stderr).toBe(0);
+    const toggled = await waiting;
+    expect(toggled.exitCode, toggled.stderr).toBe(0);
+    expect((await state()).instances.every((i) => i.release === run.json.release)).toBe(true);
+    const response = await fetch(`${urls['catalog']}/version`);
+    expect(response.headers.get('x-bake-features')).toBe('new-search');
+  });
+
+  it('halts a rolling upgrade whose new version is unhealthy and undoes it with zero failed requests', async () => {
+    const live = (await state()).instances[0]?.release;
+    // This version never answers /healthz.
+    const runSh = join(repo.dir, 'services', 'catalog', 'run.sh');
+    await writeFile(runSh, (await readFile(runSh, 'utf8')).replace('echo ok > "$root/healthz"', 'rm -f "$root/healthz"'));
+    const broken = await change('catalog', 'catalog broken');
+    void broken;
+    const { run, load } = await deploy(['--strategy', 'rolling']);
+    await writeFile(runSh, (await readFile(runSh, 'utf8')).replace('rm -f "$root/healthz"', 'echo ok > "$root/healthz"'));
+    await repo.commitAll('catalog healthy again', `2026-01-${day++}T00:00:00Z`);
+    expect(run.exitCode).toBe(1);
+    expect(run.json.error.kind).toBe('deploy-failed');
+    expect(load.failed, load.failures.join('; ')).toBe(0);
+    expect((await state()).instances.map((i) => i.release)).toEqual([live, live]);
+    const status = (await bake(['-C', repo.dir, '--json', 'status', '--env', 'dev'])).json;
+    expect(status.environments.dev.live[0].id).toBe(live);
+  });
+
+  it('rolls back to the previous release: the previous digests run again', async () => {
+    const status = (await bake(['-C', repo.dir, '--json', 'status', '--env', 'dev'])).json;
+    const previous = status.environments.dev.previous.find((r: { state: string }) => r.state === 'committed');
+    const rollback = await bake(['-C', repo.dir, '--json', 'rollback', '--env', 'dev']);
+    expect(rollback.exitCode, rollback.stderr).toBe(0);
+    expect(rollback.json.digest).toBe(previous.digest);
+    const containers = await engine.listContainers({ 'dev.bake.env': 'dev', 'dev.bake.scope': workspaceScope(repo.dir) });
+    expect(containers.map((c) => c.labels['dev.bake.digest'])).toEqual([previous.digest, previous.digest]);
+    const log = (await bake(['-C', repo.dir, '--json', 'log', '--env', 'dev'])).json.events;
+    expect(log.at(-1).detail.overrides.some((o: { flag: string }) => o.flag === '--rollback')).toBe(true);
+  });
+
+  it('refuses a --dev build for an environment that does not accept dev builds', async () => {
+    await appendFile(join(repo.dir, 'services', 'web', 'VERSION'), 'uncommitted\n');
+    const devBuild = await bake(['-C', repo.dir, '--json', 'up', 'dev', '--dev']);
+    expect(devBuild.exitCode, devBuild.stderr).toBe(0);
+    expect(devBuild.json.dev).toBe(true);
+    const refused = await bake(['-C', repo.dir, '--json', 'release', 'shop', '--env', 'prod']);
+    expect(refused.exitCode).toBe(3);
+    expect(refused.json.error.kind).toBe('dev');
+  });
+});
+
