@@ -3,10 +3,22 @@ import { join, posix, resolve } from 'node:path';
 import { InputError, type Problem } from '../errors.js';
 import { workspaceSpec } from './spec.js';
 import type { EnvironmentConfig, ServiceConfig, StrategyName, WorkspaceConfig } from './types.js';
-import { validate } from './validate.js';
-import { child, readYamlFile, toPlain } from './yaml-document.js';
+import { fieldPath, validate } from './validate.js';
+import { nodeAt, readYamlFile, stringAt, toPlain, type YamlEntry, type YamlNode } from './yaml-document.js';
 
+/** The workspace file's name; problems name it so, relative to the workspace. */
 export const WORKSPACE_FILE = 'bake.yaml';
+
+interface RawService {
+  source: string;
+  build?: string;
+  output?: string;
+  install: string;
+  run?: string;
+  port?: number;
+  health?: string;
+  env?: Record<string, string>;
+}
 
 interface RawEnvironment {
   image: string;
@@ -20,92 +32,148 @@ interface RawEnvironment {
   dev?: boolean;
 }
 
-interface RawService {
-  source: string;
-  build?: string;
-  output?: string;
-  install: string;
-  run?: string;
-  port?: number;
-  health?: string;
-  env?: Record<string, string>;
+interface RawWorkspace {
+  services: Record<string, RawService>;
+  environments?: Record<string, RawEnvironment>;
 }
 
 /**
- * Loads and validates `<dir>/bake.yaml`. Throws InputError listing every problem (syntax, unknown
- * keys, types, missing source directories, overlapping install paths) with file:line:column.
+ * Loads and validates `<dir>/bake.yaml`. Throws InputError listing every problem at once: a missing
+ * file, YAML syntax, unknown keys, wrong types, missing or non-directory sources, bad or
+ * overlapping install paths, environment ports naming unknown services — each at file:line:column.
  */
 export async function loadWorkspace(dir: string): Promise<WorkspaceConfig> {
-  const file = join(dir, WORKSPACE_FILE);
-  try {
-    await stat(file);
-  } catch {
-    throw new InputError([{ file, message: 'no bake.yaml in this workspace', fix: 'run bake in (or pass -C) a directory with a bake.yaml that declares services: (see README)' }]);
-  }
+  const root = resolve(dir);
+  const file = join(root, WORKSPACE_FILE);
+  await requireWorkspaceFile(root, file);
   const doc = await readYamlFile(file, WORKSPACE_FILE);
   const problems = validate(doc, workspaceSpec, WORKSPACE_FILE);
+  // The checks below look only at fields that are well-typed, so they add to the list rather than repeat it.
+  const services = entriesOf(nodeAt(doc, 'services'));
+  problems.push(...(await checkSources(root, services)), ...checkInstallPaths(services), ...checkEnvironmentPorts(doc, services));
   if (problems.length > 0) throw new InputError(problems);
 
-  const raw = toPlain(doc) as { services: Record<string, RawService>; environments?: Record<string, RawEnvironment> };
-  const services = new Map<string, ServiceConfig>();
-  const semantic: Problem[] = [];
-  const where = (name: string, key: string) => {
-    const node = child(child(child(doc, 'services'), name), key) ?? child(child(doc, 'services'), name);
-    return { file: WORKSPACE_FILE, line: node?.pos.line ?? 1, column: node?.pos.column ?? 1, field: `services.${name}.${key}` };
+  const raw = toPlain(doc) as RawWorkspace;
+  return {
+    dir: root,
+    file,
+    services: new Map(Object.entries(raw.services).map(([name, s]) => [name, toService(root, name, s)])),
+    environments: new Map(Object.entries(raw.environments ?? {}).map(([name, e]) => [name, toEnvironment(name, e)])),
   };
-  for (const [name, s] of Object.entries(raw.services ?? {})) {
-    const source = resolve(dir, s.source);
-    const info = await stat(source).catch(() => undefined);
-    if (!info?.isDirectory()) {
-      semantic.push({ ...where(name, 'source'), message: `source directory ${s.source} does not exist`, fix: `create ${s.source} or correct the path (relative to ${dir})` });
-    }
-    const install = posix.normalize(s.install).replace(/\/+$/, '');
-    if (install === '' || install === '/') {
-      semantic.push({ ...where(name, 'install'), message: 'cannot install into /', fix: 'use a directory of its own, e.g. /srv/' + name });
-    }
-    services.set(name, {
-      name,
-      source,
-      sourceAsWritten: s.source,
-      install,
-      env: s.env ?? {},
-      ...(s.build !== undefined && { build: s.build }),
-      ...(s.output !== undefined && { output: posix.normalize(s.output) }),
-      ...(s.run !== undefined && { run: s.run }),
-      ...(s.port !== undefined && { port: s.port }),
-      ...(s.health !== undefined && { health: s.health }),
-    });
+}
+
+async function requireWorkspaceFile(root: string, file: string): Promise<void> {
+  const [dirInfo, fileInfo] = await Promise.all([stat(root).catch(() => undefined), stat(file).catch(() => undefined)]);
+  if (!dirInfo?.isDirectory()) {
+    throw new InputError([{ file: root, message: `cannot load the workspace: directory ${root} does not exist`, fix: 'run bake in the workspace, or point -C/--workspace at it' }]);
   }
-  const list = [...services.values()];
-  for (const [i, a] of list.entries()) {
-    for (const b of list.slice(i + 1)) {
-      if (a.install === b.install || a.install.startsWith(`${b.install}/`) || b.install.startsWith(`${a.install}/`)) {
-        semantic.push({ ...where(b.name, 'install'), message: `install path ${b.install} overlaps service ${a.name}'s ${a.install}`, fix: 'give each service a directory of its own' });
+  if (!fileInfo) {
+    throw new InputError([{ file: WORKSPACE_FILE, message: `cannot load the workspace: no ${WORKSPACE_FILE} in ${root}`, fix: `create ${WORKSPACE_FILE} with a services: map (see README)` }]);
+  }
+}
+
+function entriesOf(node: YamlNode | undefined): YamlEntry[] {
+  return node?.kind === 'map' ? node.entries : [];
+}
+
+function at(node: YamlNode, field: string): Pick<Problem, 'file' | 'line' | 'column' | 'field'> {
+  return { file: WORKSPACE_FILE, line: node.pos.line, column: node.pos.column, field };
+}
+
+/** Every service's source must be an existing directory: a typo here would otherwise surface at commit time. */
+async function checkSources(root: string, services: YamlEntry[]): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  for (const { key: name, value } of services) {
+    const node = nodeAt(value, 'source');
+    const source = stringAt(node);
+    if (node === undefined || source === undefined || source.startsWith('/')) continue;
+    const info = await stat(resolve(root, source)).catch(() => undefined);
+    const field = fieldPath(fieldPath('services', name), 'source');
+    if (!info) problems.push({ ...at(node, field), message: `source directory ${source} does not exist`, fix: `create ${source}, or correct the path; it is relative to ${root}` });
+    else if (!info.isDirectory()) problems.push({ ...at(node, field), message: `source ${source} is not a directory`, fix: `point source at the service's directory, relative to ${root}` });
+  }
+  return problems;
+}
+
+/** `/srv/a/` and `/srv/./a` are one place; nested or equal install paths would overwrite each other's files. */
+function checkInstallPaths(services: YamlEntry[]): Problem[] {
+  const problems: Problem[] = [];
+  const seen: { name: string; install: string }[] = [];
+  for (const { key: name, value } of services) {
+    const node = nodeAt(value, 'install');
+    const written = stringAt(node);
+    if (node === undefined || written === undefined || !written.startsWith('/')) continue;
+    const install = normalizeInstall(written);
+    const field = fieldPath(fieldPath('services', name), 'install');
+    if (install === '/') {
+      problems.push({ ...at(node, field), message: `install path ${written} is the image root /`, fix: `install into a directory of its own, e.g. /srv/${name}` });
+      continue;
+    }
+    for (const other of seen) {
+      const how = install === other.install ? 'the same path' : install.startsWith(`${other.install}/`) ? 'inside it' : other.install.startsWith(`${install}/`) ? 'containing it' : undefined;
+      if (how) {
+        problems.push({ ...at(node, field), message: `install path ${install} overlaps service ${other.name}'s install path ${other.install} (${how})`, fix: `give each service a directory of its own, e.g. /srv/${name}` });
       }
     }
+    seen.push({ name, install });
   }
-  const environments = new Map<string, EnvironmentConfig>();
-  for (const [name, e] of Object.entries(raw.environments ?? {})) {
-    const node = child(child(doc, 'environments'), name);
-    for (const service of Object.keys(e.ports ?? {})) {
-      if (!services.has(service)) {
-        const at = child(child(node, 'ports'), service) ?? node;
-        semantic.push({ file: WORKSPACE_FILE, line: at?.pos.line ?? 1, column: at?.pos.column ?? 1, field: `environments.${name}.ports.${service}`, message: `no service named ${service}`, fix: `use one of: ${[...services.keys()].join(', ')}` });
-      }
+  return problems;
+}
+
+/** Environment ports are keyed by service; an unknown one would silently never be routed. */
+function checkEnvironmentPorts(doc: YamlNode, services: YamlEntry[]): Problem[] {
+  const names = services.map((s) => s.key);
+  const problems: Problem[] = [];
+  for (const env of entriesOf(nodeAt(doc, 'environments'))) {
+    for (const port of entriesOf(nodeAt(env.value, 'ports'))) {
+      if (names.includes(port.key)) continue;
+      problems.push({
+        file: WORKSPACE_FILE,
+        line: port.keyPos.line,
+        column: port.keyPos.column,
+        field: fieldPath(fieldPath(fieldPath('environments', env.key), 'ports'), port.key),
+        message: `no service named ${port.key} in services:`,
+        fix: names.length > 0 ? `use one of: ${names.join(', ')}` : 'declare the service under services:',
+      });
     }
-    environments.set(name, {
-      name,
-      image: e.image,
-      replicas: e.replicas ?? 1,
-      strategy: e.strategy ?? 'rolling',
-      ports: e.ports ?? {},
-      batch: e.batch ?? 1,
-      canary: { ...(e.canary?.percent !== undefined && { percent: e.canary.percent }), cohort: e.canary?.cohort ?? [] },
-      probationSeconds: e.probation ?? 0,
-      ...(e.test !== undefined && { test: e.test }),
-      dev: e.dev ?? false,
-    });
   }
-  if (semantic.length > 0) throw new InputError(semantic);
-  return { dir, file, services, environments };
+  return problems;
+}
+
+/** An absolute POSIX path in one spelling: no `.`/`..` segments, no trailing slash. */
+function normalizeInstall(path: string): string {
+  const normal = posix.normalize(path);
+  return normal === '/' ? normal : normal.replace(/\/+$/, '');
+}
+
+function toService(root: string, name: string, s: RawService): ServiceConfig {
+  // `output: .` means the whole tree, the same as leaving it out; `dist/` and `dist` are one directory.
+  const output = s.output === undefined ? undefined : posix.normalize(s.output).replace(/\/+$/, '');
+  return {
+    name,
+    source: resolve(root, s.source),
+    sourceAsWritten: s.source,
+    install: normalizeInstall(s.install),
+    env: s.env ?? {},
+    ...(s.build !== undefined && { build: s.build }),
+    ...(output !== undefined && output !== '.' && { output }),
+    ...(s.run !== undefined && { run: s.run }),
+    ...(s.port !== undefined && { port: s.port }),
+    ...(s.health !== undefined && { health: s.health }),
+  };
+}
+
+function toEnvironment(name: string, e: RawEnvironment): EnvironmentConfig {
+  return {
+    name,
+    image: e.image,
+    replicas: e.replicas ?? 1,
+    strategy: e.strategy ?? 'rolling',
+    ports: e.ports ?? {},
+    batch: e.batch ?? 1,
+    canary: { ...(e.canary?.percent !== undefined && { percent: e.canary.percent }), cohort: e.canary?.cohort ?? [] },
+    probationSeconds: e.probation ?? 0,
+    ...(e.test !== undefined && { test: e.test }),
+    dev: e.dev ?? false,
+  };
 }

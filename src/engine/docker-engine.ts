@@ -162,7 +162,8 @@ export async function createEngine(env: NodeJS.ProcessEnv = process.env): Promis
     },
     async removeContainer(id) {
       await call(`remove container ${id}`, () => docker.getContainer(id).remove({ force: true, v: true })).catch((error: unknown) => {
-        if ((error as EngineError).statusCode !== 404) throw error;
+        // 404: already gone; 409: the engine is already removing it (AutoRemove, a parallel call).
+        if (![404, 409].includes((error as EngineError).statusCode ?? 0)) throw error;
       });
     },
     async inspectContainer(id) {

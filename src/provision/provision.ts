@@ -45,6 +45,8 @@ export async function provisionLayer(
   let container: string | undefined;
   let committed: string | undefined;
   const spool = join(options.workDir, `provision-${stamp}.tar`);
+  let layer: Layer | undefined;
+  let cleanupError: unknown;
   try {
     container = await engine.createContainer({
       name: `bake-provision-${options.image}-${stamp}`,
@@ -66,17 +68,28 @@ export async function provisionLayer(
     const layers = (JSON.parse(index?.toString('utf8') ?? '[]') as { Layers?: string[] }[])[0]?.Layers ?? [];
     const top = layers.at(-1);
     if (!top) throw new ProvisionError(`${options.image}: the provisioned image has no layers`, output);
-    let layer: Layer | undefined;
     await extractMember(createReadStream(spool), top, async (member) => {
       const { digest, size } = await store.putStream(member);
       layer = { descriptor: { mediaType: MediaType.layer, digest, size }, diffId: digest };
     });
     if (!layer) throw new ProvisionError(`${options.image}: layer ${top} is missing from the saved image`, output);
-    return layer;
   } finally {
-    if (container) await engine.removeContainer(container);
-    if (committed) await engine.removeImage(committed);
-    await engine.removeImage(loaded.imageId).catch(() => undefined);
-    await rm(spool, { force: true });
+    // Clean up everything, and never let a cleanup error hide why provisioning failed.
+    const cleanup = [
+      () => (container ? engine.removeContainer(container) : undefined),
+      () => (committed ? engine.removeImage(committed) : undefined),
+      () => engine.removeImage(loaded.imageId),
+      () => rm(spool, { force: true }),
+    ];
+    for (const step of cleanup) {
+      try {
+        await step();
+      } catch (error) {
+        cleanupError ??= error;
+      }
+    }
   }
+  if (cleanupError) throw cleanupError;
+  if (!layer) throw new ProvisionError(`${options.image}: provisioning produced no layer`, '');
+  return layer;
 }

@@ -66,7 +66,7 @@ describe.skipIf(tools.skip)('bad input gets a clear error and loses nothing', ()
       files: { 'recipes/shop.yaml': 'image: shop\nbase: scratch\nservices: [catalog, carts]\n' },
       args: ['build', 'shop'],
       exit: 2,
-      expect: [/recipes\/shop\.yaml:3:21: services\[1\]: service carts is not declared in bake\.yaml \(fix: did you mean cart\?\)/],
+      expect: [/recipes\/shop\.yaml:3:21: services\[1\]: service carts is not declared in bake\.yaml \(fix: did you mean cart\? Declared services: catalog, cart, web\)/],
     },
     { name: 'an unknown image', args: ['build', 'shopp'], exit: 2, expect: [/no recipe for image shopp/, /did you mean shop\?/] },
     { name: 'an unknown service', args: ['commit', 'nope'], exit: 2, expect: [/unknown service nope/] },

@@ -51,7 +51,10 @@ describe.skipIf(tools.skip)('deploying to a local environment behind the router'
     urls = up.json.router;
   });
   afterAll(async () => {
-    if (repo) await bake(['-C', repo.dir, 'down', 'dev']);
+    if (repo) {
+      const down = await bake(['-C', repo.dir, '--json', 'down', 'dev']);
+      expect(down.json?.images?.length ?? 0).toBeGreaterThan(0);
+    }
     const leftovers = engine && repo ? await engine.listContainers({ 'dev.bake.scope': workspaceScope(repo.dir) }) : [];
     for (const c of leftovers) await engine.removeContainer(c.id);
     await repo?.cleanup();
