@@ -4,12 +4,14 @@ import { benchBakeVsDocker } from './bake-vs-docker.js';
 import { benchLocks } from './locks.js';
 import { benchParallelBakes } from './parallel-bakes.js';
 import { benchPush } from './push.js';
+import { benchDeploy } from './deploy.js';
 
 const sections = {
   bake: benchBakeVsDocker,
   locks: benchLocks,
   parallel: benchParallelBakes,
   push: benchPush,
+  deploy: benchDeploy,
 };
 
 function report(title, rows) {

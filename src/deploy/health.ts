@@ -37,7 +37,8 @@ export async function waitHealthy(target: HealthTarget, timeoutMs = 30_000): Pro
       if (version.status === 200 && text.split(/\s+/).includes(String(target.version))) return;
     }
     log.debug('not yet healthy', { service: target.service, port: target.port, last });
-    await new Promise((r) => setTimeout(r, 200));
+    // Short polls: a busybox service is up within tens of milliseconds of its container.
+    await new Promise((r) => setTimeout(r, 50));
   }
   throw new HealthError(`${target.service} on 127.0.0.1:${target.port} is not healthy after ${timeoutMs} ms (${last})`);
 }
