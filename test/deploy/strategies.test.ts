@@ -88,8 +88,9 @@ describe.skipIf(tools.skip)('deploying to a local environment behind the router'
     const { run, load } = await deploy(['--strategy', 'blue-green']);
     expect(run.exitCode, run.stderr).toBe(0);
     expect(load.failed, load.failures.join('; ')).toBe(0);
-    const after = load.releases.indexOf(run.json.release);
-    expect(load.releases.slice(after).every((r) => r === run.json.release)).toBe(true); // no going back once switched
+    // Once a client has been served by the new release, every request it sends later is too.
+    const switched = Math.min(...load.timeline.filter((t) => t.release === run.json.release).map((t) => t.done));
+    expect(load.timeline.filter((t) => t.sent > switched).every((t) => t.release === run.json.release)).toBe(true);
     expect((await state()).instances.every((i) => i.release === run.json.release)).toBe(true);
   });
 

@@ -6,6 +6,8 @@ export interface LoadResult {
   failures: string[];
   /** Release that served each response, in the order responses arrived. */
   releases: number[];
+  /** Each response with when its request was sent and when it finished (ms, performance.now). */
+  timeline: { release: number; sent: number; done: number }[];
 }
 
 /**
@@ -14,13 +16,14 @@ export interface LoadResult {
  * failure.
  */
 export function startLoad(url: string, options: { concurrency?: number; headers?: Record<string, string>; maxRequests?: number; maxMs?: number } = {}): { stop(): Promise<LoadResult> } {
-  const result: LoadResult = { ok: 0, failed: 0, failures: [], releases: [] };
+  const result: LoadResult = { ok: 0, failed: 0, failures: [], releases: [], timeline: [] };
   const target = new URL(url);
   const deadline = Date.now() + (options.maxMs ?? 120_000);
   const max = options.maxRequests ?? 20_000;
   let running = true;
   const one = () =>
     new Promise<void>((resolve) => {
+      const sent = performance.now();
       const req = request({ host: '127.0.0.1', port: target.port, path: target.pathname, headers: options.headers ?? {}, agent: false }, (res) => {
         res.resume();
         res.on('end', () => {
@@ -28,6 +31,7 @@ export function startLoad(url: string, options: { concurrency?: number; headers?
           if (status >= 200 && status < 300) {
             result.ok++;
             result.releases.push(Number(res.headers['x-bake-release']));
+            result.timeline.push({ release: Number(res.headers['x-bake-release']), sent, done: performance.now() });
           } else {
             result.failed++;
             result.failures.push(`HTTP ${status}`);
