@@ -19,6 +19,8 @@ import { currentActor, workspacePaths } from './workspace-paths.js';
 export interface CommitOptions {
   /** Snapshot this directory instead of the services' committed sources. */
   from?: string;
+  /** Where --from's files came from (a CI job uploading a committed tree knows this). */
+  origin?: { revision?: string; author?: string; time?: number };
   env?: NodeJS.ProcessEnv;
   progress?: ProgressSink;
 }
@@ -67,6 +69,7 @@ export async function commitServices(ws: WorkspaceConfig, services: readonly Ser
       workDir: paths.work,
       ...(tree && { committed: tree }),
       ...(options.from !== undefined && { from: options.from }),
+      ...(options.origin !== undefined && { origin: options.origin }),
       ...(options.env !== undefined && { env: options.env }),
     });
     const digest = snapshot.treeDigest ?? (await contentDigest(snapshot.entries, `${service.install}\0${service.build ?? ''}`));

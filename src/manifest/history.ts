@@ -4,7 +4,7 @@ import type { VersionManifest } from './model.js';
 export interface HistoryEvent {
   at: string;
   by: string;
-  kind: 'commit' | 'build' | 'release' | 'refusal';
+  kind: 'commit' | 'build' | 'release' | 'refusal' | 'interrupted';
   subject: string;
   detail: Record<string, unknown>;
   summary: string;
@@ -79,6 +79,16 @@ export function historyOf(manifest: VersionManifest, filter: HistoryFilter = {})
         summary: `REFUSED ${f.image}:${f.build} → ${env}: ${f.kind} ${f.service} have v${f.have} want v${f.want}`,
       });
     }
+  }
+  for (const job of filter.env || filter.image || filter.service ? [] : (manifest.interrupted ?? [])) {
+    events.push({
+      at: job.detectedAt,
+      by: 'bake serve',
+      kind: 'interrupted',
+      subject: job.argv.join(' '),
+      detail: { ...job },
+      summary: `FAILED (interrupted by a service crash; started ${job.startedAt}): bake ${job.argv.join(' ')}`,
+    });
   }
   return events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 }

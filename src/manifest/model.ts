@@ -13,6 +13,8 @@ export interface VersionManifest {
   services: Record<string, ServiceHistory>;
   builds: Record<string, BuildRecord[]>;
   environments: Record<string, EnvironmentRecord>;
+  /** Service requests (bake serve) that a crash interrupted: reported as failed, never current. */
+  interrupted?: { argv: string[]; startedAt: string; detectedAt: string; status: 'failed' }[];
 }
 
 export interface ServiceHistory {

@@ -35,6 +35,8 @@ export interface Snapshot {
 export interface SnapshotOptions {
   /** Take the files from this directory instead of the service's committed source. */
   from?: string;
+  /** Where `from`'s files came from, recorded with the version. */
+  origin?: { revision?: string; author?: string; time?: number };
   /** The service's committed tree, read beforehand (in a batch) when it lives in git. */
   committed?: CommittedTree;
   /** Scratch space for build commands. */
@@ -51,7 +53,14 @@ export async function snapshotService(service: ServiceConfig, options: SnapshotO
   const label = `service ${service.name}`;
   let snapshot: Snapshot;
   if (options.from !== undefined) {
-    snapshot = { entries: await readDirectoryTree(options.from, { label }), source: 'directory', time: bakeClock(undefined, options.env) };
+    const origin = options.origin ?? {};
+    snapshot = {
+      entries: await readDirectoryTree(options.from, { label }),
+      source: origin.revision !== undefined ? 'git' : 'directory',
+      time: bakeClock(origin.time, options.env),
+      ...(origin.revision !== undefined && { revision: origin.revision }),
+      ...(origin.author !== undefined && { author: origin.author }),
+    };
   } else if (options.committed) {
     const tree = options.committed;
     snapshot = { entries: tree.entries, source: 'git', revision: tree.revision, author: tree.author, time: bakeClock(tree.commitTime, options.env) };

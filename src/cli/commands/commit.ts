@@ -14,11 +14,14 @@ part of it), runs its build command if it has one, packs a deterministic layer a
 next version number in the version manifest. Committing unchanged content creates no new version.
 
 Options:
-  --all         commit every service declared in bake.yaml
-  --from DIR    take the files from DIR instead of the service's source (one service only)
+  --all               commit every service declared in bake.yaml
+  --from DIR          take the files from DIR instead of the service's source (one service only)
+  --revision REV      with --from: the revision those files come from (recorded with the version)
+  --author TEXT       with --from: who wrote that revision
+  --commit-time SECS  with --from: its commit time, the clock of the layer (default SOURCE_DATE_EPOCH, else 0)
 
 JSON: {"commits":[{"service","version","digest","layer","revision","created"}]}`,
-  options: { all: { type: 'boolean' }, from: { type: 'string' } },
+  options: { all: { type: 'boolean' }, from: { type: 'string' }, revision: { type: 'string' }, author: { type: 'string' }, 'commit-time': { type: 'string' } },
   positionals: true,
   async run(ctx, positionals, values) {
     const ws = await loadWorkspace(ctx.workspace);
@@ -39,7 +42,15 @@ JSON: {"commits":[{"service","version","digest","layer","revision","created"}]}`
       );
     }
     const services = names.map((n) => ws.services.get(n)).filter((s) => s !== undefined);
-    const commits = await commitServices(ws, services, { env: ctx.env, progress: ctx.progress, ...(from !== undefined && { from }) });
+    const timeRaw = values['commit-time'];
+    if (timeRaw !== undefined && !/^\d+$/.test(String(timeRaw))) throw new UsageError('bake commit: --commit-time takes seconds since 1970');
+    const origin = {
+      ...(typeof values['revision'] === 'string' && { revision: values['revision'] }),
+      ...(typeof values['author'] === 'string' && { author: values['author'] }),
+      ...(typeof timeRaw === 'string' && { time: Number(timeRaw) }),
+    };
+    if (Object.keys(origin).length > 0 && from === undefined) throw new UsageError('bake commit: --revision, --author and --commit-time describe --from DIR; a git source records its own');
+    const commits = await commitServices(ws, services, { env: ctx.env, progress: ctx.progress, ...(from !== undefined && { from, origin }) });
     return {
       json: { commits },
       human: commits.map(

@@ -64,6 +64,8 @@ JSON: {"generation","services":{name:{"latest","digest","revision","author"}},
       for (const p of env.previous.slice(0, 5)) human.push(`    previous: ${p.image}:${p.build} (release ${p.id}) ${describeVector(p.vector)}`);
       if (env.refusals > 0) human.push(`    ${env.refusals} refused release(s): see bake log --env ${name}`);
     }
-    return { json: { generation: manifest.generation, services, images, environments }, human };
+    const interrupted = manifest.interrupted ?? [];
+    if (interrupted.length > 0) human.push(`interrupted (failed) service requests: ${interrupted.length}; see bake log`);
+    return { json: { generation: manifest.generation, services, images, environments, interrupted }, human };
   },
 };

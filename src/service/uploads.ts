@@ -1,0 +1,63 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BakeError } from '../errors.js';
+import { assertSafeEntries } from '../layer/safe-entries.js';
+import { readTar } from '../layer/tar.js';
+import { materialize } from '../source/materialize.js';
+import { isDigest } from '../util/digest.js';
+
+/** An upload that does not match its digest, is too large, or holds unsafe paths. */
+export class UploadError extends BakeError {
+  override name = 'UploadError';
+  override readonly kind: string = 'upload';
+  override readonly exitCode: number = 2;
+}
+
+/**
+ * Receives a tar stream of a service's committed tree, verifies it against the digest the client
+ * computed, checks every path, and unpacks it under `<workspace>/.bake/uploads/<hex>/`. Returns
+ * that directory; an identical upload is unpacked once. Throws UploadError; on any failure
+ * nothing is left behind.
+ */
+export async function receiveUpload(workspace: string, digest: string, body: Readable, maxBytes: number): Promise<string> {
+  if (!isDigest(digest)) throw new UploadError(`upload digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
+  const root = join(workspace, '.bake', 'uploads');
+  const dir = join(root, digest.slice(7));
+  if (await stat(dir).then(() => true, () => false)) {
+    body.resume();
+    return dir;
+  }
+  await mkdir(root, { recursive: true });
+  const tmp = join(root, `.tmp-${randomBytes(6).toString('hex')}`);
+  const tarFile = `${tmp}.tar`;
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    await pipeline(
+      body,
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          size += chunk.length;
+          if (size > maxBytes) throw new UploadError(`upload larger than ${maxBytes} bytes`);
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(tarFile),
+    );
+    const actual = `sha256:${hash.digest('hex')}`;
+    if (actual !== digest) throw new UploadError(`upload does not match its digest: expected ${digest}, got ${actual}`);
+    const entries = await readTar(createReadStream(tarFile), `upload ${digest.slice(0, 19)}`);
+    assertSafeEntries(entries, { label: `upload ${digest.slice(0, 19)}`, links: 'contained' });
+    await materialize(entries, tmp);
+    await rename(tmp, dir);
+    return dir;
+  } finally {
+    await rm(tarFile, { force: true });
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
