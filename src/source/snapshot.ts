@@ -7,6 +7,7 @@ import { runShell } from '../util/exec.js';
 import { bakeClock } from '../util/clock.js';
 import { readDirectoryTree } from './directory-source.js';
 import type { CommittedTree } from './git-source.js';
+import { gitTreeId } from './git-tree-id.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import { materialize } from './materialize.js';
 import type { TreeEntry } from './tree.js';
@@ -61,6 +62,12 @@ export async function snapshotService(service: ServiceConfig, options: SnapshotO
       ...(origin.revision !== undefined && { revision: origin.revision }),
       ...(origin.author !== undefined && { author: origin.author }),
     };
+    // Files uploaded from a git checkout: recognise the committed tree, so this version dedupes
+    // with a local commit of the same content.
+    if (origin.revision !== undefined && service.build === undefined) {
+      const tree = await gitTreeId(snapshot.entries);
+      if (tree !== undefined) snapshot.treeDigest = treeDigest(service, tree);
+    }
   } else if (options.committed) {
     const tree = options.committed;
     snapshot = { entries: tree.entries, source: 'git', revision: tree.revision, author: tree.author, time: bakeClock(tree.commitTime, options.env) };

@@ -128,3 +128,23 @@ describe('the bake service', () => {
     expect(log.json.events.at(-1).summary).toMatch(/FAILED \(interrupted/);
   });
 });
+
+describe('commits through the service and local commits agree', () => {
+  it('records the same committed tree as the same version either way', async () => {
+    const { shopRepo } = await import('../helpers/repo.js');
+    const repo = await shopRepo({ base: false });
+    const port = await freePort();
+    const server = await serve(repo.dir, port);
+    try {
+      const local = await bake(['-C', repo.dir, '--json', 'commit', '--all']);
+      expect(local.exitCode, local.stderr).toBe(0);
+      const remote = await bake(['--json', 'commit', '--all'], { cwd: repo.dir, env: { BAKE_SERVICE: `http://127.0.0.1:${port}`, BAKE_SERVICE_TOKEN: WRITE } });
+      expect(remote.exitCode, remote.stderr).toBe(0);
+      expect(remote.json.commits.map((c: { created: boolean }) => c.created)).toEqual([false, false, false]);
+      expect(remote.json.commits.map((c: { digest: string }) => c.digest)).toEqual(local.json.commits.map((c: { digest: string }) => c.digest));
+    } finally {
+      server.kill('SIGKILL');
+      await repo.cleanup();
+    }
+  });
+});
