@@ -5,6 +5,7 @@ import { benchLocks } from './locks.js';
 import { benchParallelBakes } from './parallel-bakes.js';
 import { benchPush } from './push.js';
 import { benchDeploy } from './deploy.js';
+import { benchService } from './service.js';
 
 const sections = {
   bake: benchBakeVsDocker,
@@ -12,6 +13,7 @@ const sections = {
   parallel: benchParallelBakes,
   push: benchPush,
   deploy: benchDeploy,
+  service: benchService,
 };
 
 function report(title, rows) {
