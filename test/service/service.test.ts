@@ -115,6 +115,9 @@ describe('the bake service', () => {
     const write = client(url, WRITE);
     const slow = write(['--json', 'commit', 'slow']);
     await new Promise((r) => setTimeout(r, 1500));
+    // The queue shows what runs (and what waits on which lock).
+    const queue = (await (await fetch(`${url}/v1/queue`, { headers: { authorization: `Bearer ${READ}` } })).json()) as { running: { argv: string[]; state: string }[] };
+    expect(queue.running.map((r) => r.argv.join(' '))).toEqual([expect.stringContaining('commit slow')]);
     server.kill('SIGKILL');
     const cut = await slow;
     expect(cut.exitCode).toBe(1);
