@@ -19,6 +19,8 @@ describe.skipIf(tools.skip)('gitTreeId', () => {
       'svc/a/inner.txt': 'inner\n',
       'svc/link': { symlink: 'a.txt' },
     });
+    // git records only 0644/0755: make the working tree say the same whatever the umask was.
+    for (const file of ['a.txt', 'a-b.txt', 'a/inner.txt']) execFileSync('chmod', ['0644', `${repo.dir}/svc/${file}`]);
     const expected = execFileSync('git', ['rev-parse', 'HEAD:svc'], { cwd: repo.dir }).toString().trim();
     const entries = await readDirectoryTree(`${repo.dir}/svc`, { label: 'svc' });
     expect(await gitTreeId(entries)).toBe(expected);
