@@ -26,13 +26,8 @@ export class DeployFailedError extends BakeError {
   }
 }
 
-export interface DeployOutcome {
-  env: string;
-  image: string;
-  build: number;
-  release: number;
-  digest: string;
-  vector: Record<string, number>;
+/** What a deploy reports: the release it rolled out, how, and where the router listens. */
+export interface DeployOutcome extends Pick<ReleaseResult, 'env' | 'image' | 'build' | 'release' | 'digest' | 'vector'> {
   strategy: StrategyName;
   state: 'committed' | 'probation';
   router: Record<string, string>;
