@@ -5,7 +5,7 @@ import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { makeBusyboxRootfs } from '../scripts/make-busybox-rootfs.js';
-import { bake, bakeBin, fmt, gitEnv, hasDocker, percentile, root, sh, spawnAsync, tempDir, timed } from './lib.js';
+import { bake, bakeBin, fmt, gitEnv, hasDocker, percentile, root, sh, spawnAsync, tempDir } from './lib.js';
 
 function get(port, path = '/version') {
   return new Promise((resolve) => {
@@ -129,6 +129,5 @@ export async function benchDeploy(report) {
     }
     sh('/usr/bin/docker ps -aq --filter label=dev.bake.bench=1 | xargs -r /usr/bin/docker rm -f >/dev/null 2>&1 || true');
     tmp.cleanup();
-    void timed;
   }
 }

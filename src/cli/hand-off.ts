@@ -8,23 +8,30 @@ import type { Digest } from '../util/digest.js';
 import { workspacePaths } from '../workspace-paths.js';
 import type { CommandContext } from './command.js';
 
-/** `--load`: every build into the engine. Loaded lazily so commands without it never import dockerode. */
-export async function loadBuilds(ctx: CommandContext, builds: (BuildResult & { load?: LoadResult })[]): Promise<void> {
+/** The part of a build the hand-off needs. */
+type BuildRef = Pick<BuildResult, 'image' | 'build' | 'digest'>;
+
+/** `--load`: every build into the engine, in order. dockerode is loaded only here. */
+export async function loadBuilds(ctx: CommandContext, builds: readonly BuildRef[]): Promise<LoadResult[]> {
   const engine = await createEngine(ctx.env);
   await engine.ping();
   const store = await openLayoutStore(workspacePaths(ctx.workspace).store);
+  const results: LoadResult[] = [];
   for (const build of builds) {
-    ctx.progress({ kind: 'step', message: `loading ${build.ref} into ${engine.address}` });
-    build.load = await loadIntoEngine(engine, store, build.digest as Digest, build.image, build.build);
+    ctx.progress({ kind: 'step', message: `loading ${build.image}:${build.build} into ${engine.address}` });
+    results.push(await loadIntoEngine(engine, store, build.digest as Digest, build.image, build.build));
   }
+  return results;
 }
 
-/** `--push REG/REPO`: every build to a registry, tagged with its build number. */
-export async function pushBuilds(ctx: CommandContext, builds: (BuildResult & { push?: PushResult })[], target: string): Promise<void> {
+/** `--push REG/REPO`: every build to a registry, in order, tagged `<image>-<build>`. */
+export async function pushBuilds(ctx: CommandContext, builds: readonly BuildRef[], target: string): Promise<PushResult[]> {
   const repository = parseRepository(target);
   const store = await openLayoutStore(workspacePaths(ctx.workspace).store);
+  const results: PushResult[] = [];
   for (const build of builds) {
-    ctx.progress({ kind: 'step', message: `pushing ${build.ref} to ${target}` });
-    build.push = await pushImage(store, build.digest as Digest, repository, { tag: `${build.image}-${build.build}`, env: ctx.env, progress: ctx.progress });
+    ctx.progress({ kind: 'step', message: `pushing ${build.image}:${build.build} to ${target}` });
+    results.push(await pushImage(store, build.digest as Digest, repository, { tag: `${build.image}-${build.build}`, env: ctx.env, progress: ctx.progress }));
   }
+  return results;
 }

@@ -1,13 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { StoreError } from '../errors.js';
 import { withFileLock } from '../lock/file-lock.js';
 import { atomicWriteFile, fsyncDirectory } from '../util/atomic-write.js';
 import { digestHex, isDigest, sha256Digest, type Digest } from '../util/digest.js';
+import { copyHashed } from '../util/hashed-copy.js';
 import { Annotation, MediaType, type Descriptor } from './media-types.js';
 
 /**
@@ -96,25 +96,14 @@ export async function openLayoutStore(dir: string): Promise<LayoutStore> {
         return { digest: expected, size: (await stat(blobPath(expected))).size };
       }
       const tmp = tempPath();
-      const hash = createHash('sha256');
-      let size = 0;
+      let written;
       try {
-        await pipeline(
-          stream,
-          async function* (source: AsyncIterable<Buffer>) {
-            for await (const chunk of source) {
-              hash.update(chunk);
-              size += chunk.length;
-              yield chunk;
-            }
-          },
-          createWriteStream(tmp, { flags: 'wx' }),
-        );
+        written = await copyHashed(stream, tmp);
       } catch (error) {
         await rm(tmp, { force: true });
         throw error;
       }
-      return commitTemp(tmp, `sha256:${hash.digest('hex')}`, size, expected);
+      return commitTemp(tmp, written.digest, written.size, expected);
     },
     async readBytes(digest) {
       try {

@@ -1,4 +1,4 @@
-import { BakeError, InputError, RaceRefusedError } from '../errors.js';
+import { InputError, RaceRefusedError } from '../errors.js';
 import { lockTuning } from '../lock/lock-tuning.js';
 import { waitingMessage } from '../lock/file-lock.js';
 import { readManifest, updateManifest } from '../manifest/manifest-file.js';
@@ -173,4 +173,3 @@ export async function readEnvironment(workspace: string, envName: string): Promi
   return (await readManifest(workspacePaths(workspace).manifest)).environments[envName];
 }
 
-export { BakeError };

@@ -1,14 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BakeError } from '../errors.js';
 import { assertSafeEntries } from '../layer/safe-entries.js';
 import { readTar } from '../layer/tar.js';
 import { materialize } from '../source/materialize.js';
 import { isDigest } from '../util/digest.js';
+import { copyHashed } from '../util/hashed-copy.js';
 
 /** An upload that does not match its digest, is too large, or holds unsafe paths. */
 export class UploadError extends BakeError {
@@ -34,22 +34,8 @@ export async function receiveUpload(workspace: string, digest: string, body: Rea
   await mkdir(root, { recursive: true });
   const tmp = join(root, `.tmp-${randomBytes(6).toString('hex')}`);
   const tarFile = `${tmp}.tar`;
-  const hash = createHash('sha256');
-  let size = 0;
   try {
-    await pipeline(
-      body,
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          size += chunk.length;
-          if (size > maxBytes) throw new UploadError(`upload larger than ${maxBytes} bytes`);
-          hash.update(chunk);
-          yield chunk;
-        }
-      },
-      createWriteStream(tarFile),
-    );
-    const actual = `sha256:${hash.digest('hex')}`;
+    const { digest: actual } = await copyHashed(body, tarFile, { maxBytes, tooLarge: () => new UploadError(`upload larger than ${maxBytes} bytes`) });
     if (actual !== digest) throw new UploadError(`upload does not match its digest: expected ${digest}, got ${actual}`);
     const entries = await readTar(createReadStream(tarFile), `upload ${digest.slice(0, 19)}`);
     assertSafeEntries(entries, { label: `upload ${digest.slice(0, 19)}`, links: 'contained' });

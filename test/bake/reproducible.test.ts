@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readTar } from '../../src/layer/tar.js';
 import { bake } from '../helpers/bake-cli.js';
 import { cloneRepo, shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
@@ -75,4 +74,3 @@ async function readTarHeaders(path: string) {
   return headers;
 }
 
-void readTar;

@@ -55,16 +55,13 @@ JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reu
       const wanted = [...new Set(recipes.flatMap((r) => r.services))].map((n) => ws.services.get(n)).filter((s) => s !== undefined);
       commits = await commitServices(ws, wanted, { env: ctx.env, progress: ctx.progress });
     }
-    const builds: (BuildResult & { load?: LoadResult; push?: PushResult })[] = [];
-    for (const recipe of recipes) builds.push(await buildImage(ws, recipe, options));
-    if (values['load'] === true) {
-      const { loadBuilds } = await import('../hand-off.js');
-      await loadBuilds(ctx, builds);
-    }
-    if (typeof values['push'] === 'string') {
-      const { pushBuilds } = await import('../hand-off.js');
-      await pushBuilds(ctx, builds, values['push']);
-    }
+    const baked: BuildResult[] = [];
+    for (const recipe of recipes) baked.push(await buildImage(ws, recipe, options));
+    const push = values['push'];
+    const handOff = values['load'] === true || typeof push === 'string' ? await import('../hand-off.js') : undefined;
+    const loads: LoadResult[] = values['load'] === true && handOff ? await handOff.loadBuilds(ctx, baked) : [];
+    const pushes: PushResult[] = typeof push === 'string' && handOff ? await handOff.pushBuilds(ctx, baked, push) : [];
+    const builds = baked.map((b, i) => ({ ...b, ...(loads[i] && { load: loads[i] }), ...(pushes[i] && { push: pushes[i] }) }));
     return {
       json: values['commit'] === true ? { commits, builds } : { builds },
       human: [...commits.filter((c) => c.created).map((c) => `${c.service} v${c.version} committed`), ...builds.flatMap((b) => [

@@ -28,10 +28,7 @@ JSON: {"image","build","reference","digest","tag","uploaded","skipped"}`,
     const wanted = typeof values['build'] === 'string' ? Number(values['build']) : Math.max(0, ...builds.map((b) => b.id));
     const build = builds.find((b) => b.id === wanted);
     if (!build) throw new InputError([{ file: 'command line', field: 'image', message: `no build ${wanted || ''} of ${image}`.replace('  ', ' '), fix: `run: bake build ${image}` }]);
-    const result = { image, build: build.id, ref: `${image}:${build.id}`, digest: build.digest, vector: build.vector, stale: build.status === 'stale', reused: true, reproducible: build.reproducible, config: build.config, rebaked: [] };
-    const withPush: typeof result & { push?: Awaited<ReturnType<typeof import('../../registry/push.js').pushImage>> } = result;
-    await pushBuilds(ctx, [withPush], target);
-    const push = withPush.push;
+    const [push] = await pushBuilds(ctx, [{ image, build: build.id, digest: build.digest }], target);
     return {
       json: { image, build: build.id, ...push },
       human: [`pushed ${image}:${build.id} as ${push?.reference} (${push?.uploaded} uploaded, ${push?.skipped} already there)`],
