@@ -6,7 +6,7 @@ import { recipeJsonSchema, workspaceJsonSchema } from '../src/config/json-schema
 import { listRecipes, loadRecipe } from '../src/config/recipe.js';
 import { closest, editDistance } from '../src/config/validate.js';
 import { loadWorkspace } from '../src/config/workspace.js';
-import { InputError, formatProblem, type Problem } from '../src/errors.js';
+import { InputError, formatProblem, type Problem } from '../src/util/errors.js';
 
 // Real directories: the loaders check that sources and bases exist, so fakes would test less.
 const made: string[] = [];

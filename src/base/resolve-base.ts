@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import type { BaseConfig } from '../config/types.js';
 import { writeLayer } from '../layer/layer.js';
-import { assertSafeEntries } from '../layer/safe-entries.js';
+import { assertSafeEntries } from '../tree/safe-entries.js';
 import { readTar } from '../layer/tar.js';
 import type { ImageConfig, ImageManifest } from '../oci/image-config.js';
 import { openLayoutStore, type LayoutStore } from '../oci/layout-store.js';

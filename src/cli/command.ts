@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
-import type { ProgressSink } from '../progress.js';
+import type { ProgressSink } from '../util/progress.js';
 
 /** What every command receives: the global options, already parsed. */
 export interface CommandContext {

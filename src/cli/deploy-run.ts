@@ -1,7 +1,7 @@
 import type { StrategyName } from '../config/types.js';
 import { finalState, strategySteps } from '../deploy/strategies.js';
 import { runSteps, StepFailed } from '../deploy/steps.js';
-import { BakeError } from '../errors.js';
+import { BakeError } from '../util/errors.js';
 import { setReleaseState } from '../release/release-state.js';
 import { createLogger } from '../util/log.js';
 

@@ -7,7 +7,7 @@ import type { DeployTarget } from '../deploy/deploy-plan.js';
 import type { BlobSource } from '../deploy/blob-source.js';
 import { ensureRouter } from '../deploy/router-process.js';
 import { createEngine, type Engine } from '../engine/docker-engine.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 import { withFileLock } from '../lock/file-lock.js';
 import { lockTuning } from '../lock/lock-tuning.js';
 import { readManifest } from '../manifest/manifest-file.js';
@@ -16,7 +16,7 @@ import { openLayoutStore } from '../oci/layout-store.js';
 import { loadIntoEngine } from '../publish/engine-load.js';
 import type { RouterClient } from '../router/router-client.js';
 import type { Digest } from '../util/digest.js';
-import { workspacePaths } from '../workspace-paths.js';
+import { workspacePaths } from '../config/workspace-paths.js';
 import type { CommandContext } from './command.js';
 
 /**

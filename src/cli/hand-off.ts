@@ -1,11 +1,11 @@
-import type { BuildResult } from '../build.js';
+import type { BuildResult } from '../image/build-image.js';
 import { createEngine } from '../engine/docker-engine.js';
 import { openLayoutStore } from '../oci/layout-store.js';
 import { loadIntoEngine, type LoadResult } from '../publish/engine-load.js';
 import { pushImage, type PushResult } from '../registry/push.js';
 import { parseRepository } from '../registry/reference.js';
 import type { Digest } from '../util/digest.js';
-import { workspacePaths } from '../workspace-paths.js';
+import { workspacePaths } from '../config/workspace-paths.js';
 import type { CommandContext } from './command.js';
 
 /** The part of a build the hand-off needs. */

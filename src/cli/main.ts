@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BakeError, ExitCode, UsageError } from '../errors.js';
+import { BakeError, ExitCode, UsageError } from '../util/errors.js';
 import { bakeClock } from '../util/clock.js';
 import type { Command } from './command.js';
 import { clearProgress, progressDisplay } from './progress-display.js';
-import type { ProgressSink } from '../progress.js';
+import type { ProgressSink } from '../util/progress.js';
 
 /** Commands load on demand: a command pays only for the modules it uses (start-up time matters). */
 const commands: { name: string; summary: string; load(): Promise<Command> }[] = [

@@ -1,4 +1,4 @@
-import type { ProgressSink } from '../progress.js';
+import type { ProgressSink } from '../util/progress.js';
 
 /**
  * Renders progress on stderr when it is a terminal: one updating line for steps, a kept line for

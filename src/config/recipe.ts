@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { InputError, type Problem } from '../errors.js';
+import { InputError, type Problem } from '../util/errors.js';
 import { IMAGE_NAME, recipeSpec } from './spec.js';
 import type { BakeLevel, BaseConfig, RecipeConfig, WorkspaceConfig } from './types.js';
 import { closest, fieldPath, validate } from './validate.js';

@@ -1,4 +1,4 @@
-import type { Problem } from '../errors.js';
+import type { Problem } from '../util/errors.js';
 import type { Spec } from './spec.js';
 import type { Position, YamlNode } from './yaml-document.js';
 

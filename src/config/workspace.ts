@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
-import { InputError, type Problem } from '../errors.js';
+import { InputError, type Problem } from '../util/errors.js';
 import { workspaceSpec } from './spec.js';
 import type { EnvironmentConfig, ServiceConfig, StrategyName, WorkspaceConfig } from './types.js';
 import { fieldPath, validate } from './validate.js';

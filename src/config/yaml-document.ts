@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
-import { InputError, type Problem } from '../errors.js';
+import { InputError, type Problem } from '../util/errors.js';
 
 /**
  * The one module that imports `yaml`. It turns a file into a small tree of nodes that remember

@@ -1,4 +1,4 @@
-import { BakeError } from '../errors.js';
+import { BakeError } from '../util/errors.js';
 import { httpGet } from '../util/http-get.js';
 import { createLogger } from '../util/log.js';
 

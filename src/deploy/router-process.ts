@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BakeError } from '../errors.js';
+import { BakeError } from '../util/errors.js';
 import { routerClient, type RouterClient } from '../router/router-client.js';
 
 /** Where an environment's router says where it listens. */

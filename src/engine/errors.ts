@@ -1,4 +1,4 @@
-import { BakeError, RemoteStatusError } from '../errors.js';
+import { BakeError, RemoteStatusError } from '../util/errors.js';
 
 /** The Docker engine answered with an error; `statusCode` is what callers branch on. */
 export class EngineError extends RemoteStatusError {

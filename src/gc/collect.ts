@@ -5,7 +5,7 @@ import type { ImageManifest } from '../oci/image-config.js';
 import { openLayoutStore } from '../oci/layout-store.js';
 import { Annotation } from '../oci/media-types.js';
 import { lockTuning } from '../lock/lock-tuning.js';
-import { workspacePaths } from '../workspace-paths.js';
+import { workspacePaths } from '../config/workspace-paths.js';
 import { keptBuilds } from './reachable.js';
 
 export interface CollectOptions {

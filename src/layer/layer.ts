@@ -1,6 +1,6 @@
 import type { LayoutStore } from '../oci/layout-store.js';
 import { MediaType, type Descriptor } from '../oci/media-types.js';
-import { sortEntries, type TreeEntry } from '../source/tree.js';
+import { sortEntries, type TreeEntry } from '../tree/tree.js';
 import { tarStreamOf } from './tar.js';
 
 /** A stored layer: its descriptor plus the diff ID the image config lists (equal when uncompressed). */

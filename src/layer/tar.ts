@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
-import type { TreeEntry } from '../source/tree.js';
-import { UnsafeSourceError } from '../errors.js';
+import type { TreeEntry } from '../tree/tree.js';
+import { UnsafeSourceError } from '../util/errors.js';
 
 /**
  * The owner of tar-stream. Writing is deterministic by construction: every header field is set on

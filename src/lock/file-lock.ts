@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { LockError } from '../errors.js';
+import { LockError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 
 /**

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ManifestError } from '../errors.js';
+import { ManifestError } from '../util/errors.js';
 import { withFileLock, type LockHolder } from '../lock/file-lock.js';
 import { atomicWriteFile } from '../util/atomic-write.js';
 import { emptyManifest, MANIFEST_SCHEMA, type VersionManifest } from './model.js';

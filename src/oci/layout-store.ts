@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { StoreError } from '../errors.js';
+import { StoreError } from '../util/errors.js';
 import { withFileLock } from '../lock/file-lock.js';
 import { atomicWriteFile, fsyncDirectory } from '../util/atomic-write.js';
 import { digestHex, isDigest, sha256Digest, type Digest } from '../util/digest.js';

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Engine } from '../engine/docker-engine.js';
-import { BakeError } from '../errors.js';
+import { BakeError } from '../util/errors.js';
 import { extractMember, readMember } from '../layer/tar.js';
 import type { Layer } from '../layer/layer.js';
 import type { LayoutStore } from '../oci/layout-store.js';

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { ImageManifest } from '../oci/image-config.js';
 import type { LayoutStore } from '../oci/layout-store.js';
-import { silent, type ProgressSink } from '../progress.js';
+import { silent, type ProgressSink } from '../util/progress.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { Digest } from '../util/digest.js';
 import type { Repository } from './reference.js';

@@ -1,4 +1,4 @@
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 
 /** A repository in a registry: `127.0.0.1:5000/shop` → registry `127.0.0.1:5000`, name `shop`. */
 export interface Repository {

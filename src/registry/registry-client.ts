@@ -1,4 +1,4 @@
-import { RemoteStatusError } from '../errors.js';
+import { RemoteStatusError } from '../util/errors.js';
 import type { Readable } from 'node:stream';
 import { parseChallenge } from './challenge.js';
 import { httpCall, type HttpResponse } from './http.js';

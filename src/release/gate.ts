@@ -1,4 +1,4 @@
-import type { RaceDetails } from '../errors.js';
+import type { RaceDetails } from '../util/errors.js';
 import { latestVersion, type BuildRecord, type CommittedVersion, type VersionManifest, type VersionVector } from '../manifest/model.js';
 import { staleServices } from '../manifest/staleness.js';
 import { compareVectors } from '../manifest/vector.js';

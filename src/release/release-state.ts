@@ -1,7 +1,7 @@
 import { updateManifest } from '../manifest/manifest-file.js';
 import type { ReleaseRecord, ReleaseState } from '../manifest/model.js';
 import { lockTuning } from '../lock/lock-tuning.js';
-import { workspacePaths } from '../workspace-paths.js';
+import { workspacePaths } from '../config/workspace-paths.js';
 
 /**
  * Moves a release along (installing → probation → committed, or → rolled-back). Rolling back

@@ -1,10 +1,10 @@
-import { InputError, RaceRefusedError } from '../errors.js';
+import { InputError, RaceRefusedError } from '../util/errors.js';
 import { lockTuning } from '../lock/lock-tuning.js';
 import { waitingMessage } from '../lock/file-lock.js';
 import { readManifest, updateManifest } from '../manifest/manifest-file.js';
 import type { BuildRecord, EnvironmentRecord, ReleaseRecord, ReleaseState, VersionManifest } from '../manifest/model.js';
-import { silent, type ProgressSink } from '../progress.js';
-import { currentActor, workspacePaths } from '../workspace-paths.js';
+import { silent, type ProgressSink } from '../util/progress.js';
+import { currentActor, workspacePaths } from '../config/workspace-paths.js';
 import { checkRelease } from './gate.js';
 
 export interface ReleaseOptions {

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { BakeError } from '../errors.js';
+import { BakeError } from '../util/errors.js';
 import type { Instance, Routes } from './route-table.js';
 
 export interface RouterState {

@@ -5,11 +5,11 @@ import { parseArgs } from 'node:util';
 import type { MainIo } from '../cli/main.js';
 import { progressDisplay } from '../cli/progress-display.js';
 import { loadWorkspace } from '../config/workspace.js';
-import { BakeError, ExitCode, UsageError } from '../errors.js';
+import { BakeError, ExitCode, UsageError } from '../util/errors.js';
 import { tarStreamOf } from '../layer/tar.js';
 import { readDirectoryTree } from '../source/directory-source.js';
 import { openGitRepo } from '../source/git-source.js';
-import { sortEntries, type TreeEntry } from '../source/tree.js';
+import { sortEntries, type TreeEntry } from '../tree/tree.js';
 
 /**
  * The CLI's side of `--service URL` / BAKE_SERVICE: the same command, run by the service, with

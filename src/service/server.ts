@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { main, REMOTE_COMMANDS } from '../cli/main.js';
 import { updateManifest } from '../manifest/manifest-file.js';
-import { workspacePaths } from '../workspace-paths.js';
+import { workspacePaths } from '../config/workspace-paths.js';
 import { READ_COMMANDS, roleOf, type Role } from './tokens.js';
 import { receiveUpload, UploadError } from './uploads.js';
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { InputError } from '../errors.js';
+import { InputError } from '../util/errors.js';
 
 /** What a bearer token may do: read (status, log) or write (everything the service runs). */
 export type Role = 'read' | 'write';

@@ -1,7 +1,7 @@
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UnsafeSourceError } from '../errors.js';
-import type { TreeEntry } from './tree.js';
+import { UnsafeSourceError } from '../util/errors.js';
+import type { TreeEntry } from '../tree/tree.js';
 
 export interface DirectoryOptions {
   /** Names the source in errors. */

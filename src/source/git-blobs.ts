@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { GitError } from '../errors.js';
+import { GitError } from '../util/errors.js';
 
 /**
  * Reads many git blobs through one `git cat-file --batch` process: one spawn for a whole commit

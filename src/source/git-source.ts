@@ -1,10 +1,10 @@
 import { realpath } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
-import { GitError, UnsafeSourceError } from '../errors.js';
+import { GitError, UnsafeSourceError } from '../util/errors.js';
 import { mapLimit } from '../util/map-limit.js';
 import { readBlobs } from './git-blobs.js';
 import { run, SpawnError } from '../util/exec.js';
-import type { TreeEntry } from './tree.js';
+import type { TreeEntry } from '../tree/tree.js';
 
 /** A snapshot of a directory as committed at HEAD: uncommitted edits are not part of it. */
 export interface CommittedTree {

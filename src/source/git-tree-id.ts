@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sortEntries, type TreeEntry } from './tree.js';
+import { sortEntries, type TreeEntry } from '../tree/tree.js';
 
 /**
  * The git tree id that `entries` would have if committed: the same id `git rev-parse HEAD:path`

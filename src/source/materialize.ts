@@ -1,6 +1,6 @@
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sortEntries, type TreeEntry } from './tree.js';
+import { sortEntries, type TreeEntry } from '../tree/tree.js';
 
 /** Writes (already safe) entries into an empty directory, so a build command can run on them. */
 export async function materialize(entries: readonly TreeEntry[], dir: string): Promise<void> {

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BuildCommandError, InputError } from '../errors.js';
+import { BuildCommandError, InputError } from '../util/errors.js';
 import type { ServiceConfig } from '../config/types.js';
-import { assertSafeEntries } from '../layer/safe-entries.js';
+import { assertSafeEntries } from '../tree/safe-entries.js';
 import { runShell } from '../util/exec.js';
 import { bakeClock } from '../util/clock.js';
 import { readDirectoryTree } from './directory-source.js';
@@ -10,7 +10,7 @@ import type { CommittedTree } from './git-source.js';
 import { gitTreeId } from './git-tree-id.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import { materialize } from './materialize.js';
-import type { TreeEntry } from './tree.js';
+import type { TreeEntry } from '../tree/tree.js';
 
 /**
  * A digest of a service's committed content that needs no file reads: derived from the git tree

@@ -1,4 +1,4 @@
-import { InputError } from '../errors.js';
+import { InputError } from './errors.js';
 
 /**
  * The one clock of a bake: SOURCE_DATE_EPOCH when set, else the given fallback (the commit time of

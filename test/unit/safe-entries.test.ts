@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { assertSafeEntries } from '../../src/layer/safe-entries.js';
-import { UnsafeSourceError } from '../../src/errors.js';
-import type { TreeEntry } from '../../src/source/tree.js';
+import { assertSafeEntries } from '../../src/tree/safe-entries.js';
+import { UnsafeSourceError } from '../../src/util/errors.js';
+import type { TreeEntry } from '../../src/tree/tree.js';
 
 const file = (path: string): TreeEntry => ({ path, type: 'file', mode: 0o644, size: 0, read: async () => Buffer.alloc(0) });
 const dir = (path: string): TreeEntry => ({ path, type: 'directory', mode: 0o755, size: 0 });

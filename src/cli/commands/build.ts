@@ -1,10 +1,10 @@
-import { buildImage, describeVector, type BuildResult } from '../../build.js';
+import { buildImage, describeVector, type BuildResult } from '../../image/build-image.js';
 import type { LoadResult } from '../../publish/engine-load.js';
 import type { PushResult } from '../../registry/push.js';
-import { commitServices, type CommitResult } from '../../commit.js';
+import { commitServices, type CommitResult } from '../../commit/commit-services.js';
 import { listRecipes, loadRecipe } from '../../config/recipe.js';
 import { loadWorkspace } from '../../config/workspace.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../util/errors.js';
 import type { Command } from '../command.js';
 
 export const buildCommand: Command = {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { commitServices } from '../../commit.js';
+import { commitServices } from '../../commit/commit-services.js';
 import { loadWorkspace } from '../../config/workspace.js';
-import { InputError, UsageError } from '../../errors.js';
+import { InputError, UsageError } from '../../util/errors.js';
 import type { Command } from '../command.js';
 
 export const commitCommand: Command = {

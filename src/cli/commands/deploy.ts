@@ -1,6 +1,6 @@
-import { describeVector } from '../../build.js';
+import { describeVector } from '../../image/build-image.js';
 import type { StrategyName } from '../../config/types.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../util/errors.js';
 import { releaseImage } from '../../release/release.js';
 import type { Command } from '../command.js';
 import { runDeploy } from '../deploy-run.js';

@@ -1,9 +1,9 @@
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../util/errors.js';
 import { stopRouter } from '../../deploy/router-process.js';
 import { createEngine } from '../../engine/docker-engine.js';
 import type { Command } from '../command.js';
 import { readManifest } from '../../manifest/manifest-file.js';
-import { workspacePaths } from '../../workspace-paths.js';
+import { workspacePaths } from '../../config/workspace-paths.js';
 import { environmentConfig, withEnvironmentLock, workspaceScope } from '../environment-runtime.js';
 
 export const downCommand: Command = {

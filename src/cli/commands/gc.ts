@@ -1,4 +1,4 @@
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../util/errors.js';
 import { collectStore } from '../../gc/collect.js';
 import type { Command } from '../command.js';
 

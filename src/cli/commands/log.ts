@@ -1,7 +1,7 @@
 import { readManifest } from '../../manifest/manifest-file.js';
 import { historyOf } from '../../manifest/history.js';
-import { UsageError } from '../../errors.js';
-import { workspacePaths } from '../../workspace-paths.js';
+import { UsageError } from '../../util/errors.js';
+import { workspacePaths } from '../../config/workspace-paths.js';
 import type { Command } from '../command.js';
 
 export const logCommand: Command = {

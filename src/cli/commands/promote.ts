@@ -1,4 +1,4 @@
-import { UsageError, BakeError } from '../../errors.js';
+import { UsageError, BakeError } from '../../util/errors.js';
 import { retireStep, routeStep, startStep } from '../../deploy/operations.js';
 import { runSteps, type Step } from '../../deploy/steps.js';
 import { setReleaseState } from '../../release/release-state.js';

@@ -1,6 +1,6 @@
 import { readManifest } from '../../manifest/manifest-file.js';
-import { InputError, UsageError } from '../../errors.js';
-import { workspacePaths } from '../../workspace-paths.js';
+import { InputError, UsageError } from '../../util/errors.js';
+import { workspacePaths } from '../../config/workspace-paths.js';
 import type { Command } from '../command.js';
 import { pushBuilds } from '../hand-off.js';
 

@@ -1,6 +1,6 @@
 import { releaseImage } from '../../release/release.js';
-import { UsageError } from '../../errors.js';
-import { describeVector } from '../../build.js';
+import { UsageError } from '../../util/errors.js';
+import { describeVector } from '../../image/build-image.js';
 import type { Command } from '../command.js';
 
 export const releaseCommand: Command = {

@@ -1,4 +1,4 @@
-import { BakeError, UsageError } from '../../errors.js';
+import { BakeError, UsageError } from '../../util/errors.js';
 import { retire } from '../../deploy/operations.js';
 import { releaseImage } from '../../release/release.js';
 import { setReleaseState } from '../../release/release-state.js';

@@ -1,6 +1,6 @@
 import { writeFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../util/errors.js';
 import { startControlServer } from '../../router/control-server.js';
 import { startRouter } from '../../router/router.js';
 import { routerDir } from '../../deploy/router-process.js';

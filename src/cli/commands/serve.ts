@@ -1,4 +1,4 @@
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../util/errors.js';
 import { startService } from '../../service/server.js';
 import { loadTokens } from '../../service/tokens.js';
 import type { Command } from '../command.js';

@@ -1,7 +1,7 @@
 import { readManifest } from '../../manifest/manifest-file.js';
-import { describeVector } from '../../build.js';
+import { describeVector } from '../../image/build-image.js';
 import { staleServices } from '../../manifest/staleness.js';
-import { workspacePaths } from '../../workspace-paths.js';
+import { workspacePaths } from '../../config/workspace-paths.js';
 import type { Command } from '../command.js';
 import { liveReleases, runningVector } from '../../release/release.js';
 

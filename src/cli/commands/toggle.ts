@@ -1,4 +1,4 @@
-import { BakeError, ExitCode, UsageError } from '../../errors.js';
+import { BakeError, ExitCode, UsageError } from '../../util/errors.js';
 import { findRouter } from '../../deploy/router-process.js';
 import type { Instance } from '../../router/route-table.js';
 import type { Command } from '../command.js';

@@ -1,7 +1,7 @@
-import { buildImage, describeVector } from '../../build.js';
-import { commitServices } from '../../commit.js';
+import { buildImage, describeVector } from '../../image/build-image.js';
+import { commitServices } from '../../commit/commit-services.js';
 import { loadRecipe } from '../../config/recipe.js';
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../../util/errors.js';
 import { releaseImage } from '../../release/release.js';
 import type { Command } from '../command.js';
 import { runDeploy } from '../deploy-run.js';

@@ -1,4 +1,4 @@
-import { BakeError, UsageError } from '../../errors.js';
+import { BakeError, UsageError } from '../../util/errors.js';
 import { findRouter } from '../../deploy/router-process.js';
 import { runShell } from '../../util/exec.js';
 import type { Command } from '../command.js';

@@ -1,22 +1,22 @@
 import { join } from 'node:path';
 import { assembleHeavy, assembleLight, type AssembledImage, type Provisioner } from './assemble.js';
-import { InputError } from './errors.js';
-import { waitingMessage, withFileLock, type LockHolder } from './lock/file-lock.js';
-import { lockTuning } from './lock/lock-tuning.js';
-import { resolveBase } from './base/resolve-base.js';
-import type { RecipeConfig, WorkspaceConfig } from './config/types.js';
-import { updateManifest } from './manifest/manifest-file.js';
-import { latestVersion, type BuildRecord, type CommittedVersion, type VersionManifest, type VersionVector } from './manifest/model.js';
-import { readDirectoryTree } from './source/directory-source.js';
-import { assertSafeEntries } from './layer/safe-entries.js';
-import { writeLayer } from './layer/layer.js';
-import { contentDigest } from './source/tree.js';
-import { staleServices, type Superseded } from './manifest/staleness.js';
-import { openLayoutStore, type LayoutStore } from './oci/layout-store.js';
+import { InputError } from '../util/errors.js';
+import { waitingMessage, withFileLock, type LockHolder } from '../lock/file-lock.js';
+import { lockTuning } from '../lock/lock-tuning.js';
+import { resolveBase } from '../base/resolve-base.js';
+import type { RecipeConfig, WorkspaceConfig } from '../config/types.js';
+import { updateManifest } from '../manifest/manifest-file.js';
+import { latestVersion, type BuildRecord, type CommittedVersion, type VersionManifest, type VersionVector } from '../manifest/model.js';
+import { readDirectoryTree } from '../source/directory-source.js';
+import { assertSafeEntries } from '../tree/safe-entries.js';
+import { writeLayer } from '../layer/layer.js';
+import { contentDigest } from '../tree/tree.js';
+import { staleServices, type Superseded } from '../manifest/staleness.js';
+import { openLayoutStore, type LayoutStore } from '../oci/layout-store.js';
 import { planBuild, type BuildPlan } from './plan.js';
-import { silent, type ProgressSink } from './progress.js';
-import { bakeClock, isoSeconds } from './util/clock.js';
-import { currentActor, workspacePaths } from './workspace-paths.js';
+import { silent, type ProgressSink } from '../util/progress.js';
+import { bakeClock, isoSeconds } from '../util/clock.js';
+import { currentActor, workspacePaths } from '../config/workspace-paths.js';
 
 export interface BuildOptions {
   /** Hold the image's lock through resolve → build → record, instead of checking at record time. */
@@ -178,8 +178,8 @@ async function workingTreeVersions(ws: WorkspaceConfig, recipe: RecipeConfig, ma
 
 /** Provisioning runs in the Docker engine, which is loaded only for recipes that ask for it. */
 async function engineProvisioner(image: string, commands: string[], store: LayoutStore, workDir: string, env: NodeJS.ProcessEnv | undefined): Promise<Provisioner> {
-  const { createEngine } = await import('./engine/docker-engine.js');
-  const { provisionLayer } = await import('./provision/provision.js');
+  const { createEngine } = await import('../engine/docker-engine.js');
+  const { provisionLayer } = await import('../provision/provision.js');
   const engine = await createEngine(env);
   await engine.ping();
   return (partial) => provisionLayer(engine, store, partial.manifest.digest, commands, { image, workDir });

@@ -1,7 +1,7 @@
-import { InputError } from './errors.js';
-import type { RecipeConfig, ServiceConfig, WorkspaceConfig } from './config/types.js';
-import { latestVersion, type CommittedVersion, type VersionManifest, type VersionVector } from './manifest/model.js';
-import { bakeClock } from './util/clock.js';
+import { InputError } from '../util/errors.js';
+import type { RecipeConfig, ServiceConfig, WorkspaceConfig } from '../config/types.js';
+import { latestVersion, type CommittedVersion, type VersionManifest, type VersionVector } from '../manifest/model.js';
+import { bakeClock } from '../util/clock.js';
 
 /** One service as it goes into an image: its pinned version and how it runs. */
 export interface PlannedService {

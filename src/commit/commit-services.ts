@@ -1,20 +1,20 @@
 import { mkdir } from 'node:fs/promises';
-import type { ServiceConfig, WorkspaceConfig } from './config/types.js';
-import { lockTuning } from './lock/lock-tuning.js';
-import { waitingMessage } from './lock/file-lock.js';
-import { writeLayer, type Layer } from './layer/layer.js';
-import { readManifest, updateManifest } from './manifest/manifest-file.js';
-import { latestVersion, type CommittedVersion } from './manifest/model.js';
-import { markSupersededBuilds } from './manifest/staleness.js';
-import { openLayoutStore } from './oci/layout-store.js';
-import { silent, type ProgressSink } from './progress.js';
-import { snapshotService, treeDigest, type Snapshot } from './source/snapshot.js';
-import type { Digest } from './util/digest.js';
-import { openGitRepo, type CommittedTree, type GitRepo } from './source/git-source.js';
-import { mapLimit } from './util/map-limit.js';
-import { contentDigest } from './source/tree.js';
-import { isoSeconds } from './util/clock.js';
-import { currentActor, workspacePaths } from './workspace-paths.js';
+import type { ServiceConfig, WorkspaceConfig } from '../config/types.js';
+import { lockTuning } from '../lock/lock-tuning.js';
+import { waitingMessage } from '../lock/file-lock.js';
+import { writeLayer, type Layer } from '../layer/layer.js';
+import { readManifest, updateManifest } from '../manifest/manifest-file.js';
+import { latestVersion, type CommittedVersion } from '../manifest/model.js';
+import { markSupersededBuilds } from '../manifest/staleness.js';
+import { openLayoutStore } from '../oci/layout-store.js';
+import { silent, type ProgressSink } from '../util/progress.js';
+import { snapshotService, treeDigest, type Snapshot } from '../source/snapshot.js';
+import type { Digest } from '../util/digest.js';
+import { openGitRepo, type CommittedTree, type GitRepo } from '../source/git-source.js';
+import { mapLimit } from '../util/map-limit.js';
+import { contentDigest } from '../tree/tree.js';
+import { isoSeconds } from '../util/clock.js';
+import { currentActor, workspacePaths } from '../config/workspace-paths.js';
 
 export interface CommitOptions {
   /** Snapshot this directory instead of the services' committed sources. */

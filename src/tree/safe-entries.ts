@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { UnsafeSourceError } from '../errors.js';
-import type { TreeEntry } from '../source/tree.js';
+import { UnsafeSourceError } from '../util/errors.js';
+import type { TreeEntry } from './tree.js';
 
 export interface SafetyOptions {
   /** Names the source in errors, e.g. `service catalog (services/catalog at 1a2b3c4)`. */

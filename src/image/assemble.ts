@@ -1,17 +1,17 @@
-import { StoreError } from './errors.js';
-import type { BaseImage } from './base/base-image.js';
-import { agentScript } from './image/agent-script.js';
-import { entrypointScript } from './image/entrypoint-script.js';
-import { writeLayer, type Layer } from './layer/layer.js';
-import type { ImageConfig, ImageManifest } from './oci/image-config.js';
-import { mergeEnv } from './oci/image-config.js';
-import type { LayoutStore } from './oci/layout-store.js';
-import { Annotation, MediaType, type Descriptor } from './oci/media-types.js';
+import { StoreError } from '../util/errors.js';
+import type { BaseImage } from '../base/base-image.js';
+import { agentScript } from './agent-script.js';
+import { entrypointScript } from './entrypoint-script.js';
+import { writeLayer, type Layer } from '../layer/layer.js';
+import type { ImageConfig, ImageManifest } from '../oci/image-config.js';
+import { mergeEnv } from '../oci/image-config.js';
+import type { LayoutStore } from '../oci/layout-store.js';
+import { Annotation, MediaType, type Descriptor } from '../oci/media-types.js';
 import type { BuildPlan } from './plan.js';
-import type { TreeEntry } from './source/tree.js';
-import { canonicalJson } from './util/canonical-json.js';
-import { isoSeconds } from './util/clock.js';
-import type { Digest } from './util/digest.js';
+import type { TreeEntry } from '../tree/tree.js';
+import { canonicalJson } from '../util/canonical-json.js';
+import { isoSeconds } from '../util/clock.js';
+import type { Digest } from '../util/digest.js';
 
 /** An assembled image: its manifest descriptor (the image's identity) and config digest. */
 export interface AssembledImage {
