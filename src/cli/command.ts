@@ -1,12 +1,11 @@
-import type { ParseArgsConfig } from 'node:util';
-import type { ProgressSink } from '../util/progress.js';
+import type { AppContext } from '../app/context.js';
+import type { OptionName, OptionValues } from './options.js';
 
-/** What every command receives: the global options, already parsed. */
-export interface CommandContext {
-  workspace: string;
+/** What every command receives: the use-case context plus what only the CLI knows. */
+export interface CommandContext extends AppContext {
   json: boolean;
-  env: NodeJS.ProcessEnv;
-  progress: ProgressSink;
+  /** The bake service to run through (`--service-url` or BAKE_SERVICE), when one is named. */
+  serviceUrl?: string;
 }
 
 /** What a command returns: the JSON document for --json, and the lines a person reads. */
@@ -16,16 +15,29 @@ export interface CommandOutput {
   exitCode?: number;
 }
 
-export type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
-
-/** One subcommand of the CLI. Only the CLI layer knows about argv, stdout and exit codes. */
-export interface Command {
+/**
+ * One subcommand of the CLI: parse → call a use case → render. Only the CLI layer knows about
+ * argv, stdout and exit codes; `values` arrive already parsed and range-checked (cli/options.ts).
+ */
+export interface Command<K extends OptionName = OptionName> {
   name: string;
   summary: string;
   /** Full help text, shown by `bake <command> --help`. */
   help: string;
-  options: NonNullable<ParseArgsConfig['options']>;
+  /** The options it accepts besides the global ones, by name in the shared option table. */
+  options: readonly K[];
   /** Whether positional arguments are accepted. */
   positionals: boolean;
-  run(ctx: CommandContext, positionals: string[], values: Values): Promise<CommandOutput>;
+  /**
+   * What it does when a bake service is named (`--service-url`, BAKE_SERVICE): `forward` runs it
+   * there; `refuse` is exit 2 at once, never a silent run against a local manifest; `ignore` is
+   * for the commands that are local by nature (serve, router).
+   */
+  service: 'forward' | 'refuse' | 'ignore';
+  run(ctx: CommandContext, positionals: string[], values: OptionValues<K>): Promise<CommandOutput>;
+}
+
+/** Declares a command; the type parameter ties `run`'s values to the options listed. */
+export function defineCommand<K extends OptionName>(command: Command<K>): Command {
+  return command as unknown as Command;
 }

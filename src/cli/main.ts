@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BakeError, ExitCode, UsageError } from '../util/errors.js';
 import { bakeClock } from '../util/clock.js';
-import type { Command } from './command.js';
-import { clearProgress, progressDisplay } from './progress-display.js';
+import { BakeError, ExitCode, UsageError } from '../util/errors.js';
 import type { ProgressSink } from '../util/progress.js';
+import type { Command } from './command.js';
+import { GLOBAL_OPTIONS, OPTIONS, parseArgsConfig, parseOptionValues } from './options.js';
+import { clearProgress, progressDisplay } from './progress-display.js';
 
 /** Commands load on demand: a command pays only for the modules it uses (start-up time matters). */
 const commands: { name: string; summary: string; load(): Promise<Command> }[] = [
@@ -26,13 +27,6 @@ const commands: { name: string; summary: string; load(): Promise<Command> }[] = 
   { name: 'log', summary: 'the history of commits, builds, releases and refusals', load: async () => (await import('./commands/log.js')).logCommand },
 ];
 
-const globalOptions = {
-  workspace: { type: 'string', short: 'C' },
-  service: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return `bake — bake committed service versions into reproducible, digest-addressed images
@@ -43,65 +37,74 @@ Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Global options:
-  -C, --workspace DIR  the workspace (the directory holding bake.yaml); default: current directory
-      --json           print one JSON document on stdout and nothing else there
-      --service URL    run commit, build, release, push, status, log and gc through a bake service
-                       (also BAKE_SERVICE; the token comes from BAKE_SERVICE_TOKEN)
-  -h, --help           show help; \`bake <command> --help\` for a command
+  -C, --workspace DIR    the workspace (the directory holding bake.yaml); default: current directory
+      --json             print one JSON document on stdout and nothing else there
+      --service-url URL  run commit, build, release, push, status, log and gc through a bake service
+                         (also BAKE_SERVICE; the token comes from BAKE_SERVICE_TOKEN); other commands
+                         refuse while one is named. \`--service URL\` still works where the command
+                         takes no --service of its own.
+  -h, --help             show help; \`bake <command> --help\` for a command
 
 Exit codes: 0 ok, 1 error, 2 usage or invalid input, 3 refused by the race gate.
 Environment: SOURCE_DATE_EPOCH (the one clock), BAKE_ACTOR (who is acting), BAKE_DEBUG=* (debug log).`;
 }
 
-/** Where a run writes: the process's streams, or (in `bake serve`) captured ones and a progress sink. */
+/** Where a run writes: the process's streams, and optionally a progress sink of the caller's. */
 export interface MainIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   progress?: ProgressSink;
 }
 
-/** Commands a `bake serve` service runs on a client's behalf (the rest are local by nature). */
-export const REMOTE_COMMANDS = new Set(['commit', 'build', 'release', 'status', 'log', 'push', 'gc']);
-
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: MainIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const json = argv.includes('--json');
   try {
-    const service = serviceTarget(argv, process.env);
-    if (service) {
-      const { forward } = await import('../service/client.js');
-      return await forward(service, stripServiceFlag(argv), io);
-    }
-    const commandIndex = argv.findIndex((arg, i) => !arg.startsWith('-') && !['-C', '--workspace'].includes(argv[i - 1] ?? ''));
-    const entry = commandIndex >= 0 ? commands.find((c) => c.name === argv[commandIndex]) : undefined;
-    if (commandIndex >= 0 && !entry) {
-      throw new UsageError(`unknown command ${argv[commandIndex]}; commands: ${commands.map((c) => c.name).join(', ')}`);
-    }
+    const { entry, args } = findCommand(argv);
     if (!entry) {
       io.stdout.write(`${mainHelp()}\n`);
       return argv.some((a) => a === '--help' || a === '-h') || argv.length === 0 ? ExitCode.ok : ExitCode.usage;
     }
     const command = await entry.load();
-    const args = [...argv.slice(0, commandIndex), ...argv.slice(commandIndex + 1)];
+    const names = [...GLOBAL_OPTIONS, ...command.options];
     let parsed;
     try {
-      parsed = parseArgs({ args, options: { ...globalOptions, ...command.options }, allowPositionals: true, strict: true });
+      parsed = parseArgs({ args: legacyServiceFlag(args, command), options: parseArgsConfig(names), allowPositionals: true, strict: true });
     } catch (error) {
       throw new UsageError(`bake ${command.name}: ${(error as Error).message} (see bake ${command.name} --help)`, { cause: error });
     }
-    if (parsed.values.help) {
+    if (parsed.values['help']) {
       io.stdout.write(`${command.help}\n`);
       return ExitCode.ok;
     }
     if (!command.positionals && parsed.positionals.length > 0) {
       throw new UsageError(`bake ${command.name} takes no arguments, got ${parsed.positionals.join(' ')}`);
     }
+    let values;
+    try {
+      values = parseOptionValues(names, parsed.values);
+    } catch (error) {
+      if (error instanceof UsageError) throw new UsageError(`bake ${command.name}: ${error.message}`, { cause: error });
+      throw error;
+    }
     bakeClock(undefined, process.env); // a malformed SOURCE_DATE_EPOCH is refused before any work
-    const workspace = resolve(typeof parsed.values.workspace === 'string' ? parsed.values.workspace : '.');
+    const serviceUrl = command.service === 'ignore' ? undefined : (values['service-url'] ?? process.env['BAKE_SERVICE']);
+    if (serviceUrl && command.service === 'refuse') {
+      throw new UsageError(
+        `bake ${command.name} does not run through a bake service, and one is named (${values['service-url'] ? '--service-url' : 'BAKE_SERVICE'}=${serviceUrl}): ` +
+          'run it without one, on the host that runs the environment',
+      );
+    }
+    const progress = io.progress ?? progressDisplay(io.stderr as NodeJS.WriteStream);
+    if (serviceUrl && command.service === 'forward') {
+      // TODO(app-layer): replaced by typed requests through cli/invoke.ts
+      const { forward } = await import('../service/client.js');
+      return await forward(serviceUrl, [command.name, ...argv.filter((a, i) => a !== command.name || i !== argv.indexOf(command.name)).filter((a) => !a.startsWith('--service'))], { ...io, progress });
+    }
     const output = await command.run(
-      { workspace, json, env: process.env, progress: io.progress ?? progressDisplay(io.stderr as NodeJS.WriteStream) },
+      { workspace: resolve(values.workspace ?? '.'), json, env: process.env, progress, ...(serviceUrl && { serviceUrl }) },
       parsed.positionals,
-      parsed.values,
+      values,
     );
     clearProgress(io.stderr as NodeJS.WriteStream);
     if (json) io.stdout.write(`${JSON.stringify(output.json, null, 2)}\n`);
@@ -113,26 +116,20 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
   }
 }
 
-/** `--service URL` or BAKE_SERVICE, when the command is one a service runs. */
-function serviceTarget(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
-  const i = argv.indexOf('--service');
-  const url = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--service='))?.slice('--service='.length) ?? env['BAKE_SERVICE'];
-  if (!url) return undefined;
-  const command = argv.find((arg, j) => !arg.startsWith('-') && !['-C', '--workspace', '--service'].includes(argv[j - 1] ?? ''));
-  return command && REMOTE_COMMANDS.has(command) && !argv.includes('--help') && !argv.includes('-h') ? url : undefined;
+/** The command named in argv (the first word that is not a global option's value) and the rest. */
+function findCommand(argv: string[]): { entry?: (typeof commands)[number]; args: string[] } {
+  const takesValue = new Set(GLOBAL_OPTIONS.filter((n) => OPTIONS[n].type === 'string').flatMap((n) => [`--${n}`, ...('short' in OPTIONS[n] ? [`-${OPTIONS[n].short}`] : [])]));
+  const index = argv.findIndex((arg, i) => !arg.startsWith('-') && !takesValue.has(argv[i - 1] ?? ''));
+  if (index < 0) return { args: argv };
+  const entry = commands.find((c) => c.name === argv[index]);
+  if (!entry) throw new UsageError(`unknown command ${argv[index]}; commands: ${commands.map((c) => c.name).join(', ')}`);
+  return { entry, args: [...argv.slice(0, index), ...argv.slice(index + 1)] };
 }
 
-function stripServiceFlag(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--service') {
-      i++;
-      continue;
-    }
-    if (argv[i]?.startsWith('--service=')) continue;
-    out.push(argv[i] as string);
-  }
-  return out;
+/** `--service URL` (the old spelling of --service-url) where the command has no --service of its own. */
+function legacyServiceFlag(args: string[], command: Command): string[] {
+  if ((command.options as readonly string[]).includes('service')) return args;
+  return args.flatMap((arg) => (arg === '--service' ? ['--service-url'] : arg.startsWith('--service=') ? [`--service-url=${arg.slice('--service='.length)}`] : [arg]));
 }
 
 function reportError(error: unknown, json: boolean, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): number {

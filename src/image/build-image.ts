@@ -13,6 +13,7 @@ import { writeLayer } from '../layer/layer.js';
 import { contentDigest } from '../tree/tree.js';
 import { staleServices, type Superseded } from '../manifest/staleness.js';
 import { openLayoutStore, type LayoutStore } from '../oci/layout-store.js';
+import { describeVector } from '../manifest/vector.js';
 import { planBuild, type BuildPlan } from './plan.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { bakeClock, isoSeconds } from '../util/clock.js';
@@ -204,11 +205,5 @@ function resultOf(record: BuildRecord, reused: boolean): Omit<BuildResult, 'reba
   };
 }
 
-/** `catalog v3, cart v1` */
-export function describeVector(vector: VersionVector): string {
-  return Object.entries(vector)
-    .map(([s, v]) => `${s} v${v}`)
-    .join(', ');
-}
 
 export type { BuildPlan };

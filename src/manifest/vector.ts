@@ -27,3 +27,10 @@ export function compareVectors(current: VersionVector, next: VersionVector): { o
     forward.length > 0 && backward.length > 0 ? 'incomparable' : forward.length > 0 ? 'newer' : backward.length > 0 ? 'older' : 'equal';
   return { order, forward, backward };
 }
+
+/** `catalog v3, cart v1` */
+export function describeVector(vector: VersionVector): string {
+  return Object.entries(vector)
+    .map(([s, v]) => `${s} v${v}`)
+    .join(', ');
+}

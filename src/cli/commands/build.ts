@@ -1,13 +1,14 @@
-import { buildImage, describeVector, type BuildResult } from '../../image/build-image.js';
+import { buildImage, type BuildResult } from '../../image/build-image.js';
+import { describeVector } from '../../manifest/vector.js';
 import type { LoadResult } from '../../publish/engine-load.js';
 import type { PushResult } from '../../registry/push.js';
 import { commitServices, type CommitResult } from '../../commit/commit-services.js';
 import { listRecipes, loadRecipe } from '../../config/recipe.js';
 import { loadWorkspace } from '../../config/workspace.js';
 import { UsageError } from '../../util/errors.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const buildCommand: Command = {
+export const buildCommand = defineCommand({
   name: 'build',
   summary: 'bake images from recipes and the latest committed versions',
   help: `Usage: bake build <image>... | --all
@@ -34,7 +35,8 @@ Options:
                      needed); prints REG/REPO@sha256:…, equal to the digest in .bake/store
 
 JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reused":false,"ref","rebaked":[…]}]}`,
-  options: { all: { type: 'boolean' }, commit: { type: 'boolean' }, load: { type: 'boolean' }, push: { type: 'string' }, serialize: { type: 'boolean' }, 'max-rebakes': { type: 'string' } },
+  options: ['all', 'commit', 'load', 'push', 'serialize', 'max-rebakes'],
+  service: 'forward',
   positionals: true,
   async run(ctx, positionals, values) {
     const ws = await loadWorkspace(ctx.workspace);
@@ -42,11 +44,10 @@ JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reu
     if (names.length === 0) throw new UsageError('bake build: name at least one image, or pass --all (see bake build --help)');
     const recipes = [];
     for (const name of names) recipes.push(await loadRecipe(ws, name));
-    const maxRaw = values['max-rebakes'];
-    if (maxRaw !== undefined && (typeof maxRaw !== 'string' || !/^\d+$/.test(maxRaw))) throw new UsageError('bake build: --max-rebakes takes a whole number');
+    const maxRebakes = values['max-rebakes'];
     const options = {
       serialize: values['serialize'] === true,
-      ...(typeof maxRaw === 'string' && { maxRebakes: Number(maxRaw) }),
+      ...(maxRebakes !== undefined && { maxRebakes }),
       env: ctx.env,
       progress: ctx.progress,
     };
@@ -73,4 +74,4 @@ JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reu
       ])],
     };
   },
-};
+});

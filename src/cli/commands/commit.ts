@@ -2,9 +2,9 @@ import { resolve } from 'node:path';
 import { commitServices } from '../../commit/commit-services.js';
 import { loadWorkspace } from '../../config/workspace.js';
 import { InputError, UsageError } from '../../util/errors.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const commitCommand: Command = {
+export const commitCommand = defineCommand({
   name: 'commit',
   summary: 'record the committed source of services as new versions',
   help: `Usage: bake commit <service>... | --all [--from DIR]
@@ -21,7 +21,8 @@ Options:
   --commit-time SECS  with --from: its commit time, the clock of the layer (default SOURCE_DATE_EPOCH, else 0)
 
 JSON: {"commits":[{"service","version","digest","layer","revision","created"}]}`,
-  options: { all: { type: 'boolean' }, from: { type: 'string' }, revision: { type: 'string' }, author: { type: 'string' }, 'commit-time': { type: 'string' } },
+  options: ['all', 'from', 'revision', 'author', 'commit-time'],
+  service: 'forward',
   positionals: true,
   async run(ctx, positionals, values) {
     const ws = await loadWorkspace(ctx.workspace);
@@ -42,12 +43,11 @@ JSON: {"commits":[{"service","version","digest","layer","revision","created"}]}`
       );
     }
     const services = names.map((n) => ws.services.get(n)).filter((s) => s !== undefined);
-    const timeRaw = values['commit-time'];
-    if (timeRaw !== undefined && !/^\d+$/.test(String(timeRaw))) throw new UsageError('bake commit: --commit-time takes seconds since 1970');
+    const time = values['commit-time'];
     const origin = {
       ...(typeof values['revision'] === 'string' && { revision: values['revision'] }),
       ...(typeof values['author'] === 'string' && { author: values['author'] }),
-      ...(typeof timeRaw === 'string' && { time: Number(timeRaw) }),
+      ...(time !== undefined && { time }),
     };
     if (Object.keys(origin).length > 0 && from === undefined) throw new UsageError('bake commit: --revision, --author and --commit-time describe --from DIR; a git source records its own');
     const commits = await commitServices(ws, services, { env: ctx.env, progress: ctx.progress, ...(from !== undefined && { from, origin }) });
@@ -58,4 +58,4 @@ JSON: {"commits":[{"service","version","digest","layer","revision","created"}]}`
       ),
     };
   },
-};
+});

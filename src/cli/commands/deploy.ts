@@ -1,14 +1,12 @@
-import { describeVector } from '../../image/build-image.js';
+import { describeVector } from '../../manifest/vector.js';
 import type { StrategyName } from '../../config/types.js';
 import { UsageError } from '../../util/errors.js';
 import { releaseImage } from '../../release/release.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { runDeploy } from '../deploy-run.js';
 import { environmentConfig, openRuntime, withEnvironmentLock } from '../environment-runtime.js';
 
-const STRATEGIES = ['rolling', 'blue-green', 'canary', 'ab', 'recreate'] as const;
-
-export const deployCommand: Command = {
+export const deployCommand = defineCommand({
   name: 'deploy',
   summary: 'release a build through the race gate and roll it out with a strategy',
   help: `Usage: bake deploy [<image>] --env ENV [--strategy S] [--build ID] [--allow-stale]
@@ -26,20 +24,19 @@ Strategies (default: the environment's, or recreate when nothing runs yet):
   recreate     start the new instances, then retire the old
 
 JSON: {"env","image","build","release","digest","vector","strategy","state","router":{service:url}}`,
-  options: { env: { type: 'string' }, strategy: { type: 'string' }, build: { type: 'string' }, 'allow-stale': { type: 'boolean' } },
+  options: ['env', 'strategy', 'build', 'allow-stale'],
+  service: 'refuse',
   positionals: true,
   async run(ctx, positionals, values) {
     if (typeof values['env'] !== 'string') throw new UsageError('bake deploy: --env ENV is required');
     const { ws, env } = await environmentConfig(ctx, values['env']);
     const image = positionals[0] ?? env.image;
     if (image !== env.image) throw new UsageError(`bake deploy: environment ${env.name} runs ${env.image}, not ${image}`);
-    const strategy = (values['strategy'] ?? env.strategy) as StrategyName;
-    if (!STRATEGIES.includes(strategy)) throw new UsageError(`bake deploy: --strategy must be one of ${STRATEGIES.join(', ')}`);
+    const strategy = values['strategy'] ?? env.strategy;
     const buildRaw = values['build'];
-    if (buildRaw !== undefined && !/^\d+$/.test(String(buildRaw))) throw new UsageError('bake deploy: --build takes a build number');
     const outcome = await withEnvironmentLock(ctx, env.name, async () => {
       const release = await releaseImage(ws.dir, image, env.name, {
-        ...(buildRaw !== undefined && { build: Number(buildRaw) }),
+        ...(buildRaw !== undefined && { build: buildRaw }),
         allowStale: values['allow-stale'] === true,
         acceptsDev: env.dev,
         initialState: 'installing',
@@ -58,4 +55,4 @@ JSON: {"env","image","build","release","digest","vector","strategy","state","rou
       ],
     };
   },
-};
+});

@@ -1,12 +1,12 @@
 import { UsageError } from '../../util/errors.js';
 import { stopRouter } from '../../deploy/router-process.js';
 import { createEngine } from '../../engine/docker-engine.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { readManifest } from '../../manifest/manifest-file.js';
 import { workspacePaths } from '../../config/workspace-paths.js';
 import { environmentConfig, withEnvironmentLock, workspaceScope } from '../environment-runtime.js';
 
-export const downCommand: Command = {
+export const downCommand = defineCommand({
   name: 'down',
   summary: 'remove everything an environment started (instances and its router)',
   help: `Usage: bake down [ENV]
@@ -16,7 +16,8 @@ environment's releases (unless a running container still uses one), and stops it
 manifest keeps the release history. ENV may be omitted when bake.yaml declares one environment.
 
 JSON: {"env","containers","images","router"}`,
-  options: {},
+  options: [],
+  service: 'refuse',
   positionals: true,
   async run(ctx, positionals) {
     if (positionals.length > 1) throw new UsageError('bake down takes at most one environment');
@@ -43,4 +44,4 @@ JSON: {"env","containers","images","router"}`,
       };
     });
   },
-};
+});

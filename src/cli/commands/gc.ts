@@ -1,8 +1,8 @@
 import { UsageError } from '../../util/errors.js';
 import { collectStore } from '../../gc/collect.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const gcCommand: Command = {
+export const gcCommand = defineCommand({
   name: 'gc',
   summary: 'remove images and blobs no release references, in the store and the engine',
   help: `Usage: bake gc [--dry-run] [--engine] [--grace SECONDS]
@@ -20,13 +20,13 @@ Options:
   --grace SECONDS  keep unreferenced blobs younger than this (default 3600)
 
 JSON: {"store":{"builds","blobs","bytes"},"engine":{"containers","images"}}`,
-  options: { 'dry-run': { type: 'boolean' }, engine: { type: 'boolean' }, grace: { type: 'string' } },
+  options: ['dry-run', 'engine', 'grace'],
+  service: 'forward',
   positionals: false,
   async run(ctx, _positionals, values) {
     const grace = values['grace'];
-    if (grace !== undefined && (typeof grace !== 'string' || !/^\d+$/.test(grace))) throw new UsageError('bake gc: --grace takes a whole number of seconds');
     const dryRun = values['dry-run'] === true;
-    const store = await collectStore(ctx.workspace, { dryRun, env: ctx.env, ...(typeof grace === 'string' && { graceSeconds: Number(grace) }) });
+    const store = await collectStore(ctx.workspace, { dryRun, env: ctx.env, ...(grace !== undefined && { graceSeconds: grace }) });
     let engine: { containers: string[]; images: string[] } | undefined;
     if (values['engine'] === true) {
       const { createEngine } = await import('../../engine/docker-engine.js');
@@ -45,4 +45,4 @@ JSON: {"store":{"builds","blobs","bytes"},"engine":{"containers","images"}}`,
       ],
     };
   },
-};
+});

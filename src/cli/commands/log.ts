@@ -1,10 +1,7 @@
-import { readManifest } from '../../manifest/manifest-file.js';
-import { historyOf } from '../../manifest/history.js';
-import { UsageError } from '../../util/errors.js';
-import { workspacePaths } from '../../config/workspace-paths.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
+import { invoke } from '../invoke.js';
 
-export const logCommand: Command = {
+export const logCommand = defineCommand({
   name: 'log',
   summary: 'the history of commits, builds, releases and refusals',
   help: `Usage: bake log [--service S] [--image I] [--env E] [--limit N]
@@ -13,18 +10,16 @@ Prints every commit, build (with what made it stale), release (with overrides) a
 release in time order, so you can see what raced with what.
 
 JSON: {"events":[{"at","by","kind":"commit"|"build"|"release"|"refusal","subject","summary","detail"}]}`,
-  options: { service: { type: 'string' }, image: { type: 'string' }, env: { type: 'string' }, limit: { type: 'string' } },
+  options: ['service', 'image', 'env', 'limit'],
   positionals: false,
+  service: 'forward',
   async run(ctx, _positionals, values) {
-    const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
-    const limitRaw = values['limit'];
-    if (limitRaw !== undefined && (typeof limitRaw !== 'string' || !/^\d+$/.test(limitRaw))) throw new UsageError('bake log: --limit takes a whole number');
-    let events = historyOf(manifest, {
-      ...(typeof values['service'] === 'string' && { service: values['service'] }),
-      ...(typeof values['image'] === 'string' && { image: values['image'] }),
-      ...(typeof values['env'] === 'string' && { env: values['env'] }),
+    const result = await invoke(ctx, 'log', {
+      ...(values.service !== undefined && { service: values.service }),
+      ...(values.image !== undefined && { image: values.image }),
+      ...(values.env !== undefined && { env: values.env }),
+      ...(values.limit !== undefined && { limit: values.limit }),
     });
-    if (typeof limitRaw === 'string') events = events.slice(-Number(limitRaw));
-    return { json: { generation: manifest.generation, events }, human: events.map((e) => `${e.at}  ${e.by.padEnd(16)}  ${e.summary}`) };
+    return { json: result, human: result.events.map((e) => `${e.at}  ${e.by.padEnd(16)}  ${e.summary}`) };
   },
-};
+});

@@ -3,10 +3,10 @@ import { retireStep, routeStep, startStep } from '../../deploy/operations.js';
 import { runSteps, type Step } from '../../deploy/steps.js';
 import { setReleaseState } from '../../release/release-state.js';
 import type { Instance } from '../../router/route-table.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock } from '../environment-runtime.js';
 
-export const promoteCommand: Command = {
+export const promoteCommand = defineCommand({
   name: 'promote',
   summary: 'finish a canary or A/B deploy: the new release takes all traffic',
   help: `Usage: bake promote --env ENV
@@ -15,7 +15,8 @@ The release on probation (a canary or A/B deploy) gets the environment's full re
 the other releases' instances are drained and retired, and the release is committed.
 
 JSON: {"env","release","state":"committed"}`,
-  options: { env: { type: 'string' } },
+  options: ['env'],
+  service: 'refuse',
   positionals: false,
   async run(ctx, _p, values) {
     if (typeof values['env'] !== 'string') throw new UsageError('bake promote: --env ENV is required');
@@ -40,4 +41,4 @@ JSON: {"env","release","state":"committed"}`,
       return { json: { env: env.name, release: live.id, state: 'committed' }, human: [`promoted release ${live.id} in ${env.name}`] };
     });
   },
-};
+});

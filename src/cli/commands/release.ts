@@ -1,9 +1,9 @@
 import { releaseImage } from '../../release/release.js';
 import { UsageError } from '../../util/errors.js';
-import { describeVector } from '../../image/build-image.js';
-import type { Command } from '../command.js';
+import { describeVector } from '../../manifest/vector.js';
+import { defineCommand } from '../command.js';
 
-export const releaseCommand: Command = {
+export const releaseCommand = defineCommand({
   name: 'release',
   summary: 'hand a build to an environment through the race gate',
   help: `Usage: bake release <image> --env ENV [--build ID] [--allow-stale] [--rollback]
@@ -23,7 +23,8 @@ Options:
 
 JSON: {"env","image","build","release","digest","vector","serviceLayers","overrides","unchanged"}
 Refused: exit 3 and {"error":{"kind":"stale"|"regression"|"conflict","service","have","want","committedBy","committedAt",...}}`,
-  options: { env: { type: 'string' }, build: { type: 'string' }, 'allow-stale': { type: 'boolean' }, rollback: { type: 'boolean' } },
+  options: ['env', 'build', 'allow-stale', 'rollback'],
+  service: 'forward',
   positionals: true,
   async run(ctx, positionals, values) {
     const [image, ...rest] = positionals;
@@ -32,9 +33,8 @@ Refused: exit 3 and {"error":{"kind":"stale"|"regression"|"conflict","service","
     if (typeof env !== 'string') throw new UsageError('bake release: --env ENV is required');
     const buildRaw = values['build'];
     let build: number | undefined;
-    if (typeof buildRaw === 'string') {
-      if (!/^\d+$/.test(buildRaw)) throw new UsageError(`bake release: --build takes a build number, got ${buildRaw}`);
-      build = Number(buildRaw);
+    if (buildRaw !== undefined) {
+      build = buildRaw;
     }
     const result = await releaseImage(ctx.workspace, image, env, {
       ...(build !== undefined && { build }),
@@ -54,4 +54,4 @@ Refused: exit 3 and {"error":{"kind":"stale"|"regression"|"conflict","service","
       ],
     };
   },
-};
+});

@@ -2,11 +2,11 @@ import { BakeError, UsageError } from '../../util/errors.js';
 import { retire } from '../../deploy/operations.js';
 import { releaseImage } from '../../release/release.js';
 import { setReleaseState } from '../../release/release-state.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { runDeploy } from '../deploy-run.js';
 import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock } from '../environment-runtime.js';
 
-export const rollbackCommand: Command = {
+export const rollbackCommand = defineCommand({
   name: 'rollback',
   summary: 'return an environment to its previous release',
   help: `Usage: bake rollback --env ENV
@@ -16,7 +16,8 @@ routes go back. A committed release is replaced by redeploying the previous rele
 new release (blue-green, recorded with --rollback), so what runs is again the previous digests.
 
 JSON: {"env","from","to","digest"}`,
-  options: { env: { type: 'string' } },
+  options: ['env'],
+  service: 'refuse',
   positionals: false,
   async run(ctx, _p, values) {
     if (typeof values['env'] !== 'string') throw new UsageError('bake rollback: --env ENV is required');
@@ -40,4 +41,4 @@ JSON: {"env","from","to","digest"}`,
       };
     });
   },
-};
+});

@@ -4,9 +4,9 @@ import { UsageError } from '../../util/errors.js';
 import { startControlServer } from '../../router/control-server.js';
 import { startRouter } from '../../router/router.js';
 import { routerDir } from '../../deploy/router-process.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const routerCommand: Command = {
+export const routerCommand = defineCommand({
   name: 'router',
   summary: "run an environment's router in the foreground (deploy and up start it for you)",
   help: `Usage: bake router --env ENV --listen SERVICE=PORT[,SERVICE=PORT…]
@@ -15,7 +15,8 @@ Runs the version-aware router of an environment on 127.0.0.1 until SIGTERM: one 
 service (port 0 picks a free one), plus a control API the deploy steps use. Writes
 .bake/envs/ENV/router.json with its PID and ports. bake deploy and bake up start it in the
 background when it is not running; bake down stops it.`,
-  options: { env: { type: 'string' }, listen: { type: 'string' } },
+  options: ['env', 'listen'],
+  service: 'ignore',
   positionals: false,
   async run(ctx, _positionals, values) {
     const env = values['env'];
@@ -41,4 +42,4 @@ background when it is not running; bake down stops it.`,
     await rm(join(dir, 'router.json'), { force: true });
     return { json: { stopped: env }, human: [] };
   },
-};
+});

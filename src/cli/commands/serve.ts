@@ -1,9 +1,9 @@
 import { UsageError } from '../../util/errors.js';
 import { startService } from '../../service/server.js';
 import { loadTokens } from '../../service/tokens.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const serveCommand: Command = {
+export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'run the bake service: one manifest and lock shared by many CI jobs',
   help: `Usage: bake serve --tokens FILE [--port PORT] | --no-auth
@@ -21,12 +21,13 @@ Options:
   --port PORT     default 7878; 0 picks a free port (printed on stdout)
 
 Endpoints: POST /v1/commands {"argv": […]}, POST /v1/uploads?digest=sha256:…, GET /v1/queue, GET /v1/health.`,
-  options: { tokens: { type: 'string' }, 'no-auth': { type: 'boolean' }, port: { type: 'string' } },
+  options: ['tokens', 'no-auth', 'port'],
+  service: 'ignore',
   positionals: false,
   async run(ctx, _p, values) {
     const tokensFile = values['tokens'];
     if (typeof tokensFile !== 'string' && values['no-auth'] !== true) throw new UsageError('bake serve: pass --tokens FILE (or --no-auth on a machine only you use)');
-    const port = typeof values['port'] === 'string' ? Number(values['port']) : 7878;
+    const port = values['port'] ?? 7878;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('bake serve: --port takes 0–65535');
     const tokens = typeof tokensFile === 'string' ? await loadTokens(tokensFile) : undefined;
     const service = await startService({ workspace: ctx.workspace, port, tokens });
@@ -38,4 +39,4 @@ Endpoints: POST /v1/commands {"argv": […]}, POST /v1/uploads?digest=sha256:…
     await service.close();
     return { json: {}, human: [] };
   },
-};
+});

@@ -1,7 +1,7 @@
 import { BakeError, ExitCode, UsageError } from '../../util/errors.js';
 import { findRouter } from '../../deploy/router-process.js';
 import type { Instance } from '../../router/route-table.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { environmentConfig } from '../environment-runtime.js';
 
 /** A toggle's requirement is not met yet by every live instance. */
@@ -38,7 +38,7 @@ function blockers(instances: Instance[], requires: { service: string; version: n
   );
 }
 
-export const toggleCommand: Command = {
+export const toggleCommand = defineCommand({
   name: 'toggle',
   summary: 'flip a feature for every instance of an environment at once',
   help: `Usage: bake toggle FEATURE on|off --env ENV [--requires SERVICE>=N[,…]] [--wait SECONDS]
@@ -50,7 +50,8 @@ services runs at least that version, as the router's instance registry sees it (
 not block); --wait keeps checking for that long. "off" is immediate.
 
 JSON: {"env","feature","on","toggles"}; blocked: {"error":{"kind":"toggle-blocked","blocking":[…]}}`,
-  options: { env: { type: 'string' }, requires: { type: 'string' }, wait: { type: 'string' } },
+  options: ['env', 'requires', 'wait'],
+  service: 'refuse',
   positionals: true,
   async run(ctx, positionals, values) {
     const [feature, state, ...rest] = positionals;
@@ -60,7 +61,7 @@ JSON: {"env","feature","on","toggles"}; blocked: {"error":{"kind":"toggle-blocke
     const router = await findRouter(ws.dir, env.name);
     if (!router) throw new BakeError(`${env.name} is not running (no router): bake up ${env.name} first`);
     const requires = typeof values['requires'] === 'string' ? parseRequires(values['requires']) : [];
-    const waitMs = typeof values['wait'] === 'string' ? Number(values['wait']) * 1000 : 0;
+    const waitMs = (values['wait'] ?? 0) * 1000;
     if (state === 'on' && requires.length > 0) {
       const deadline = Date.now() + waitMs;
       for (;;) {
@@ -81,4 +82,4 @@ JSON: {"env","feature","on","toggles"}; blocked: {"error":{"kind":"toggle-blocke
     const toggles = (await router.client.state()).toggles;
     return { json: { env: env.name, feature, on: state === 'on', toggles }, human: [`${feature} is ${state} in ${env.name}`] };
   },
-};
+});

@@ -1,13 +1,14 @@
-import { buildImage, describeVector } from '../../image/build-image.js';
+import { buildImage } from '../../image/build-image.js';
+import { describeVector } from '../../manifest/vector.js';
 import { commitServices } from '../../commit/commit-services.js';
 import { loadRecipe } from '../../config/recipe.js';
 import { UsageError } from '../../util/errors.js';
 import { releaseImage } from '../../release/release.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { runDeploy } from '../deploy-run.js';
 import { environmentConfig, openRuntime, withEnvironmentLock } from '../environment-runtime.js';
 
-export const upCommand: Command = {
+export const upCommand = defineCommand({
   name: 'up',
   summary: 'bring an environment up locally: bake, release, run behind its router',
   help: `Usage: bake up [ENV] [--dev]
@@ -21,7 +22,8 @@ dev; only environments with dev: true accept it. ENV may be omitted when there i
 Then: bake verify [ENV] runs its test command; bake down [ENV] removes it.
 
 JSON: the deploy's {"env","image","build","release","digest","vector","strategy","state","router"}`,
-  options: { dev: { type: 'boolean' } },
+  options: ['dev'],
+  service: 'refuse',
   positionals: true,
   async run(ctx, positionals, values) {
     if (positionals.length > 1) throw new UsageError('bake up takes at most one environment');
@@ -52,4 +54,4 @@ JSON: the deploy's {"env","image","build","release","digest","vector","strategy"
       ],
     };
   },
-};
+});

@@ -1,10 +1,10 @@
 import { BakeError, UsageError } from '../../util/errors.js';
 import { findRouter } from '../../deploy/router-process.js';
 import { runShell } from '../../util/exec.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { environmentConfig } from '../environment-runtime.js';
 
-export const verifyCommand: Command = {
+export const verifyCommand = defineCommand({
   name: 'verify',
   summary: "run an environment's test command against it",
   help: `Usage: bake verify [ENV]
@@ -14,7 +14,8 @@ set to each router URL (for example BAKE_URL_WEB=http://127.0.0.1:18080). Exit 0
 1 with its output when it fails. Like kitchen verify.
 
 JSON: {"env","passed","output"}`,
-  options: {},
+  options: [],
+  service: 'refuse',
   positionals: true,
   async run(ctx, positionals) {
     if (positionals.length > 1) throw new UsageError('bake verify takes at most one environment');
@@ -27,4 +28,4 @@ JSON: {"env","passed","output"}`,
     if (exitCode !== 0) throw new BakeError(`verify ${env.name}: the test command exited with ${exitCode}:\n${output.trimEnd()}`);
     return { json: { env: env.name, passed: true, output }, human: [output.trimEnd(), `${env.name}: verified`].filter(Boolean) };
   },
-};
+});
