@@ -68,13 +68,18 @@ export async function benchBakeVsDocker(report) {
       ['bake cold (bake build --commit)', fmt(cold.seconds)],
       ['bake after one-file change', fmt(warm.seconds)],
       ['bake cold / tar+sha256 limit', ratio(cold.seconds, tarHash)],
-      ['bake digest reproducible (fresh clone)', cold.digest === clone.digest ? `yes ${cold.digest.slice(0, 19)}` : `NO ${cold.digest} vs ${clone.digest}`],
+      [
+        'bake digest reproducible (fresh clone)',
+        cold.digest === clone.digest ? `yes ${cold.digest.slice(0, 19)}` : `NO ${cold.digest} vs ${clone.digest}`,
+      ],
     ];
     if (hasDocker()) {
       const ids = [];
       let dockerCold = 0;
       for (let i = 0; i < 3; i++) {
-        const t = timed('/usr/bin/docker', ['build', '--no-cache', '-q', '-t', `${tag}:cold${i}`, '--label', 'dev.bake.bench=1', '.'], { cwd: a.dir });
+        const t = timed('/usr/bin/docker', ['build', '--no-cache', '-q', '-t', `${tag}:cold${i}`, '--label', 'dev.bake.bench=1', '.'], {
+          cwd: a.dir,
+        });
         ids.push(t.stdout.trim());
         if (i === 0) dockerCold = t.seconds;
         // Revert to the pre-change content for a fair cold comparison is not needed: same size.
@@ -94,7 +99,10 @@ export async function benchBakeVsDocker(report) {
     } else {
       rows.push(['docker build', 'SKIPPED: no Docker engine answers (start dockerd)']);
     }
-    rows.push(['bake cold within 2× of the limit', cold.seconds <= 2 * Math.max(tarHash, 0.001) ? 'yes' : `no (${ratio(cold.seconds, tarHash)})`]);
+    rows.push([
+      'bake cold within 2× of the limit',
+      cold.seconds <= 2 * Math.max(tarHash, 0.001) ? 'yes' : `no (${ratio(cold.seconds, tarHash)})`,
+    ]);
     report('bake vs docker build (10 services × 5 MB)', rows);
   } finally {
     a.cleanup();

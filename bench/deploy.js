@@ -1,6 +1,7 @@
 // Issue 5's deploy benchmark, on the real engine: blue/green switch, rolling rollout time against
 // replica count (against a plain `docker run` + health-wait loop doing the same replacements),
-// and the router's overhead per request against a direct connection to an instance.
+// and the router's overhead per request against a direct connection to an instance. Issue 12's:
+// the blue/green flip-back time, the canary step time, and the router with counting on and off.
 import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -12,7 +13,13 @@ function get(port, path = '/version') {
     const start = process.hrtime.bigint();
     const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       res.resume();
-      res.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, release: Number(res.headers['x-bake-release']), ok: res.statusCode === 200 }));
+      res.on('end', () =>
+        resolve({
+          ms: Number(process.hrtime.bigint() - start) / 1e6,
+          release: Number(res.headers['x-bake-release']),
+          ok: res.statusCode === 200,
+        }),
+      );
     });
     req.on('error', () => resolve({ ms: 0, release: 0, ok: false }));
     req.end();
@@ -90,13 +97,19 @@ export async function benchDeploy(report) {
     const rows = [];
     const yaml = readFileSync(join(ws, 'bake.yaml'), 'utf8');
     for (const replicas of [1, 2, 4]) {
-      writeFileSync(join(ws, 'bake.yaml'), yaml.replace('    replicas: 2\n    strategy: rolling', `    replicas: ${replicas}\n    strategy: rolling`));
+      writeFileSync(
+        join(ws, 'bake.yaml'),
+        yaml.replace('    replicas: 2\n    strategy: rolling', `    replicas: ${replicas}\n    strategy: rolling`),
+      );
       sh(`git commit -qam replicas-${replicas}`, { cwd: ws, env: gitEnv });
       bake(['-C', ws, 'deploy', '--env', 'dev', '--strategy', 'recreate']);
       const build = bump();
       const rolling = bake(['-C', ws, 'deploy', '--env', 'dev', '--strategy', 'rolling']).seconds;
       const peer = await dockerLoop(build.load.imageId, replicas);
-      rows.push([`rolling upgrade, ${replicas} replica(s)`, `${fmt(rolling)} (docker run + health + rm -f loop: ${fmt(peer)}, ${(rolling / peer).toFixed(2)}×)`]);
+      rows.push([
+        `rolling upgrade, ${replicas} replica(s)`,
+        `${fmt(rolling)} (docker run + health + rm -f loop: ${fmt(peer)}, ${(rolling / peer).toFixed(2)}×)`,
+      ]);
     }
 
     // Router overhead: the same GET through the router and straight to an instance.
@@ -113,6 +126,58 @@ export async function benchDeploy(report) {
     const routed = await latencies(catalogPort, 1000);
     const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+    // Counting on against off: two in-process routers in front of the same instance.
+    const { startRouter } = await import('../dist/router/router.js');
+    const counted = {};
+    for (const counting of [true, false]) {
+      const r = await startRouter({ catalog: 0 }, { counting });
+      r.add({ id: 'bench', release: 1, vector: { catalog: 1 }, ports: { catalog: instance.ports.catalog }, health: {} });
+      await latencies(r.listeners.catalog, 100);
+      counted[counting ? 'on' : 'off'] = await latencies(r.listeners.catalog, 2000);
+      await r.close();
+    }
+
+    // Blue/green flip-back: a rollback during probation, under a poller.
+    const flipYaml = readFileSync(join(ws, 'bake.yaml'), 'utf8');
+    writeFileSync(join(ws, 'bake.yaml'), flipYaml.replace('    strategy: rolling', '    strategy: rolling\n    probation: 120'));
+    sh('git commit -qam probation', { cwd: ws, env: gitEnv });
+    bump();
+    bake(['-C', ws, 'deploy', '--env', 'dev', '--strategy', 'blue-green']);
+    const flipSeen = [];
+    let flipping = true;
+    const flipPoller = (async () => {
+      while (flipping) flipSeen.push({ at: performance.now(), ...(await get(catalogPort)) });
+    })();
+    const flipStart = performance.now();
+    const flip = await spawnAsync(process.execPath, [bakeBin, '-C', ws, '--json', 'rollback', '--env', 'dev']);
+    const flipSeconds = (performance.now() - flipStart) / 1000;
+    flipping = false;
+    await flipPoller;
+    const flipJson = JSON.parse(flip.stdout);
+    const lastNewAt = [...flipSeen].reverse().find((x) => x.release === flipJson.from)?.at ?? flipStart;
+    const flipFailed = flipSeen.filter((x) => !x.ok).length;
+    writeFileSync(join(ws, 'bake.yaml'), flipYaml);
+    sh('git commit -qam no-probation', { cwd: ws, env: gitEnv });
+
+    // Canary step time: three 1 s steps, judged from the router's counts, under a poller.
+    writeFileSync(
+      join(ws, 'bake.yaml'),
+      flipYaml.replace(
+        '    strategy: rolling',
+        '    strategy: rolling\n    canary: {steps: [{percent: 20, pause: 1}, {percent: 50, pause: 1}, {percent: 80, pause: 1}], analysis: {minRequests: 5}}',
+      ),
+    );
+    sh('git commit -qam canary-steps', { cwd: ws, env: gitEnv });
+    bump();
+    let canarying = true;
+    const canaryPoller = (async () => {
+      while (canarying) await get(catalogPort);
+    })();
+    const canaryRun = bake(['-C', ws, '--json', 'deploy', '--env', 'dev', '--strategy', 'canary']);
+    canarying = false;
+    await canaryPoller;
+    const canaryState = JSON.parse(canaryRun.stdout).state;
+
     report('deploy on the local engine (shop, 3 services per instance)', [
       ['blue/green deploy, 2 replicas', `${fmt(bg.seconds)}; ${failed} failed of ${seen.length} requests`],
       ['blue/green: window where a client saw both releases', `${Math.max(0, lastOld - firstNew).toFixed(1)} ms`],
@@ -120,6 +185,18 @@ export async function benchDeploy(report) {
       ['GET direct to an instance (mean / p99)', `${mean(direct).toFixed(2)} ms / ${percentile(direct, 99).toFixed(2)} ms`],
       ['GET through the router (mean / p99)', `${mean(routed).toFixed(2)} ms / ${percentile(routed, 99).toFixed(2)} ms`],
       ['router overhead per request', `${(mean(routed) - mean(direct)).toFixed(2)} ms (${(mean(routed) / mean(direct)).toFixed(2)}×)`],
+      [
+        'router with counting on / off (mean, p99)',
+        `${mean(counted.on).toFixed(2)} / ${mean(counted.off).toFixed(2)} ms, p99 ${percentile(counted.on, 99).toFixed(2)} / ${percentile(counted.off, 99).toFixed(2)} ms (counting costs ${(mean(counted.on) - mean(counted.off)).toFixed(3)} ms)`,
+      ],
+      [
+        'blue/green flip-back (rollback during probation)',
+        `traffic back in ${flipJson.switchedMs} ms after the lock (last new-release response ${(lastNewAt - flipStart).toFixed(0)} ms after the command started); command ${fmt(flipSeconds)}; ${flipFailed} failed of ${flipSeen.length}`,
+      ],
+      [
+        'canary, 3 steps of 1 s pause each',
+        `${fmt(canaryRun.seconds)} to ${canaryState} (${((canaryRun.seconds - 3) / 3).toFixed(2)} s per step beyond its pause)`,
+      ],
     ]);
   } finally {
     try {

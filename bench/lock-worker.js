@@ -17,7 +17,11 @@ for (let i = 0; i < count; i++) {
       waits.push(performance.now() - start);
     });
   } else {
-    const release = await lockfile.lock(target, { realpath: false, stale: 10000, retries: { retries: 500, factor: 2, minTimeout: 1, maxTimeout: 50 } });
+    const release = await lockfile.lock(target, {
+      realpath: false,
+      stale: 10000,
+      retries: { retries: 500, factor: 2, minTimeout: 1, maxTimeout: 50 },
+    });
     waits.push(performance.now() - start);
     await release();
   }

@@ -10,7 +10,9 @@ const PER_PROCESS = 50;
 async function contend(mode, target) {
   const startAt = Date.now() + 1500;
   const runs = await Promise.all(
-    Array.from({ length: PROCESSES }, () => spawnAsync(process.execPath, [join(root, 'bench', 'lock-worker.js'), target, mode, String(PER_PROCESS), String(startAt)])),
+    Array.from({ length: PROCESSES }, () =>
+      spawnAsync(process.execPath, [join(root, 'bench', 'lock-worker.js'), target, mode, String(PER_PROCESS), String(startAt)]),
+    ),
   );
   const results = runs.map((r) => {
     if (r.code !== 0) throw new Error(`lock worker failed: ${r.stderr}`);
@@ -30,7 +32,8 @@ export async function benchLocks(report) {
     const flockStart = performance.now();
     sh(`for p in $(seq ${PROCESSES}); do (for i in $(seq ${PER_PROCESS}); do flock ${tmp.dir}/flock true; done) & done; wait`); // includes one fork+exec per lock
     const flockSeconds = (performance.now() - flockStart) / 1000;
-    const row = (r) => `${r.rate.toFixed(0)} locks/s, wait p50 ${percentile(r.waits, 50).toFixed(1)} ms, p99 ${percentile(r.waits, 99).toFixed(1)} ms (${fmt(r.seconds)})`;
+    const row = (r) =>
+      `${r.rate.toFixed(0)} locks/s, wait p50 ${percentile(r.waits, 50).toFixed(1)} ms, p99 ${percentile(r.waits, 99).toFixed(1)} ms (${fmt(r.seconds)})`;
     report(`lock contention: ${PROCESSES} processes × ${PER_PROCESS} lock/release cycles`, [
       ['bake (owner record + fencing token, jittered back-off ≤ 50 ms)', row(ours)],
       ['proper-lockfile retries (factor 2, max 50 ms)', row(peer)],

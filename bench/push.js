@@ -20,7 +20,10 @@ function freePort() {
 
 async function startRegistry(dir) {
   const port = await freePort();
-  writeFileSync(join(dir, 'registry.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    join(dir, 'registry.yml'),
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const child = spawn('docker-registry', ['serve', join(dir, 'registry.yml')], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     try {
@@ -41,7 +44,10 @@ function workspace(dir) {
   }
   writeFileSync(join(dir, 'bake.yaml'), yaml);
   mkdirSync(join(dir, 'recipes'));
-  writeFileSync(join(dir, 'recipes', 'big.yaml'), `base: scratch\nservices: [${Array.from({ length: 10 }, (_, s) => `svc${s}`).join(', ')}]\n`);
+  writeFileSync(
+    join(dir, 'recipes', 'big.yaml'),
+    `base: scratch\nservices: [${Array.from({ length: 10 }, (_, s) => `svc${s}`).join(', ')}]\n`,
+  );
   writeFileSync(join(dir, '.gitignore'), '.bake/\n');
   sh('git init -q -b main && git add -A && git commit -qm init', { cwd: dir, env: gitEnv });
 }
@@ -86,7 +92,9 @@ export async function benchPush(report) {
       ['speed-up warm: docker / bake', ratio(dockerWarm.seconds, bakeWarm.seconds)],
       ['pushed digest equals the store digest', warm.digest === build2.digest ? 'yes' : 'NO'],
     ]);
-    sh(`/usr/bin/docker rmi -f ${registry.address}/docker-big:1 ${registry.address}/docker-big:2 ${build1.load.tag} ${build2.load.tag} >/dev/null 2>&1 || true`);
+    sh(
+      `/usr/bin/docker rmi -f ${registry.address}/docker-big:1 ${registry.address}/docker-big:2 ${build1.load.tag} ${build2.load.tag} >/dev/null 2>&1 || true`,
+    );
   } finally {
     registry.stop();
     tmp.cleanup();

@@ -50,18 +50,24 @@ export async function benchService(report) {
   writeFileSync(join(ws, 'recipes', 'duo.yaml'), 'base: scratch\nservices: [s1, s2]\n');
   bake(['-C', ws, 'commit', '--all']);
   bake(['-C', ws, 'build', 'duo']);
-  const server = spawn(process.execPath, [bakeBin, '-C', ws, 'serve', '--no-auth', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [bakeBin, '-C', ws, 'serve', '--no-auth', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(new URL(JSON.parse(String(d)).url).port))));
   try {
-    const statusBody = JSON.stringify({ argv: ['--json', 'status'] });
+    const statusBody = JSON.stringify({ command: 'status', options: {} });
     const statusRate = await rate(() => post(port, '/v1/commands', statusBody));
     const localStatus = await rate(() => spawnAsync(process.execPath, [bakeBin, '-C', ws, '--json', 'status']));
 
     // An unchanged commit: the service unpacks the upload once, then answers from the manifest.
     const env = { ...process.env, BAKE_SERVICE: `http://127.0.0.1:${port}` };
     await spawnAsync(process.execPath, [bakeBin, '-C', ws, 'commit', 's1', '--from', join(ws, 'services', 's1')], { env });
-    const clientCommit = await rate(() => spawnAsync(process.execPath, [bakeBin, '-C', ws, '--json', 'commit', 's1', '--from', join(ws, 'services', 's1')], { env }));
-    const localCommit = await rate(() => spawnAsync(process.execPath, [bakeBin, '-C', ws, '--json', 'commit', 's1', '--from', join(ws, 'services', 's1')]));
+    const clientCommit = await rate(() =>
+      spawnAsync(process.execPath, [bakeBin, '-C', ws, '--json', 'commit', 's1', '--from', join(ws, 'services', 's1')], { env }),
+    );
+    const localCommit = await rate(() =>
+      spawnAsync(process.execPath, [bakeBin, '-C', ws, '--json', 'commit', 's1', '--from', join(ws, 'services', 's1')]),
+    );
 
     // A real bake (new content each round), locally and through the service.
     const times = { local: 0, service: 0 };
@@ -77,8 +83,14 @@ export async function benchService(report) {
       }
     }
     report(`bake serve: ${CLIENTS} concurrent clients for ${SECONDS} s each`, [
-      ['status via the service API', `${statusRate.toFixed(0)} req/s (local bake processes: ${localStatus.toFixed(0)}/s, ${(statusRate / localStatus).toFixed(1)}×)`],
-      ['unchanged commit via bake --service (client process + upload)', `${clientCommit.toFixed(0)}/s (local: ${localCommit.toFixed(0)}/s)`],
+      [
+        'status via the service API',
+        `${statusRate.toFixed(0)} req/s (local bake processes: ${localStatus.toFixed(0)}/s, ${(statusRate / localStatus).toFixed(1)}×)`,
+      ],
+      [
+        'unchanged commit via bake --service (client process + upload)',
+        `${clientCommit.toFixed(0)}/s (local: ${localCommit.toFixed(0)}/s)`,
+      ],
       ['bake build, local', fmt(times.local)],
       ['bake build through the service', `${fmt(times.service)} (overhead ${((times.service - times.local) * 1000).toFixed(0)} ms)`],
     ]);

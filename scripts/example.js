@@ -45,4 +45,7 @@ if (existsSync('/usr/bin/skopeo')) {
   process.stdout.write('skopeo sees it as:\n');
   run('skopeo', ['inspect', '--format', '{{.Digest}} {{.Layers}}', 'oci:.bake/store:shop:1']);
 }
-if (runnable) process.stdout.write('Run it with Docker: skopeo copy oci:example/.bake/store:shop:1 docker-daemon:shop:1 && docker run --rm -p 127.0.0.1:8080:8080 shop:1\n');
+if (runnable)
+  process.stdout.write(
+    'Run it with Docker: skopeo copy oci:example/.bake/store:shop:1 docker-daemon:shop:1 && docker run --rm -p 127.0.0.1:8080:8080 shop:1\n',
+  );

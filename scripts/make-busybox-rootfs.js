@@ -12,9 +12,43 @@ const INSTALL_HINT = 'install busybox-static (apt-get install -y busybox-static)
 
 /** Applets linked as bin/<name> -> busybox: what the fixture services, entrypoint and agent use. */
 export const APPLETS = Object.freeze([
-  'awk', 'basename', 'cat', 'chmod', 'cp', 'cut', 'date', 'dirname', 'echo', 'env', 'false', 'grep',
-  'head', 'httpd', 'id', 'kill', 'ln', 'ls', 'mkdir', 'mv', 'nc', 'printf', 'ps', 'pwd', 'rm', 'sed',
-  'sh', 'sleep', 'sort', 'tail', 'tar', 'test', 'touch', 'tr', 'true', 'uname', 'wget',
+  'awk',
+  'basename',
+  'cat',
+  'chmod',
+  'cp',
+  'cut',
+  'date',
+  'dirname',
+  'echo',
+  'env',
+  'false',
+  'grep',
+  'head',
+  'httpd',
+  'id',
+  'kill',
+  'ln',
+  'ls',
+  'mkdir',
+  'mv',
+  'nc',
+  'printf',
+  'ps',
+  'pwd',
+  'rm',
+  'sed',
+  'sh',
+  'sleep',
+  'sort',
+  'tail',
+  'tar',
+  'test',
+  'touch',
+  'tr',
+  'true',
+  'uname',
+  'wget',
 ]);
 
 const DIRECTORIES = ['bin', 'dev', 'etc', 'proc', 'root', 'srv', 'sys', 'tmp', 'usr', 'usr/bin', 'var'];
@@ -46,7 +80,10 @@ export async function makeBusyboxRootfs(dir) {
   await copyFile(busybox, join(dir, 'bin', 'busybox'));
   await chmod(join(dir, 'bin', 'busybox'), 0o755);
   for (const applet of APPLETS) await linkApplet(join(dir, 'bin', applet));
-  for (const [name, content] of [['passwd', PASSWD], ['group', GROUP]]) {
+  for (const [name, content] of [
+    ['passwd', PASSWD],
+    ['group', GROUP],
+  ]) {
     await writeFile(join(dir, 'etc', name), content);
     await chmod(join(dir, 'etc', name), 0o644);
   }

@@ -97,10 +97,27 @@ describe('loadWorkspace: good files', () => {
       health: '/healthz',
       env: { MODE: 'fast', _DEBUG: '1' },
     });
-    expect(ws.services.get('cart')).toEqual({ name: 'cart', source: join(dir, 'services/cart'), sourceAsWritten: 'services/cart', install: '/srv/cart', port: 8082, env: {} });
+    expect(ws.services.get('cart')).toEqual({
+      name: 'cart',
+      source: join(dir, 'services/cart'),
+      sourceAsWritten: 'services/cart',
+      install: '/srv/cart',
+      port: 8082,
+      env: {},
+    });
     // `output: .` is the whole tree, the same as no output at all.
     expect(ws.services.get('web')?.output).toBeUndefined();
-    expect(ws.environments.get('dev')).toEqual({ name: 'dev', image: 'shop', replicas: 1, strategy: 'rolling', ports: { web: 9000 }, batch: 1, canary: { cohort: [] }, probationSeconds: 0, dev: true });
+    expect(ws.environments.get('dev')).toEqual({
+      name: 'dev',
+      image: 'shop',
+      replicas: 1,
+      strategy: 'rolling',
+      ports: { web: 9000 },
+      batch: 1,
+      canary: { cohort: [] },
+      probationSeconds: 0,
+      dev: true,
+    });
     expect(ws.environments.get('prod')).toMatchObject({ replicas: 3, strategy: 'canary', canary: { percent: 20, cohort: ['beta'] } });
   });
 
@@ -111,8 +128,24 @@ describe('loadWorkspace: good files', () => {
     expect(ws.environments.size).toBe(0);
   });
 
+  it('gives every loaded file defaults of its own (no default value is shared between loads)', async () => {
+    const dir = await workspace({
+      ...SOURCES,
+      'bake.yaml': 'services:\n  web: {source: services/web, install: /srv/web}\nenvironments:\n  dev: {image: shop}\n',
+    });
+    const first = await loadWorkspace(dir);
+    const [web, dev] = [first.services.get('web'), first.environments.get('dev')];
+    if (!web || !dev) throw new Error('web or dev not loaded');
+    web.env['LEAK'] = '1';
+    dev.canary.cohort.push('leak');
+    const second = await loadWorkspace(dir);
+    expect(second.services.get('web')?.env).toEqual({});
+    expect(second.environments.get('dev')?.canary).toEqual({ cohort: [] });
+  });
+
   it('resolves YAML aliases like the values they stand for', async () => {
-    const yaml = 'services:\n  web: {source: services/web, install: /srv/web, env: &env {MODE: fast}}\n  cart: {source: services/cart, install: /srv/cart, env: *env}\n';
+    const yaml =
+      'services:\n  web: {source: services/web, install: /srv/web, env: &env {MODE: fast}}\n  cart: {source: services/cart, install: /srv/cart, env: *env}\n';
     const ws = await loadWorkspace(await workspace({ ...SOURCES, 'bake.yaml': yaml }));
     expect(ws.services.get('cart')?.env).toEqual({ MODE: 'fast' });
   });
@@ -144,8 +177,21 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
       name: 'an unknown key close to a known one, and the required key it was meant to be',
       yaml: 'services:\n  catalog:\n    source: services/catalog\n    instal: /srv/catalog\n',
       expected: [
-        { file: 'bake.yaml', line: 4, column: 5, field: 'services.catalog.instal', message: 'unknown key "instal"', fix: 'did you mean "install"?' },
-        { line: 3, column: 5, field: 'services.catalog.install', message: 'missing required key "install"', fix: /^add install: to services\.catalog — Absolute path/ },
+        {
+          file: 'bake.yaml',
+          line: 4,
+          column: 5,
+          field: 'services.catalog.instal',
+          message: 'unknown key "instal"',
+          fix: 'did you mean "install"?',
+        },
+        {
+          line: 3,
+          column: 5,
+          field: 'services.catalog.install',
+          message: 'missing required key "install"',
+          fix: /^add install: to services\.catalog — Absolute path/,
+        },
       ],
     },
     {
@@ -161,17 +207,39 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
     {
       name: 'an unknown key near nothing known',
       yaml: 'colour: red\nservices: {}\n',
-      expected: [{ line: 1, column: 1, field: 'colour', message: 'unknown key "colour"', fix: 'remove it; the keys here are: services, environments' }],
+      expected: [
+        {
+          line: 1,
+          column: 1,
+          field: 'colour',
+          message: 'unknown key "colour"',
+          fix: 'remove it; the keys here are: services, environments',
+        },
+      ],
     },
     {
       name: 'a port written as a string',
       yaml: 'services:\n  cart: {source: services/cart, install: /srv/cart, port: "80"}\n',
-      expected: [{ line: 2, column: 59, field: 'services.cart.port', message: 'expected a whole number, got string "80"', fix: 'write it without quotes: 80' }],
+      expected: [
+        {
+          line: 2,
+          column: 59,
+          field: 'services.cart.port',
+          message: 'expected a whole number, got string "80"',
+          fix: 'write it without quotes: 80',
+        },
+      ],
     },
     {
       name: 'a port that is not a number',
       yaml: 'services:\n  cart: {source: services/cart, install: /srv/cart, port: eighty}\n',
-      expected: [{ field: 'services.cart.port', message: 'expected a whole number, got string "eighty"', fix: 'write a whole number from 1 to 65535' }],
+      expected: [
+        {
+          field: 'services.cart.port',
+          message: 'expected a whole number, got string "eighty"',
+          fix: 'write a whole number from 1 to 65535',
+        },
+      ],
     },
     {
       name: 'a port out of range',
@@ -181,12 +249,22 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
     {
       name: 'an env value YAML reads as a number',
       yaml: 'services:\n  cart:\n    source: services/cart\n    install: /srv/cart\n    env:\n      PORT: 8080\n',
-      expected: [{ line: 6, column: 13, field: 'services.cart.env.PORT', message: 'expected a string, got number 8080', fix: 'quote it: "8080"' }],
+      expected: [
+        { line: 6, column: 13, field: 'services.cart.env.PORT', message: 'expected a string, got number 8080', fix: 'quote it: "8080"' },
+      ],
     },
     {
       name: 'an empty value',
       yaml: 'services:\n  cart:\n    source: services/cart\n    install: /srv/cart\n    build:\n',
-      expected: [{ line: 5, column: 5, field: 'services.cart.build', message: 'expected a string, got nothing', fix: 'give it a string, or remove the key' }],
+      expected: [
+        {
+          line: 5,
+          column: 5,
+          field: 'services.cart.build',
+          message: 'expected a string, got nothing',
+          fix: 'give it a string, or remove the key',
+        },
+      ],
     },
     {
       name: 'a required key left empty (removing it is no fix)',
@@ -206,7 +284,15 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
     {
       name: 'a missing required field (at the object that lacks it)',
       yaml: 'services:\n  cart: {install: /srv/cart}\n',
-      expected: [{ line: 2, column: 9, field: 'services.cart.source', message: 'missing required key "source"', fix: /^add source: to services\.cart/ }],
+      expected: [
+        {
+          line: 2,
+          column: 9,
+          field: 'services.cart.source',
+          message: 'missing required key "source"',
+          fix: /^add source: to services\.cart/,
+        },
+      ],
     },
     {
       name: 'a file with no services',
@@ -221,22 +307,44 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
     {
       name: 'a relative install path',
       yaml: 'services:\n  cart: {source: services/cart, install: srv/cart}\n',
-      expected: [{ line: 2, column: 42, field: 'services.cart.install', message: /"srv\/cart" is not an absolute path/, fix: /absolute path/ }],
+      expected: [
+        { line: 2, column: 42, field: 'services.cart.install', message: /"srv\/cart" is not an absolute path/, fix: /absolute path/ },
+      ],
     },
     {
       name: 'an install path that is the image root',
       yaml: 'services:\n  cart: {source: services/cart, install: /srv/..//}\n',
-      expected: [{ field: 'services.cart.install', message: 'install path /srv/..// is the image root /', fix: 'install into a directory of its own, e.g. /srv/cart' }],
+      expected: [
+        {
+          field: 'services.cart.install',
+          message: 'install path /srv/..// is the image root /',
+          fix: 'install into a directory of its own, e.g. /srv/cart',
+        },
+      ],
     },
     {
       name: 'two services with the same install path (spelled differently)',
       yaml: 'services:\n  cart: {source: services/cart, install: /srv/app}\n  web: {source: services/web, install: /srv/./app/}\n',
-      expected: [{ line: 3, column: 40, field: 'services.web.install', message: "install path /srv/app overlaps service cart's install path /srv/app (the same path)" }],
+      expected: [
+        {
+          line: 3,
+          column: 40,
+          field: 'services.web.install',
+          message: "install path /srv/app overlaps service cart's install path /srv/app (the same path)",
+        },
+      ],
     },
     {
       name: 'one install path inside another',
       yaml: 'services:\n  cart: {source: services/cart, install: /srv/shop/cart}\n  web: {source: services/web, install: /srv/shop}\n',
-      expected: [{ line: 3, field: 'services.web.install', message: "install path /srv/shop overlaps service cart's install path /srv/shop/cart (containing it)", fix: /directory of its own/ }],
+      expected: [
+        {
+          line: 3,
+          field: 'services.web.install',
+          message: "install path /srv/shop overlaps service cart's install path /srv/shop/cart (containing it)",
+          fix: /directory of its own/,
+        },
+      ],
     },
     {
       name: 'an output that climbs out of the tree',
@@ -251,7 +359,15 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
     {
       name: 'a nonexistent source directory',
       yaml: 'services:\n  cart: {source: services/carts, install: /srv/cart}\n',
-      expected: [{ line: 2, column: 18, field: 'services.cart.source', message: 'source directory services/carts does not exist', fix: /^create services\/carts, or correct the path/ }],
+      expected: [
+        {
+          line: 2,
+          column: 18,
+          field: 'services.cart.source',
+          message: 'source directory services/carts does not exist',
+          fix: /^create services\/carts, or correct the path/,
+        },
+      ],
     },
     {
       name: 'a source that is a file',
@@ -267,7 +383,9 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
     {
       name: 'a bad service name',
       yaml: 'services:\n  Bad_Name: {source: services/cart, install: /srv/cart}\n',
-      expected: [{ line: 2, column: 3, field: 'services.Bad_Name', message: 'invalid name "Bad_Name"', fix: /lower-case letters, digits and -/ }],
+      expected: [
+        { line: 2, column: 3, field: 'services.Bad_Name', message: 'invalid name "Bad_Name"', fix: /lower-case letters, digits and -/ },
+      ],
     },
     {
       name: 'a bad env variable name',
@@ -277,7 +395,15 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
     {
       name: 'an environment routing a service that does not exist',
       yaml: 'services:\n  cart: {source: services/cart, install: /srv/cart}\nenvironments:\n  dev: {image: shop, ports: {kart: 9000}}\n',
-      expected: [{ line: 4, column: 30, field: 'environments.dev.ports.kart', message: 'no service named kart in services:', fix: 'use one of: cart' }],
+      expected: [
+        {
+          line: 4,
+          column: 30,
+          field: 'environments.dev.ports.kart',
+          message: 'no service named kart in services:',
+          fix: 'use one of: cart',
+        },
+      ],
     },
     {
       name: 'an unknown strategy',
@@ -316,7 +442,9 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
     ]);
     // The message of the error is every problem, one per line, for the CLI to print.
     expect(new InputError(problems).message.split('\n')).toHaveLength(7);
-    expect(formatProblem(problems[0] as Problem)).toBe('bake.yaml:2:45: services.catalog.install: "srv" is not an absolute path other than /, e.g. /srv/catalog (fix: write an absolute path other than /, e.g. /srv/catalog)');
+    expect(formatProblem(problems[0] as Problem)).toBe(
+      'bake.yaml:2:45: services.catalog.install: "srv" is not an absolute path other than /, e.g. /srv/catalog (fix: write an absolute path other than /, e.g. /srv/catalog)',
+    );
   });
 
   it('reports every syntax error, not just the first', async () => {
@@ -329,7 +457,13 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
 
   it('says what to create when there is no bake.yaml', async () => {
     const dir = await workspace({});
-    expectProblems(await problemsOf(loadWorkspace(dir)), [{ file: 'bake.yaml', message: `cannot load the workspace: no bake.yaml in ${dir}`, fix: 'create bake.yaml with a services: map (see README)' }]);
+    expectProblems(await problemsOf(loadWorkspace(dir)), [
+      {
+        file: 'bake.yaml',
+        message: `cannot load the workspace: no bake.yaml in ${dir}`,
+        fix: 'create bake.yaml with a services: map (see README)',
+      },
+    ]);
   });
 
   it('says so when the workspace directory itself is missing', async () => {
@@ -388,7 +522,13 @@ describe('loadRecipe: good files', () => {
   });
 
   it('accepts a rootfs directory or tar archive, and provisioning for heavy bakes', async () => {
-    const dir = await workspace({ ...GOOD, 'base/busybox/': '', 'base/rootfs.tar': '', 'recipes/a.yaml': 'base: {rootfs: base/busybox}\nservices: [web]\nprovision: [touch /x]\n', 'recipes/b.yaml': 'base: {rootfs: base/rootfs.tar}\nservices: [web]\n' });
+    const dir = await workspace({
+      ...GOOD,
+      'base/busybox/': '',
+      'base/rootfs.tar': '',
+      'recipes/a.yaml': 'base: {rootfs: base/busybox}\nservices: [web]\nprovision: [touch /x]\n',
+      'recipes/b.yaml': 'base: {rootfs: base/rootfs.tar}\nservices: [web]\n',
+    });
     const ws = await loadWorkspace(dir);
     expect(await loadRecipe(ws, 'a')).toMatchObject({ base: { kind: 'rootfs', path: join(dir, 'base/busybox') }, provision: ['touch /x'] });
     expect((await loadRecipe(ws, 'b')).base).toEqual({ kind: 'rootfs', path: join(dir, 'base/rootfs.tar') });
@@ -403,7 +543,11 @@ describe('loadRecipe: good files', () => {
   });
 
   it('prefers the file named for the image over another recipe claiming its name', async () => {
-    const dir = await workspace({ ...GOOD, 'recipes/a.yaml': 'image: b\nservices: [cart]\n', 'recipes/b.yaml': 'image: c\nservices: [web]\n' });
+    const dir = await workspace({
+      ...GOOD,
+      'recipes/a.yaml': 'image: b\nservices: [cart]\n',
+      'recipes/b.yaml': 'image: c\nservices: [web]\n',
+    });
     expect((await loadRecipe(await loadWorkspace(dir), 'b')).services).toEqual(['web']);
   });
 });
@@ -418,22 +562,42 @@ describe('loadRecipe: each bad input is reported where it is, with a fix', () =>
     {
       name: 'a service missing from bake.yaml (close to a declared one)',
       text: 'image: shop\nservices: [catalog, carts]\n',
-      expected: [{ line: 2, column: 21, field: 'services[1]', message: 'service carts is not declared in bake.yaml', fix: 'did you mean cart? Declared services: catalog, cart, web' }],
+      expected: [
+        {
+          line: 2,
+          column: 21,
+          field: 'services[1]',
+          message: 'service carts is not declared in bake.yaml',
+          fix: 'did you mean cart? Declared services: catalog, cart, web',
+        },
+      ],
     },
     {
       name: 'a service missing from bake.yaml (close to nothing)',
       text: 'services:\n  - web\n  - payments\n',
-      expected: [{ line: 3, column: 5, field: 'services[1]', fix: 'declare it under services: in bake.yaml, or use one of: catalog, cart, web' }],
+      expected: [
+        { line: 3, column: 5, field: 'services[1]', fix: 'declare it under services: in bake.yaml, or use one of: catalog, cart, web' },
+      ],
     },
     {
       name: 'a service listed twice',
       text: 'services: [web, cart, web]\n',
-      expected: [{ line: 1, column: 23, field: 'services[2]', message: '"web" is listed twice (also services[0])', fix: 'remove the duplicate' }],
+      expected: [
+        { line: 1, column: 23, field: 'services[2]', message: '"web" is listed twice (also services[0])', fix: 'remove the duplicate' },
+      ],
     },
     {
       name: 'services that is a single name',
       text: 'services: web\n',
-      expected: [{ line: 1, column: 11, field: 'services', message: 'expected a list, got string "web"', fix: 'write it as [web] or as lines starting with "- "' }],
+      expected: [
+        {
+          line: 1,
+          column: 11,
+          field: 'services',
+          message: 'expected a list, got string "web"',
+          fix: 'write it as [web] or as lines starting with "- "',
+        },
+      ],
     },
     {
       name: 'an empty services list',
@@ -466,7 +630,15 @@ describe('loadRecipe: each bad input is reported where it is, with a fix', () =>
     {
       name: 'a rootfs base that does not exist',
       text: 'base: {rootfs: base/busybox}\nservices: [web]\n',
-      expected: [{ line: 1, column: 16, field: 'base.rootfs', message: 'base root filesystem base/busybox does not exist', fix: /^point rootfs at a root filesystem directory or tar archive/ }],
+      expected: [
+        {
+          line: 1,
+          column: 16,
+          field: 'base.rootfs',
+          message: 'base root filesystem base/busybox does not exist',
+          fix: /^point rootfs at a root filesystem directory or tar archive/,
+        },
+      ],
     },
     {
       name: 'an OCI base that does not exist',
@@ -488,7 +660,15 @@ describe('loadRecipe: each bad input is reported where it is, with a fix', () =>
     {
       name: 'a base of an unknown kind',
       text: 'base: {docker: busybox}\nservices: [web]\n',
-      expected: [{ line: 1, column: 8, field: 'base.docker', message: 'unknown key "docker"', fix: 'write scratch, {rootfs: DIR-or-TAR} or {oci: LAYOUT-DIR, ref: NAME}' }],
+      expected: [
+        {
+          line: 1,
+          column: 8,
+          field: 'base.docker',
+          message: 'unknown key "docker"',
+          fix: 'write scratch, {rootfs: DIR-or-TAR} or {oci: LAYOUT-DIR, ref: NAME}',
+        },
+      ],
     },
     {
       name: 'a misspelt base key',
@@ -498,7 +678,14 @@ describe('loadRecipe: each bad input is reported where it is, with a fix', () =>
     {
       name: 'a base naming an image instead of scratch',
       text: 'base: busybox\nservices: [web]\n',
-      expected: [{ line: 1, column: 7, field: 'base', message: 'expected scratch, {rootfs: DIR-or-TAR} or {oci: LAYOUT-DIR, ref: NAME}, got string "busybox"' }],
+      expected: [
+        {
+          line: 1,
+          column: 7,
+          field: 'base',
+          message: 'expected scratch, {rootfs: DIR-or-TAR} or {oci: LAYOUT-DIR, ref: NAME}, got string "busybox"',
+        },
+      ],
     },
     {
       name: 'a base that is two kinds at once',
@@ -558,44 +745,70 @@ describe('loadRecipe: each bad input is reported where it is, with a fix', () =>
 
   it('reports a file name that cannot be the default image name', async () => {
     const dir = await workspace({ ...GOOD, 'recipes/My Shop.yaml': 'services: [web]\n' });
-    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'recipes/My Shop.yaml')), [{ file: 'recipes/My Shop.yaml', line: 1, column: 1, field: 'image', fix: /add image: with a valid name, or rename the file/ }]);
+    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'recipes/My Shop.yaml')), [
+      { file: 'recipes/My Shop.yaml', line: 1, column: 1, field: 'image', fix: /add image: with a valid name, or rename the file/ },
+    ]);
   });
 
   it('lists the recipes there are when the image is unknown', async () => {
     const dir = await workspace({ ...GOOD, 'recipes/shop.yaml': 'services: [web]\n', 'recipes/x.yaml': 'image: store\nservices: [web]\n' });
-    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'shopp')), [{ file: 'recipes/shopp.yaml', message: 'no recipe for image shopp', fix: 'did you mean shop? Known images: shop, store' }]);
+    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'shopp')), [
+      { file: 'recipes/shopp.yaml', message: 'no recipe for image shopp', fix: 'did you mean shop? Known images: shop, store' },
+    ]);
   });
 
   it('lists the images there are when none is close', async () => {
     const dir = await workspace({ ...GOOD, 'recipes/shop.yaml': 'services: [web]\n' });
-    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'inventory')), [{ fix: 'use one of: shop, or create recipes/inventory.yaml' }]);
+    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'inventory')), [
+      { fix: 'use one of: shop, or create recipes/inventory.yaml' },
+    ]);
   });
 
   it('includes the problems of recipes it could not read when the image is unknown (it may be one of them)', async () => {
     const dir = await workspace({ ...GOOD, 'recipes/x.yaml': 'image: [store\n' });
     const problems = await problemsOf(loadRecipe(await loadWorkspace(dir), 'store'));
-    expectProblems(problems, [{ message: 'no recipe for image store', fix: /create recipes\/store\.yaml/ }, { file: 'recipes/x.yaml', message: /YAML syntax/ }]);
+    expectProblems(problems, [
+      { message: 'no recipe for image store', fix: /create recipes\/store\.yaml/ },
+      { file: 'recipes/x.yaml', message: /YAML syntax/ },
+    ]);
   });
 
   it('says how to start when there are no recipes', async () => {
     const dir = await workspace(GOOD);
-    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'shop')), [{ message: 'no recipe for image shop', fix: 'create recipes/shop.yaml with services: [...] (see README)' }]);
+    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'shop')), [
+      { message: 'no recipe for image shop', fix: 'create recipes/shop.yaml with services: [...] (see README)' },
+    ]);
   });
 
   it('refuses an image two recipes claim', async () => {
-    const dir = await workspace({ ...GOOD, 'recipes/a.yaml': 'image: shop\nservices: [web]\n', 'recipes/b.yaml': 'image: shop\nservices: [cart]\n' });
-    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'shop')), [{ file: 'recipes/a.yaml', message: 'image shop is ambiguous: recipes/a.yaml and recipes/b.yaml both declare it' }]);
+    const dir = await workspace({
+      ...GOOD,
+      'recipes/a.yaml': 'image: shop\nservices: [web]\n',
+      'recipes/b.yaml': 'image: shop\nservices: [cart]\n',
+    });
+    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'shop')), [
+      { file: 'recipes/a.yaml', message: 'image shop is ambiguous: recipes/a.yaml and recipes/b.yaml both declare it' },
+    ]);
   });
 
   it('names the missing file when given a path', async () => {
     const dir = await workspace(GOOD);
-    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'recipes/none.yaml')), [{ file: 'recipes/none.yaml', message: 'cannot read recipes/none.yaml: no such file' }]);
+    expectProblems(await problemsOf(loadRecipe(await loadWorkspace(dir), 'recipes/none.yaml')), [
+      { file: 'recipes/none.yaml', message: 'cannot read recipes/none.yaml: no such file' },
+    ]);
   });
 });
 
 describe('listRecipes', () => {
   it('lists image names in file-name order, skipping other files', async () => {
-    const dir = await workspace({ ...GOOD, 'recipes/b.yaml': 'services: [web]\n', 'recipes/a.yml': 'image: zeta\nservices: [cart]\n', 'recipes/README.md': '# no\n', 'recipes/.#b.yaml': 'junk', 'recipes/old/': '' });
+    const dir = await workspace({
+      ...GOOD,
+      'recipes/b.yaml': 'services: [web]\n',
+      'recipes/a.yml': 'image: zeta\nservices: [cart]\n',
+      'recipes/README.md': '# no\n',
+      'recipes/.#b.yaml': 'junk',
+      'recipes/old/': '',
+    });
     expect(await listRecipes(await loadWorkspace(dir))).toEqual(['zeta', 'b']);
   });
 
@@ -604,7 +817,13 @@ describe('listRecipes', () => {
   });
 
   it('reports the problems of every invalid recipe, and images baked twice', async () => {
-    const dir = await workspace({ ...GOOD, 'recipes/a.yaml': 'services: [nope]\n', 'recipes/b.yaml': 'services: web\n', 'recipes/c.yaml': 'image: d\nservices: [web]\n', 'recipes/d.yaml': 'services: [web]\n' });
+    const dir = await workspace({
+      ...GOOD,
+      'recipes/a.yaml': 'services: [nope]\n',
+      'recipes/b.yaml': 'services: web\n',
+      'recipes/c.yaml': 'image: d\nservices: [web]\n',
+      'recipes/d.yaml': 'services: [web]\n',
+    });
     expectProblems(await problemsOf(listRecipes(await loadWorkspace(dir))), [
       { file: 'recipes/a.yaml', field: 'services[0]' },
       { file: 'recipes/b.yaml', field: 'services' },
@@ -637,13 +856,20 @@ describe('edit distance and suggestions', () => {
 
 describe('published JSON Schemas', () => {
   it('equal what the field specs generate now (after changing spec.ts: npx tsc -p . && node scripts/write-schemas.js)', async () => {
-    const read = async (name: string): Promise<unknown> => JSON.parse(await readFile(new URL(`../schemas/${name}`, import.meta.url), 'utf8'));
+    const read = async (name: string): Promise<unknown> =>
+      JSON.parse(await readFile(new URL(`../schemas/${name}`, import.meta.url), 'utf8'));
     expect(await read('bake.schema.json')).toEqual(workspaceJsonSchema());
     expect(await read('recipe.schema.json')).toEqual(recipeJsonSchema());
   });
 
   it('are draft 2020-12, closed to unknown keys, and describe every field', () => {
-    const schema = workspaceJsonSchema() as { $schema: string; additionalProperties: boolean; properties: { services: { additionalProperties: { additionalProperties: boolean; properties: Record<string, { description?: string }> } } } };
+    const schema = workspaceJsonSchema() as {
+      $schema: string;
+      additionalProperties: boolean;
+      properties: {
+        services: { additionalProperties: { additionalProperties: boolean; properties: Record<string, { description?: string }> } };
+      };
+    };
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.additionalProperties).toBe(false);
     const service = schema.properties.services.additionalProperties;

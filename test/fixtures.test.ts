@@ -22,7 +22,9 @@ describe.skipIf(tools.skip)('the shop fixture', () => {
     expect(await repo.git('rev-parse', 'HEAD')).toMatch(/^[0-9a-f]{40}$/);
     expect(await repo.git('branch', '--show-current')).toBe('main');
     expect(await repo.git('status', '--porcelain', '--ignored=no')).toBe('');
-    expect(await repo.git('log', '-1', '--format=%an <%ae> %aI %cI')).toBe('Shop Team <team@shop.invalid> 2026-01-01T00:00:00+00:00 2026-01-01T00:00:00+00:00');
+    expect(await repo.git('log', '-1', '--format=%an <%ae> %aI %cI')).toBe(
+      'Shop Team <team@shop.invalid> 2026-01-01T00:00:00+00:00 2026-01-01T00:00:00+00:00',
+    );
   });
 
   it('gives two fresh copies the same HEAD commit', async () => {
@@ -89,7 +91,11 @@ describe.skipIf(tools.skip)('the shop fixture', () => {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitFor(`${base}/healthz`, () => child.exitCode !== null, () => stderr);
+      await waitFor(
+        `${base}/healthz`,
+        () => child.exitCode !== null,
+        () => stderr,
+      );
       expect(await (await fetch(`${base}/healthz`)).text()).toBe('ok\n');
       expect(await (await fetch(`${base}/version`)).text()).toBe(`${version}\n`);
       expect((await fetch(`${base}/files/VERSION`)).status).toBe(200);
@@ -103,7 +109,7 @@ describe.skipIf(tools.skip)('the shop fixture', () => {
 
 describe.skipIf(tools.skip)('the helpers', () => {
   it('gitRepo writes text, modes and symlinks, and commits them', async () => {
-    const repo = await gitRepo({ 'a.txt': 'a\n', 'bin/run': { content: '#!/bin/sh\n', mode: 0o755 }, 'link': { symlink: 'a.txt' } });
+    const repo = await gitRepo({ 'a.txt': 'a\n', 'bin/run': { content: '#!/bin/sh\n', mode: 0o755 }, link: { symlink: 'a.txt' } });
     try {
       expect(await repo.git('ls-files', '-s')).toMatch(/^100644 \S+ 0\ta\.txt\n100755 \S+ 0\tbin\/run\n120000 \S+ 0\tlink$/);
       const first = await repo.git('rev-parse', 'HEAD');

@@ -1,6 +1,6 @@
 import { workspacePaths } from '../config/workspace-paths.js';
 import { readManifest } from '../manifest/manifest-file.js';
-import type { BuildRecord, ReleaseRecord, VersionVector } from '../manifest/model.js';
+import type { BuildRecord, ReleaseFigures, ReleaseRecord, VersionVector } from '../manifest/model.js';
 import { staleServices } from '../manifest/staleness.js';
 import { liveReleases, runningVector } from '../release/release.js';
 import type { AppContext } from './context.js';
@@ -32,6 +32,23 @@ export interface EnvironmentStatus {
   running: VersionVector;
   previous: ReleaseRecord[];
   refusals: number;
+  /** With --env and its router running: every release that has instances, with its share of traffic and its figures. */
+  serving?: ServingRelease[];
+  /** Why the last rollout stopped (the rule that fired, the figures, the time), if one did. */
+  lastStop?: { release: number } & NonNullable<ReleaseRecord['stopped']>;
+  /** What is pending and how to finish it: a probation, a paused or interrupted rollout, a preview. */
+  pending?: string[];
+}
+
+/** One release serving in an environment, as its router sees it. */
+export interface ServingRelease {
+  release: number;
+  build: number | null;
+  state: ReleaseRecord['state'] | null;
+  instances: number;
+  /** Percentage of unpinned traffic it gets now. */
+  share: number;
+  figures: ReleaseFigures;
 }
 
 /** What `bake status --json` prints. */
@@ -49,7 +66,15 @@ export async function status(ctx: AppContext, options: StatusOptions = {}): Prom
   const services = Object.fromEntries(
     Object.entries(manifest.services).map(([name, h]) => {
       const latest = h.versions.at(-1);
-      return [name, { latest: latest?.version ?? 0, digest: latest?.digest ?? null, revision: latest?.revision ?? null, author: latest?.author ?? null }];
+      return [
+        name,
+        {
+          latest: latest?.version ?? 0,
+          digest: latest?.digest ?? null,
+          revision: latest?.revision ?? null,
+          author: latest?.author ?? null,
+        },
+      ];
     }),
   );
   const images = Object.fromEntries(
@@ -57,7 +82,15 @@ export async function status(ctx: AppContext, options: StatusOptions = {}): Prom
       image,
       builds.map((b): BuildStatus => {
         const superseded = staleServices(manifest, b.vector);
-        return { build: b.id, digest: b.digest, vector: b.vector, status: superseded.length > 0 ? 'stale' : 'current', supersededBy: superseded, builtAt: b.builtAt, builtBy: b.builtBy };
+        return {
+          build: b.id,
+          digest: b.digest,
+          vector: b.vector,
+          status: superseded.length > 0 ? 'stale' : 'current',
+          supersededBy: superseded,
+          builtAt: b.builtAt,
+          builtBy: b.builtBy,
+        };
       }),
     ]),
   );
@@ -71,6 +104,78 @@ export async function status(ctx: AppContext, options: StatusOptions = {}): Prom
         return [name, { live, running: runningVector(env), previous, refusals: env.refusals.length }];
       }),
   );
-  if (options.env !== undefined && !(options.env in environments)) environments[options.env] = { live: [], running: {}, previous: [], refusals: 0 };
+  if (options.env !== undefined && !(options.env in environments))
+    environments[options.env] = { live: [], running: {}, previous: [], refusals: 0 };
+  for (const [name, status] of Object.entries(environments)) {
+    const record = manifest.environments[name];
+    const stopped = [...(record?.releases ?? [])].reverse().find((r) => r.stopped);
+    if (stopped?.stopped) status.lastStop = { release: stopped.id, ...stopped.stopped };
+    const pending = pendingOf(name, status.live);
+    if (pending.length > 0) status.pending = pending;
+    if (options.env === name) {
+      const serving = await servingOf(ctx.workspace, name, record?.releases ?? []);
+      if (serving) status.serving = serving;
+    }
+  }
   return { generation: manifest.generation, services, images, environments, interrupted: manifest.interrupted ?? [] };
+}
+
+/** What waits in an environment, said the way an operator acts on it. */
+function pendingOf(env: string, live: readonly ReleaseRecord[]): string[] {
+  const lines: string[] = [];
+  for (const r of live) {
+    if (r.state === 'installing')
+      lines.push(`release ${r.id} is installing: a deploy is running, or was killed; bake rollback --env ${env} finishes it`);
+    if (r.state !== 'probation') continue;
+    const paused = r.rollout?.paused;
+    if (r.strategy === 'blue-green' && r.probationUntil && !paused) {
+      lines.push(
+        `release ${r.id} is on probation until ${r.probationUntil}: the old fleet is up with no traffic; bake rollback --env ${env} switches back at once, bake promote --env ${env} retires it now`,
+      );
+    } else if (paused) {
+      const next =
+        paused.reason === 'preview'
+          ? `bake promote --env ${env} switches traffic, bake abort --env ${env} drops it`
+          : paused.reason === 'manual'
+            ? `bake promote --env ${env} or bake rollback --env ${env}`
+            : `bake deploy --resume --env ${env} continues, bake promote --env ${env} finishes, bake rollback or bake abort withdraws`;
+      lines.push(
+        `release ${r.id} (${r.strategy ?? 'rollout'}, ${r.rollout?.percent ?? 0}%) is paused since ${paused.at} (${paused.reason}): ${paused.message}; ${next}`,
+      );
+    } else {
+      lines.push(
+        `release ${r.id} (${r.strategy ?? 'rollout'}) is on probation at ${r.rollout?.percent ?? 0}%, step ${(r.rollout?.step ?? 0) + 1}`,
+      );
+    }
+  }
+  return lines;
+}
+
+/** Every release with instances at the environment's router, its share and figures; undefined when no router runs. */
+async function servingOf(workspace: string, env: string, releases: readonly ReleaseRecord[]): Promise<ServingRelease[] | undefined> {
+  const { findRouter } = await import('../deploy/router-process.js');
+  const router = await findRouter(workspace, env);
+  if (!router) return undefined;
+  const [state, stats] = await Promise.all([
+    router.client.state(),
+    router.client.stats().catch(() => ({}) as Record<string, ReleaseFigures>),
+  ]);
+  const counts = new Map<number, number>();
+  for (const i of state.instances) if (!i.draining) counts.set(i.release, (counts.get(i.release) ?? 0) + 1);
+  const weights = state.routes.weights;
+  const weightOf = (release: number) => (weights ? (weights[String(release)] ?? 0) : (counts.get(release) ?? 0));
+  const total = [...counts.keys()].reduce((sum, r) => sum + weightOf(r), 0);
+  return [...counts.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([release, instances]) => {
+      const record = releases.find((r) => r.id === release);
+      return {
+        release,
+        build: record?.build ?? null,
+        state: record?.state ?? null,
+        instances,
+        share: total === 0 ? 0 : Math.round((weightOf(release) / total) * 1000) / 10,
+        figures: stats[String(release)] ?? { requests: 0, errors: 0, errorRate: 0, p50: null, p99: null },
+      };
+    });
 }

@@ -8,6 +8,22 @@ import type { AppContext } from './context.js';
 const loaders = {
   status: async () => (await import('./status.js')).status,
   log: async () => (await import('./log.js')).log,
+  commit: async () => (await import('./commit.js')).commit,
+  build: async () => (await import('./build.js')).build,
+  'hand-off': async () => (await import('./hand-off.js')).handOff,
+  release: async () => (await import('./release.js')).release,
+  push: async () => (await import('./push.js')).push,
+  gc: async () => (await import('./gc.js')).gc,
+  deploy: async () => (await import('./deploy.js')).deploy,
+  promote: async () => (await import('./promote.js')).promote,
+  rollback: async () => (await import('./rollback.js')).rollback,
+  up: async () => (await import('./up.js')).up,
+  down: async () => (await import('./down.js')).down,
+  verify: async () => (await import('./verify.js')).verify,
+  toggle: async () => (await import('./toggle.js')).toggle,
+  upgrade: async () => (await import('./upgrade.js')).upgrade,
+  abort: async () => (await import('./abort.js')).abort,
+  settle: async () => (await import('./settle.js')).settle,
 };
 
 type Loaders = typeof loaders;
@@ -15,12 +31,6 @@ export type UseCaseName = keyof Loaders;
 type UseCase<N extends UseCaseName> = Awaited<ReturnType<Loaders[N]>>;
 export type UseCaseOptions<N extends UseCaseName> = NonNullable<Parameters<UseCase<N>>[1]>;
 export type UseCaseResult<N extends UseCaseName> = Awaited<ReturnType<UseCase<N>>>;
-
-/** The use cases `bake serve` runs for remote callers; the others are local by nature. */
-export const REMOTE_USE_CASES: ReadonlySet<string> = new Set(['commit', 'build', 'release', 'push', 'status', 'log', 'gc']);
-
-/** The use cases a read token may run. */
-export const READ_USE_CASES: ReadonlySet<string> = new Set(['status', 'log']);
 
 export function isUseCaseName(name: string): name is UseCaseName {
   return Object.hasOwn(loaders, name);

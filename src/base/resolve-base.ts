@@ -16,7 +16,11 @@ import type { BaseImage } from './base-image.js';
  * deterministically with the given clock, so the same directory gives the same layer anywhere.
  * Throws InputError (missing ref), UnsafeSourceError, StoreError.
  */
-export async function resolveBase(base: BaseConfig, store: LayoutStore, options: { mtime: number; recipeFile: string }): Promise<BaseImage> {
+export async function resolveBase(
+  base: BaseConfig,
+  store: LayoutStore,
+  options: { mtime: number; recipeFile: string },
+): Promise<BaseImage> {
   switch (base.kind) {
     case 'scratch':
       return { layers: [], config: {}, history: [], description: 'scratch' };
@@ -76,8 +80,14 @@ async function ociBase(layoutDir: string, ref: string, store: LayoutStore, recip
   for (const [i, layer] of manifest.layers.entries()) {
     if (!(await store.has(layer.digest))) await store.putStream(source.openRead(layer.digest), layer.digest);
     const diffId = config.rootfs.diff_ids[i];
-    if (diffId === undefined) throw new InputError([{ file: recipeFile, field: 'base', message: `base ${ref} has fewer diff_ids than layers`, fix: 'rebuild the base image' }]);
-    layers.push({ descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, diffId: diffId as `sha256:${string}` });
+    if (diffId === undefined)
+      throw new InputError([
+        { file: recipeFile, field: 'base', message: `base ${ref} has fewer diff_ids than layers`, fix: 'rebuild the base image' },
+      ]);
+    layers.push({
+      descriptor: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size },
+      diffId: diffId as `sha256:${string}`,
+    });
   }
   return {
     layers,

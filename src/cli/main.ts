@@ -9,22 +9,88 @@ import { clearProgress, progressDisplay } from './progress-display.js';
 
 /** Commands load on demand: a command pays only for the modules it uses (start-up time matters). */
 const commands: { name: string; summary: string; load(): Promise<Command> }[] = [
-  { name: 'commit', summary: 'record the committed source of services as new versions', load: async () => (await import('./commands/commit.js')).commitCommand },
-  { name: 'build', summary: 'bake images from recipes and the latest committed versions', load: async () => (await import('./commands/build.js')).buildCommand },
-  { name: 'release', summary: 'hand a build to an environment through the race gate', load: async () => (await import('./commands/release.js')).releaseCommand },
-  { name: 'deploy', summary: 'release through the race gate and roll out (rolling, blue-green, canary, ab)', load: async () => (await import('./commands/deploy.js')).deployCommand },
+  {
+    name: 'commit',
+    summary: 'record the committed source of services as new versions',
+    load: async () => (await import('./commands/commit.js')).commitCommand,
+  },
+  {
+    name: 'build',
+    summary: 'bake images from recipes and the latest committed versions',
+    load: async () => (await import('./commands/build.js')).buildCommand,
+  },
+  {
+    name: 'release',
+    summary: 'hand a build to an environment through the race gate',
+    load: async () => (await import('./commands/release.js')).releaseCommand,
+  },
+  {
+    name: 'deploy',
+    summary: 'release through the race gate and roll out (rolling, blue-green, canary, ab)',
+    load: async () => (await import('./commands/deploy.js')).deployCommand,
+  },
   { name: 'promote', summary: 'finish a canary or A/B deploy', load: async () => (await import('./commands/promote.js')).promoteCommand },
-  { name: 'rollback', summary: 'return an environment to its previous release', load: async () => (await import('./commands/rollback.js')).rollbackCommand },
-  { name: 'toggle', summary: 'flip a feature for every instance at once, once versions allow', load: async () => (await import('./commands/toggle.js')).toggleCommand },
-  { name: 'up', summary: 'bring an environment up locally (bake, release, run behind its router)', load: async () => (await import('./commands/up.js')).upCommand },
-  { name: 'verify', summary: "run an environment's test command against it", load: async () => (await import('./commands/verify.js')).verifyCommand },
+  {
+    name: 'rollback',
+    summary: 'return an environment to its previous release',
+    load: async () => (await import('./commands/rollback.js')).rollbackCommand,
+  },
+  {
+    name: 'toggle',
+    summary: 'flip a feature for every instance at once, once versions allow',
+    load: async () => (await import('./commands/toggle.js')).toggleCommand,
+  },
+  {
+    name: 'upgrade',
+    summary: 'install newer committed versions into a running light environment',
+    load: async () => (await import('./commands/upgrade.js')).upgradeCommand,
+  },
+  {
+    name: 'abort',
+    summary: 'withdraw a canary, A/B or blue/green rollout by hand',
+    load: async () => (await import('./commands/abort.js')).abortCommand,
+  },
+  {
+    name: 'up',
+    summary: 'bring an environment up locally (bake, release, run behind its router)',
+    load: async () => (await import('./commands/up.js')).upCommand,
+  },
+  {
+    name: 'verify',
+    summary: "run an environment's test command against it",
+    load: async () => (await import('./commands/verify.js')).verifyCommand,
+  },
   { name: 'down', summary: 'remove everything an environment started', load: async () => (await import('./commands/down.js')).downCommand },
-  { name: 'router', summary: "run an environment's router (deploy and up start it for you)", load: async () => (await import('./commands/router.js')).routerCommand },
-  { name: 'push', summary: 'push a build to an OCI registry (distribution API, no engine)', load: async () => (await import('./commands/push.js')).pushCommand },
-  { name: 'gc', summary: 'remove images and blobs no release references (store and engine)', load: async () => (await import('./commands/gc.js')).gcCommand },
-  { name: 'serve', summary: 'run the bake service: one manifest and lock for many CI jobs', load: async () => (await import('./commands/serve.js')).serveCommand },
-  { name: 'status', summary: 'show services, builds, environments and the manifest generation', load: async () => (await import('./commands/status.js')).statusCommand },
-  { name: 'log', summary: 'the history of commits, builds, releases and refusals', load: async () => (await import('./commands/log.js')).logCommand },
+  {
+    name: 'router',
+    summary: "run an environment's router (deploy and up start it for you)",
+    load: async () => (await import('./commands/router.js')).routerCommand,
+  },
+  {
+    name: 'push',
+    summary: 'push a build to an OCI registry (distribution API, no engine)',
+    load: async () => (await import('./commands/push.js')).pushCommand,
+  },
+  {
+    name: 'gc',
+    summary: 'remove images and blobs no release references (store and engine)',
+    load: async () => (await import('./commands/gc.js')).gcCommand,
+  },
+  {
+    name: 'serve',
+    summary: 'run the bake service: one manifest and lock for many CI jobs',
+    load: async () => (await import('./commands/serve.js')).serveCommand,
+  },
+  {
+    name: 'status',
+    summary: 'show services, builds, environments and the manifest generation',
+    load: async () => (await import('./commands/status.js')).statusCommand,
+  },
+  {
+    name: 'log',
+    summary: 'the history of commits, builds, releases and refusals',
+    load: async () => (await import('./commands/log.js')).logCommand,
+  },
 ];
 
 function mainHelp(): string {
@@ -96,11 +162,6 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
       );
     }
     const progress = io.progress ?? progressDisplay(io.stderr as NodeJS.WriteStream);
-    if (serviceUrl && command.service === 'forward') {
-      // TODO(app-layer): replaced by typed requests through cli/invoke.ts
-      const { forward } = await import('../service/client.js');
-      return await forward(serviceUrl, [command.name, ...argv.filter((a, i) => a !== command.name || i !== argv.indexOf(command.name)).filter((a) => !a.startsWith('--service'))], { ...io, progress });
-    }
     const output = await command.run(
       { workspace: resolve(values.workspace ?? '.'), json, env: process.env, progress, ...(serviceUrl && { serviceUrl }) },
       parsed.positionals,
@@ -118,7 +179,12 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
 
 /** The command named in argv (the first word that is not a global option's value) and the rest. */
 function findCommand(argv: string[]): { entry?: (typeof commands)[number]; args: string[] } {
-  const takesValue = new Set(GLOBAL_OPTIONS.filter((n) => OPTIONS[n].type === 'string').flatMap((n) => [`--${n}`, ...('short' in OPTIONS[n] ? [`-${OPTIONS[n].short}`] : [])]));
+  const takesValue = new Set(
+    GLOBAL_OPTIONS.filter((n) => OPTIONS[n].type === 'string').flatMap((n) => [
+      `--${n}`,
+      ...('short' in OPTIONS[n] ? [`-${OPTIONS[n].short}`] : []),
+    ]),
+  );
   const index = argv.findIndex((arg, i) => !arg.startsWith('-') && !takesValue.has(argv[i - 1] ?? ''));
   if (index < 0) return { args: argv };
   const entry = commands.find((c) => c.name === argv[index]);
@@ -129,7 +195,9 @@ function findCommand(argv: string[]): { entry?: (typeof commands)[number]; args:
 /** `--service URL` (the old spelling of --service-url) where the command has no --service of its own. */
 function legacyServiceFlag(args: string[], command: Command): string[] {
   if ((command.options as readonly string[]).includes('service')) return args;
-  return args.flatMap((arg) => (arg === '--service' ? ['--service-url'] : arg.startsWith('--service=') ? [`--service-url=${arg.slice('--service='.length)}`] : [arg]));
+  return args.flatMap((arg) =>
+    arg === '--service' ? ['--service-url'] : arg.startsWith('--service=') ? [`--service-url=${arg.slice('--service='.length)}`] : [arg],
+  );
 }
 
 function reportError(error: unknown, json: boolean, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): number {
@@ -140,7 +208,8 @@ function reportError(error: unknown, json: boolean, io: { stdout: NodeJS.Writabl
     return error.exitCode;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  if (json) io.stdout.write(`${JSON.stringify({ error: { kind: 'internal', message: String((error as Error)?.message ?? error) } }, null, 2)}\n`);
+  if (json)
+    io.stdout.write(`${JSON.stringify({ error: { kind: 'internal', message: String((error as Error)?.message ?? error) } }, null, 2)}\n`);
   io.stderr.write(`bake: internal error: ${message}\n`);
   return ExitCode.error;
 }

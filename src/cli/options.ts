@@ -23,7 +23,9 @@ function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (raw: string, flag: string): number => {
     const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isSafeInteger(value) || value < min || value > max) {
-      throw new UsageError(`${flag} takes a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` of at least ${min}`}, got ${JSON.stringify(raw)}`);
+      throw new UsageError(
+        `${flag} takes a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` of at least ${min}`}, got ${JSON.stringify(raw)}`,
+      );
     }
     return value;
   };
@@ -31,12 +33,14 @@ function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
 
 function seconds(raw: string, flag: string): number {
   const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isFinite(value) || value > 86_400) throw new UsageError(`${flag} takes a number of seconds from 0 to 86400, got ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(value) || value > 86_400)
+    throw new UsageError(`${flag} takes a number of seconds from 0 to 86400, got ${JSON.stringify(raw)}`);
   return value;
 }
 
 function environmentName(raw: string, flag: string): string {
-  if (!ENVIRONMENT_NAME.test(raw)) throw new UsageError(`${flag}: invalid environment name ${JSON.stringify(raw)} (use ${ENVIRONMENT_NAME_SAYS})`);
+  if (!ENVIRONMENT_NAME.test(raw))
+    throw new UsageError(`${flag}: invalid environment name ${JSON.stringify(raw)} (use ${ENVIRONMENT_NAME_SAYS})`);
   return raw;
 }
 
@@ -45,7 +49,16 @@ function strategy(raw: string, flag: string): StrategyName {
   return raw;
 }
 
-const string = <T>(parse: (raw: string, flag: string) => T, short?: string): StringOption<T> => ({ type: 'string', parse, ...(short && { short }) });
+function conflictPolicy(raw: string, flag: string): 'off' | 'refuse' {
+  if (raw !== 'off' && raw !== 'refuse') throw new UsageError(`${flag} must be off or refuse, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+const string = <T>(parse: (raw: string, flag: string) => T, short?: string): StringOption<T> => ({
+  type: 'string',
+  parse,
+  ...(short && { short }),
+});
 const boolean = (short?: string): BooleanOption => ({ type: 'boolean', ...(short && { short }) });
 
 export const OPTIONS = {
@@ -75,6 +88,9 @@ export const OPTIONS = {
   batch: string(wholeNumber(1, 1000)),
   requires: string(text),
   wait: string(seconds),
+  conflict: string(conflictPolicy),
+  resume: boolean(),
+  retry: boolean(),
   // status, log, gc
   service: string(text),
   image: string(text),
@@ -101,10 +117,12 @@ export const GLOBAL_OPTIONS = ['workspace', 'json', 'help', 'service-url'] as co
 
 /** The parseArgs configuration for a set of option names. */
 export function parseArgsConfig(names: readonly OptionName[]): Record<string, { type: 'string' | 'boolean'; short?: string }> {
-  return Object.fromEntries(names.map((name) => {
-    const spec: StringOption<unknown> | BooleanOption = OPTIONS[name];
-    return [name, { type: spec.type, ...(spec.short && { short: spec.short }) }];
-  }));
+  return Object.fromEntries(
+    names.map((name) => {
+      const spec: StringOption<unknown> | BooleanOption = OPTIONS[name];
+      return [name, { type: spec.type, ...(spec.short && { short: spec.short }) }];
+    }),
+  );
 }
 
 /** Runs each given option's parser over the raw parseArgs values. */

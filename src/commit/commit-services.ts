@@ -11,16 +11,23 @@ import { silent, type ProgressSink } from '../util/progress.js';
 import { snapshotService, treeDigest, type Snapshot } from '../source/snapshot.js';
 import type { Digest } from '../util/digest.js';
 import { openGitRepo, type CommittedTree, type GitRepo } from '../source/git-source.js';
+import { sourcePathInRepo } from '../source/source-location.js';
 import { mapLimit } from '../util/map-limit.js';
 import { contentDigest } from '../tree/tree.js';
 import { isoSeconds } from '../util/clock.js';
 import { currentActor, workspacePaths } from '../config/workspace-paths.js';
 
-export interface CommitOptions {
-  /** Snapshot this directory instead of the services' committed sources. */
-  from?: string;
-  /** Where --from's files came from (a CI job uploading a committed tree knows this). */
+/** A directory that stands in for a service's source: `--from DIR`, or a tree uploaded to the service. */
+export interface DirectoryTree {
+  /** Absolute path of the directory holding the files. */
+  dir: string;
+  /** Where the files came from (a CI job uploading a committed tree knows this), recorded with the version. */
   origin?: { revision?: string; author?: string; time?: number };
+}
+
+export interface CommitOptions {
+  /** Per service name: snapshot this directory instead of the service's committed source. */
+  trees?: ReadonlyMap<string, DirectoryTree>;
   env?: NodeJS.ProcessEnv;
   progress?: ProgressSink;
 }
@@ -43,12 +50,19 @@ export interface CommitResult {
  * between leaves at worst an unreferenced blob. Throws GitError, UnsafeSourceError,
  * BuildCommandError, ManifestError, LockError.
  */
-export async function commitServices(ws: WorkspaceConfig, services: readonly ServiceConfig[], options: CommitOptions = {}): Promise<CommitResult[]> {
+export async function commitServices(
+  ws: WorkspaceConfig,
+  services: readonly ServiceConfig[],
+  options: CommitOptions = {},
+): Promise<CommitResult[]> {
   const paths = workspacePaths(ws.dir);
   const progress = options.progress ?? silent;
   await mkdir(paths.work, { recursive: true });
   const store = await openLayoutStore(paths.store);
-  const sources = await locateSources(ws, services, options.from !== undefined);
+  const sources = await locateSources(
+    ws,
+    services.filter((s) => !options.trees?.has(s.name)),
+  );
   const known = await readManifest(paths.manifest);
 
   // An unchanged git tree is recognised from its id alone: no file is read.
@@ -57,7 +71,10 @@ export async function commitServices(ws: WorkspaceConfig, services: readonly Ser
     const before = latestVersion(known, service.name);
     return tree !== undefined && service.build === undefined && before?.digest === treeDigest(service, tree);
   };
-  const committed = await readCommitted(services.filter((s) => sources.has(s.name) && !isUnchanged(s)), sources);
+  const committed = await readCommitted(
+    services.filter((s) => sources.has(s.name) && !isUnchanged(s)),
+    sources,
+  );
 
   // Services are independent: snapshot and pack them concurrently (git and disk overlap)...
   const prepared = await mapLimit(services, 4, async (service): Promise<Prepared> => {
@@ -65,11 +82,12 @@ export async function commitServices(ws: WorkspaceConfig, services: readonly Ser
     if (before && isUnchanged(service)) return { service, unchanged: before };
     progress({ kind: 'step', message: `snapshot ${service.name}` });
     const tree = committed.get(service.name);
+    const directory = options.trees?.get(service.name);
     const snapshot = await snapshotService(service, {
       workDir: paths.work,
       ...(tree && { committed: tree }),
-      ...(options.from !== undefined && { from: options.from }),
-      ...(options.origin !== undefined && { origin: options.origin }),
+      ...(directory && { from: directory.dir }),
+      ...(directory?.origin !== undefined && { origin: directory.origin }),
       ...(options.env !== undefined && { env: options.env }),
     });
     const digest = snapshot.treeDigest ?? (await contentDigest(snapshot.entries, `${service.install}\0${service.build ?? ''}`));
@@ -85,12 +103,17 @@ export async function commitServices(ws: WorkspaceConfig, services: readonly Ser
   const names = prepared.filter((p) => !p.unchanged).map((p) => p.service.name);
   const results = await updateManifest(
     paths.manifest,
-    { purpose: `commit ${names.join(', ')}`, ...lockTuning(options.env), onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }) },
+    {
+      purpose: `commit ${names.join(', ')}`,
+      ...lockTuning(options.env),
+      onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }),
+    },
     async (manifest) => {
       let write = false;
       const results = prepared.map((p) => {
         const latest = latestVersion(manifest, p.service.name);
-        if (p.unchanged || !p.snapshot || !p.layer || !p.digest) return resultOf(p.service.name, latest ?? (p.unchanged as CommittedVersion), false);
+        if (p.unchanged || !p.snapshot || !p.layer || !p.digest)
+          return resultOf(p.service.name, latest ?? (p.unchanged as CommittedVersion), false);
         if (latest?.digest === p.digest) return resultOf(p.service.name, latest, false);
         const version: CommittedVersion = {
           version: (latest?.version ?? 0) + 1,
@@ -155,13 +178,13 @@ interface GitSource {
  * Finds which services live in a git repository, with one `git ls-tree` for all of them. Sources
  * outside the workspace's repository are looked up on their own.
  */
-async function locateSources(ws: WorkspaceConfig, services: readonly ServiceConfig[], fromDirectory: boolean): Promise<Map<string, GitSource>> {
+async function locateSources(ws: WorkspaceConfig, services: readonly ServiceConfig[]): Promise<Map<string, GitSource>> {
   const located = new Map<string, GitSource>();
-  if (fromDirectory) return located;
+  if (services.length === 0) return located;
   const main = await openGitRepo(ws.dir, 'workspace');
   const inMain: { service: ServiceConfig; path: string }[] = [];
   for (const service of services) {
-    const path = main ? await main.pathOf(service.source) : undefined;
+    const path = main ? await sourcePathInRepo(main, ws, service) : undefined;
     if (main && path !== undefined) {
       inMain.push({ service, path });
       continue;

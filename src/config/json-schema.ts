@@ -1,4 +1,5 @@
-import { recipeSpec, workspaceSpec, type Spec } from './spec.js';
+import type { Spec } from './spec-builder.js';
+import { recipeSpec, workspaceSpec } from './spec.js';
 
 /**
  * JSON Schemas (draft 2020-12) for the input files, generated from the same specs the validator
@@ -22,17 +23,36 @@ function toSchema(spec: Spec): Record<string, unknown> {
   const description = spec.description !== undefined ? { description: spec.description } : {};
   switch (spec.type) {
     case 'string':
-      return { type: 'string', ...description, ...(spec.enum && { enum: [...spec.enum] }), ...(spec.pattern && { pattern: spec.pattern.regex.source }) };
+      return {
+        type: 'string',
+        ...description,
+        ...(spec.enum && { enum: [...spec.enum] }),
+        ...(spec.pattern && { pattern: spec.pattern.regex.source }),
+      };
     case 'integer':
-      return { type: 'integer', ...description, ...(spec.minimum !== undefined && { minimum: spec.minimum }), ...(spec.maximum !== undefined && { maximum: spec.maximum }) };
+      return {
+        type: 'integer',
+        ...description,
+        ...(spec.minimum !== undefined && { minimum: spec.minimum }),
+        ...(spec.maximum !== undefined && { maximum: spec.maximum }),
+      };
     case 'boolean':
       return { type: 'boolean', ...description };
-    case 'any':
-      return { ...description };
     case 'array':
-      return { type: 'array', ...description, items: toSchema(spec.items), ...(spec.minItems !== undefined && { minItems: spec.minItems }), ...(spec.unique && { uniqueItems: true }) };
+      return {
+        type: 'array',
+        ...description,
+        items: toSchema(spec.items),
+        ...(spec.minItems !== undefined && { minItems: spec.minItems }),
+        ...(spec.unique && { uniqueItems: true }),
+      };
     case 'map':
-      return { type: 'object', ...description, ...(spec.keys && { propertyNames: { pattern: spec.keys.regex.source } }), additionalProperties: toSchema(spec.values) };
+      return {
+        type: 'object',
+        ...description,
+        ...(spec.keys && { propertyNames: { pattern: spec.keys.regex.source } }),
+        additionalProperties: toSchema(spec.values),
+      };
     case 'object':
       return {
         type: 'object',

@@ -1,26 +1,17 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError, type Problem } from '../util/errors.js';
+import type { Infer } from './spec-builder.js';
 import { IMAGE_NAME, recipeSpec } from './spec.js';
-import type { BakeLevel, BaseConfig, RecipeConfig, WorkspaceConfig } from './types.js';
-import { closest, fieldPath, validate } from './validate.js';
-import { entryAt, nodeAt, readYamlFile, stringAt, toPlain, type YamlNode } from './yaml-document.js';
+import type { BaseConfig, RecipeConfig, WorkspaceConfig } from './types.js';
+import { closest, fieldPath, validate, validated } from './validate.js';
+import { readYamlFile } from './yaml-document.js';
+import { entryAt, nodeAt, stringAt, type YamlNode } from './yaml-node.js';
 
 /** Where recipes live, relative to the workspace. */
 export const RECIPES_DIR = 'recipes';
 
-interface RawRecipe {
-  image?: string;
-  bake?: BakeLevel;
-  base?: 'scratch' | { rootfs: string } | { oci: string; ref: string };
-  services: string[];
-  entrypoint?: string[];
-  provision?: string[];
-  env?: Record<string, string>;
-  ports?: number[];
-  labels?: Record<string, string>;
-  platform?: { os: string; architecture: string };
-}
+type RecipeFields = Infer<typeof recipeSpec>;
 
 /** A recipe file as found on disk: absolute path and how problems name it. */
 interface RecipeFile {
@@ -78,7 +69,8 @@ export async function loadRecipe(ws: WorkspaceConfig, nameOrPath: string): Promi
   const files = await recipeFiles(ws);
   const byFile = files.filter((f) => stem(f.path) === nameOrPath);
   // Reading every recipe's image: costs a parse each; do it only when no file is named for the image.
-  const declared = byFile.length > 0 ? [] : await Promise.all(files.map(async (f): Promise<Declared> => ({ ...f, image: await peekImage(f.path) })));
+  const declared =
+    byFile.length > 0 ? [] : await Promise.all(files.map(async (f): Promise<Declared> => ({ ...f, image: await peekImage(f.path) })));
   const matches = byFile.length > 0 ? byFile : declared.filter((f) => f.image === nameOrPath);
   const [match, ...others] = matches;
   if (match && others.length === 0) return (await loadRecipeFile(ws, match.path)).recipe;
@@ -139,28 +131,27 @@ async function loadRecipeFile(ws: WorkspaceConfig, path: string): Promise<{ reci
   const problems = validate(doc, recipeSpec, display);
   if (doc.kind === 'map') {
     // These look only at well-typed fields, so they add to the structural problems rather than repeat them.
-    problems.push(...checkDefaultImage(doc, display, stem(path)), ...checkServices(ws, doc, display), ...(await checkBase(ws, doc, display)), ...checkProvision(doc, display));
+    problems.push(
+      ...checkDefaultImage(doc, display, stem(path)),
+      ...checkServices(ws, doc, display),
+      ...(await checkBase(ws, doc, display)),
+      ...checkProvision(doc, display),
+    );
   }
   if (problems.length > 0) throw new InputError(problems);
 
-  const raw = toPlain(doc) as RawRecipe;
+  const { image, base, ports, ...fields } = validated(doc, recipeSpec);
   // Default ports: what the services listen on, once each, in numeric order (the config must not depend on list order).
-  const declared = raw.services.flatMap((name) => {
+  const declared = fields.services.flatMap((name) => {
     const port = ws.services.get(name)?.port;
     return port === undefined ? [] : [port];
   });
   const recipe: RecipeConfig = {
-    image: raw.image ?? stem(path),
+    ...fields,
+    image: image ?? stem(path),
     file: path,
-    bake: raw.bake ?? 'heavy',
-    base: toBase(ws, raw.base ?? 'scratch'),
-    services: raw.services,
-    ...(raw.entrypoint !== undefined && { entrypoint: raw.entrypoint }),
-    ...(raw.provision !== undefined && { provision: raw.provision }),
-    env: raw.env ?? {},
-    ports: raw.ports ?? [...new Set(declared)].sort((a, b) => a - b),
-    labels: raw.labels ?? {},
-    platform: raw.platform ?? { os: 'linux', architecture: 'amd64' },
+    base: toBase(ws, base),
+    ports: ports ?? [...new Set(declared)].sort((a, b) => a - b),
   };
   return { recipe, doc };
 }
@@ -168,7 +159,16 @@ async function loadRecipeFile(ws: WorkspaceConfig, path: string): Promise<{ reci
 /** Without `image:` the file name is the image name, so it must be a valid one. */
 function checkDefaultImage(doc: YamlNode, display: string, name: string): Problem[] {
   if (nodeAt(doc, 'image') !== undefined || IMAGE_NAME.regex.test(name)) return [];
-  return [{ file: display, line: 1, column: 1, field: 'image', message: `the file name ${name} is not ${IMAGE_NAME.says}, and there is no image: to name the image`, fix: `add image: with a valid name, or rename the file` }];
+  return [
+    {
+      file: display,
+      line: 1,
+      column: 1,
+      field: 'image',
+      message: `the file name ${name} is not ${IMAGE_NAME.says}, and there is no image: to name the image`,
+      fix: `add image: with a valid name, or rename the file`,
+    },
+  ];
 }
 
 /** Every listed service must be declared in bake.yaml; the problem lands on the list item. */
@@ -187,7 +187,9 @@ function checkServices(ws: WorkspaceConfig, doc: YamlNode, display: string): Pro
       column: item.pos.column,
       field: fieldPath('services', i),
       message: `service ${name} is not declared in bake.yaml`,
-      fix: near ? `did you mean ${near}? Declared services: ${known.join(', ')}` : `declare it under services: in bake.yaml${known.length > 0 ? `, or use one of: ${known.join(', ')}` : ''}`,
+      fix: near
+        ? `did you mean ${near}? Declared services: ${known.join(', ')}`
+        : `declare it under services: in bake.yaml${known.length > 0 ? `, or use one of: ${known.join(', ')}` : ''}`,
     });
   });
   return problems;
@@ -207,13 +209,41 @@ async function checkBase(ws: WorkspaceConfig, doc: YamlNode, display: string): P
   const where = { file: display, line: node.pos.line, column: node.pos.column, field: fieldPath('base', rootfs ? 'rootfs' : 'oci') };
   const info = await stat(resolve(ws.dir, path)).catch(() => undefined);
   if (rootfs) {
-    if (!info) return [{ ...where, message: `base root filesystem ${path} does not exist`, fix: `point rootfs at a root filesystem directory or tar archive, relative to ${ws.dir}; or use base: scratch` }];
-    if (!info.isDirectory() && !info.isFile()) return [{ ...where, message: `base root filesystem ${path} is neither a directory nor a file`, fix: 'point rootfs at a root filesystem directory or tar archive' }];
+    if (!info)
+      return [
+        {
+          ...where,
+          message: `base root filesystem ${path} does not exist`,
+          fix: `point rootfs at a root filesystem directory or tar archive, relative to ${ws.dir}; or use base: scratch`,
+        },
+      ];
+    if (!info.isDirectory() && !info.isFile())
+      return [
+        {
+          ...where,
+          message: `base root filesystem ${path} is neither a directory nor a file`,
+          fix: 'point rootfs at a root filesystem directory or tar archive',
+        },
+      ];
     return [];
   }
-  if (!info) return [{ ...where, message: `base OCI layout ${path} does not exist`, fix: `point oci at an OCI image layout directory, relative to ${ws.dir}; or use base: scratch` }];
+  if (!info)
+    return [
+      {
+        ...where,
+        message: `base OCI layout ${path} does not exist`,
+        fix: `point oci at an OCI image layout directory, relative to ${ws.dir}; or use base: scratch`,
+      },
+    ];
   const index = await stat(join(resolve(ws.dir, path), 'index.json')).catch(() => undefined);
-  if (!info.isDirectory() || !index?.isFile()) return [{ ...where, message: `base ${path} is not an OCI image layout (no index.json in it)`, fix: 'point oci at a directory holding oci-layout and index.json' }];
+  if (!info.isDirectory() || !index?.isFile())
+    return [
+      {
+        ...where,
+        message: `base ${path} is not an OCI image layout (no index.json in it)`,
+        fix: 'point oci at a directory holding oci-layout and index.json',
+      },
+    ];
   return [];
 }
 
@@ -221,10 +251,19 @@ async function checkBase(ws: WorkspaceConfig, doc: YamlNode, display: string): P
 function checkProvision(doc: YamlNode, display: string): Problem[] {
   const provision = entryAt(doc, 'provision');
   if (!provision || stringAt(nodeAt(doc, 'bake')) !== 'light') return [];
-  return [{ file: display, line: provision.keyPos.line, column: provision.keyPos.column, field: 'provision', message: 'provision needs bake: heavy (a light image holds no services to provision)', fix: 'use bake: heavy, or move the commands into a service build' }];
+  return [
+    {
+      file: display,
+      line: provision.keyPos.line,
+      column: provision.keyPos.column,
+      field: 'provision',
+      message: 'provision needs bake: heavy (a light image holds no services to provision)',
+      fix: 'use bake: heavy, or move the commands into a service build',
+    },
+  ];
 }
 
-function toBase(ws: WorkspaceConfig, base: NonNullable<RawRecipe['base']>): BaseConfig {
+function toBase(ws: WorkspaceConfig, base: RecipeFields['base']): BaseConfig {
   if (typeof base === 'string') return { kind: 'scratch' };
   if ('rootfs' in base) return { kind: 'rootfs', path: resolve(ws.dir, base.rootfs) };
   return { kind: 'oci', layout: resolve(ws.dir, base.oci), ref: base.ref };

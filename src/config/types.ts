@@ -1,44 +1,30 @@
+import type { Infer } from './spec-builder.js';
+import type { environmentSpec, recipeSpec, serviceSpec } from './spec.js';
+
 /**
  * The validated shapes of the two input files. Loaders produce these only after every problem in
- * the file has been reported; the rest of the tool trusts them.
+ * the file has been reported; the rest of the tool trusts them. The fields come from the specs
+ * (spec.ts, defaults applied); only what a loader resolves or adds is declared here.
  */
 
-/** One service declared in `<workspace>/bake.yaml`. */
-export interface ServiceConfig {
+export type { StrategyName } from './names.js';
+
+/** One service declared in `<workspace>/bake.yaml`; `output` is normalized and never `.`. */
+export interface ServiceConfig extends Infer<typeof serviceSpec> {
   name: string;
   /** Source directory, absolute (resolved against the workspace). A git path or a plain directory. */
   source: string;
   /** Source directory as written in bake.yaml, for messages. */
   sourceAsWritten: string;
-  /** Shell command run (with execa, `sh -c`) in a scratch copy of the committed tree before packing. */
-  build?: string;
-  /** Sub-directory of the (built) tree to install; default: all of it. */
-  output?: string;
-  /** Absolute path the files are installed at inside the image. */
+  /** Absolute path the files are installed at inside the image, normalized (no `.`, `..` or trailing /). */
   install: string;
-  /** Command that starts the service inside the image (run by the image's entrypoint with `sh -c`). */
-  run?: string;
-  port?: number;
-  /** HTTP path answering 200 when healthy. */
-  health?: string;
-  env: Record<string, string>;
 }
 
-export type StrategyName = 'rolling' | 'blue-green' | 'canary' | 'ab' | 'recreate';
-
 /** One deployment environment declared in bake.yaml. */
-export interface EnvironmentConfig {
+export interface EnvironmentConfig extends Omit<Infer<typeof environmentSpec>, 'probation'> {
   name: string;
-  image: string;
-  replicas: number;
-  strategy: StrategyName;
-  /** Service → router port on 127.0.0.1 (0: any free port). */
-  ports: Record<string, number>;
-  batch: number;
-  canary: { percent?: number; cohort: string[] };
+  /** bake.yaml's `probation`: seconds blue/green keeps the old instances. */
   probationSeconds: number;
-  test?: string;
-  dev: boolean;
 }
 
 export interface WorkspaceConfig {
@@ -57,23 +43,15 @@ export type BaseConfig =
   /** An image in another OCI layout, by its ref name. */
   | { kind: 'oci'; layout: string; ref: string };
 
-export type BakeLevel = 'heavy' | 'light';
-
 /** One image recipe, `<workspace>/recipes/<name>.yaml`. */
-export interface RecipeConfig {
+export interface RecipeConfig extends Omit<Infer<typeof recipeSpec>, 'image' | 'base' | 'ports'> {
+  /** The recipe's `image:`, else its file name. */
   image: string;
   /** Absolute path of the recipe file. */
   file: string;
-  bake: BakeLevel;
   base: BaseConfig;
-  services: string[];
-  /** Overrides the generated supervisor when set. */
-  entrypoint?: string[];
-  /** Shell commands run in a container of the partial image; their changes become a layer. */
-  provision?: string[];
-  env: Record<string, string>;
-  /** Exposed TCP ports; default: the services' ports. */
+  /** Exposed TCP ports; default: the services' ports, in numeric order. */
   ports: number[];
-  labels: Record<string, string>;
-  platform: { os: string; architecture: string };
 }
+
+export type BakeLevel = RecipeConfig['bake'];

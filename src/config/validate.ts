@@ -1,6 +1,6 @@
 import type { Problem } from '../util/errors.js';
-import type { Spec } from './spec.js';
-import type { Position, YamlNode } from './yaml-document.js';
+import { discriminator, withDefaults, type Infer, type Spec } from './spec-builder.js';
+import { toPlain, type Position, type YamlNode } from './yaml-node.js';
 
 /**
  * Checks a parsed YAML tree against a spec and returns every problem found, in document order,
@@ -11,11 +11,30 @@ export function validate(root: YamlNode, spec: Spec, file: string): Problem[] {
   if (root.kind === 'null' && spec.type === 'object') {
     // An empty file is not "a mapping expected, got nothing" to its author: say what to write.
     const required = spec.required ?? [];
-    return [{ file, line: 1, column: 1, message: `${file} is empty`, fix: required.length > 0 ? `add ${required.map((k) => `${k}:`).join(' and ')}${spec.description ? ` — ${spec.description}` : ''}` : 'remove the file' }];
+    return [
+      {
+        file,
+        line: 1,
+        column: 1,
+        message: `${file} is empty`,
+        fix:
+          required.length > 0
+            ? `add ${required.map((k) => `${k}:`).join(' and ')}${spec.description ? ` — ${spec.description}` : ''}`
+            : 'remove the file',
+      },
+    ];
   }
   const problems: Problem[] = [];
   check(root, spec, '', (pos, field, message, fix) => problems.push({ file, ...pos, ...(field !== '' && { field }), message, fix }));
   return problems;
+}
+
+/**
+ * The typed value of a tree that `validate(root, spec)` found no problem in, with the spec's
+ * defaults filled in. This is where the validated YAML is trusted: call it only after validation.
+ */
+export function validated<S extends Spec>(root: YamlNode, spec: S): Infer<S> {
+  return withDefaults(spec, toPlain(root)) as Infer<S>;
 }
 
 type Report = (pos: Position, field: string, message: string, fix: string) => void;
@@ -49,10 +68,13 @@ function describe(node: YamlNode): string {
 /** `required`: the value belongs to a key that must stay, so an empty one is not fixed by removing it. */
 function check(node: YamlNode, spec: Spec, field: string, report: Report, required = false): void {
   const wrongType = (expected: string, fix: string) =>
-    report(node.pos, field, `expected ${expected}, got ${describe(node)}`, node.kind === 'null' ? `give it ${expected}${required ? '' : ', or remove the key'}` : fix);
+    report(
+      node.pos,
+      field,
+      `expected ${expected}, got ${describe(node)}`,
+      node.kind === 'null' ? `give it ${expected}${required ? '' : ', or remove the key'}` : fix,
+    );
   switch (spec.type) {
-    case 'any':
-      return;
     case 'string': {
       if (node.kind !== 'scalar' || typeof node.value !== 'string') {
         // YAML reads `8080`, `true` and `1.0` as non-strings; quoting is almost always what was meant.
@@ -61,7 +83,12 @@ function check(node: YamlNode, spec: Spec, field: string, report: Report, requir
       }
       if (spec.enum && !spec.enum.includes(node.value)) {
         const near = closest(node.value, spec.enum);
-        return report(node.pos, field, `unknown value ${JSON.stringify(node.value)}`, near ? `did you mean ${JSON.stringify(near)}? The values are: ${spec.enum.join(', ')}` : `use one of: ${spec.enum.join(', ')}`);
+        return report(
+          node.pos,
+          field,
+          `unknown value ${JSON.stringify(node.value)}`,
+          near ? `did you mean ${JSON.stringify(near)}? The values are: ${spec.enum.join(', ')}` : `use one of: ${spec.enum.join(', ')}`,
+        );
       }
       if (spec.pattern && !spec.pattern.regex.test(node.value)) {
         return report(node.pos, field, `${JSON.stringify(node.value)} is not ${spec.pattern.says}`, `write ${spec.pattern.says}`);
@@ -73,7 +100,8 @@ function check(node: YamlNode, spec: Spec, field: string, report: Report, requir
       if (node.kind === 'scalar' && typeof node.value === 'string' && /^\s*-?\d+\s*$/.test(node.value)) {
         return wrongType('a whole number', `write it without quotes: ${node.value.trim()}`);
       }
-      if (node.kind !== 'scalar' || typeof node.value !== 'number' || !Number.isInteger(node.value)) return wrongType('a whole number', `write a whole number ${range}`);
+      if (node.kind !== 'scalar' || typeof node.value !== 'number' || !Number.isInteger(node.value))
+        return wrongType('a whole number', `write a whole number ${range}`);
       if ((spec.minimum !== undefined && node.value < spec.minimum) || (spec.maximum !== undefined && node.value > spec.maximum)) {
         return report(node.pos, field, `${node.value} is out of range`, `use a number ${range}`);
       }
@@ -88,7 +116,8 @@ function check(node: YamlNode, spec: Spec, field: string, report: Report, requir
       if (node.kind !== 'map') return wrongType('a mapping', 'write it as indented `key: value` lines, or as {key: value}');
       for (const entry of node.entries) {
         const path = fieldPath(field, entry.key);
-        if (spec.keys && !spec.keys.regex.test(entry.key)) report(entry.keyPos, path, `invalid name ${JSON.stringify(entry.key)}`, `use ${spec.keys.says}`);
+        if (spec.keys && !spec.keys.regex.test(entry.key))
+          report(entry.keyPos, path, `invalid name ${JSON.stringify(entry.key)}`, `use ${spec.keys.says}`);
         check(entry.value, spec.values, path, report);
       }
       return;
@@ -100,14 +129,26 @@ function check(node: YamlNode, spec: Spec, field: string, report: Report, requir
   }
 }
 
-function checkArray(node: YamlNode, spec: Extract<Spec, { type: 'array' }>, field: string, report: Report, wrongType: (expected: string, fix: string) => void, required: boolean): void {
+function checkArray(
+  node: YamlNode,
+  spec: Extract<Spec, { type: 'array' }>,
+  field: string,
+  report: Report,
+  wrongType: (expected: string, fix: string) => void,
+  required: boolean,
+): void {
   if (node.kind !== 'seq') {
     // A lone scalar where a list is expected is the common slip: `services: catalog`.
     const one = node.kind === 'scalar' ? `[${String(node.value)}]` : '[a, b]';
     return wrongType('a list', `write it as ${one} or as lines starting with "- "`);
   }
   if (spec.minItems !== undefined && node.items.length < spec.minItems) {
-    report(node.pos, field, `needs at least ${spec.minItems} item${spec.minItems === 1 ? '' : 's'}`, `list at least ${spec.minItems}${required ? '' : ', or remove the key'}`);
+    report(
+      node.pos,
+      field,
+      `needs at least ${spec.minItems} item${spec.minItems === 1 ? '' : 's'}`,
+      `list at least ${spec.minItems}${required ? '' : ', or remove the key'}`,
+    );
   }
   const seen = new Map<string, number>();
   node.items.forEach((item, i) => {
@@ -121,8 +162,15 @@ function checkArray(node: YamlNode, spec: Extract<Spec, { type: 'array' }>, fiel
   });
 }
 
-function checkObject(node: YamlNode, spec: Extract<Spec, { type: 'object' }>, field: string, report: Report, wrongType: (expected: string, fix: string) => void): void {
-  if (node.kind !== 'map') return wrongType('a mapping', `write it as indented \`key: value\` lines with keys among: ${Object.keys(spec.properties).join(', ')}`);
+function checkObject(
+  node: YamlNode,
+  spec: Extract<Spec, { type: 'object' }>,
+  field: string,
+  report: Report,
+  wrongType: (expected: string, fix: string) => void,
+): void {
+  if (node.kind !== 'map')
+    return wrongType('a mapping', `write it as indented \`key: value\` lines with keys among: ${Object.keys(spec.properties).join(', ')}`);
   const known = Object.keys(spec.properties);
   for (const entry of node.entries) {
     const path = fieldPath(field, entry.key);
@@ -130,7 +178,12 @@ function checkObject(node: YamlNode, spec: Extract<Spec, { type: 'object' }>, fi
     const fieldSpec = Object.hasOwn(spec.properties, entry.key) ? spec.properties[entry.key] : undefined;
     if (fieldSpec === undefined) {
       const near = closest(entry.key, known);
-      report(entry.keyPos, path, `unknown key ${JSON.stringify(entry.key)}`, near ? `did you mean ${JSON.stringify(near)}?` : `remove it; the keys here are: ${known.join(', ')}`);
+      report(
+        entry.keyPos,
+        path,
+        `unknown key ${JSON.stringify(entry.key)}`,
+        near ? `did you mean ${JSON.stringify(near)}?` : `remove it; the keys here are: ${known.join(', ')}`,
+      );
       continue;
     }
     check(entry.value, fieldSpec, path, report, spec.required?.includes(entry.key) ?? false);
@@ -138,7 +191,12 @@ function checkObject(node: YamlNode, spec: Extract<Spec, { type: 'object' }>, fi
   for (const name of spec.required ?? []) {
     if (node.entries.some((e) => e.key === name)) continue;
     const about = spec.properties[name]?.description;
-    report(node.pos, fieldPath(field, name), `missing required key ${JSON.stringify(name)}`, `add ${name}:${field === '' ? '' : ` to ${field}`}${about ? ` — ${about}` : ''}`);
+    report(
+      node.pos,
+      fieldPath(field, name),
+      `missing required key ${JSON.stringify(name)}`,
+      `add ${name}:${field === '' ? '' : ` to ${field}`}${about ? ` — ${about}` : ''}`,
+    );
   }
 }
 
@@ -155,7 +213,6 @@ function checkOneOf(node: YamlNode, spec: Extract<Spec, { type: 'oneOf' }>, fiel
   }
   if (node.kind !== 'map') return report(node.pos, field, `${expected}, got ${describe(node)}`, `write ${spec.says}`);
   const objects = spec.options.filter((o): o is Extract<Spec, { type: 'object' }> => o.type === 'object');
-  const discriminator = (o: Extract<Spec, { type: 'object' }>) => o.required?.[0] ?? Object.keys(o.properties)[0] ?? '';
   const chosen = objects.filter((o) => node.entries.some((e) => e.key === discriminator(o)));
   if (chosen.length === 1 && chosen[0]) return check(node, chosen[0], field, report);
   if (chosen.length > 1) {
@@ -173,7 +230,12 @@ function checkOneOf(node: YamlNode, spec: Extract<Spec, { type: 'oneOf' }>, fiel
       continue;
     }
     const near = closest(entry.key, discriminators);
-    report(entry.keyPos, path, `unknown key ${JSON.stringify(entry.key)}`, near ? `did you mean ${JSON.stringify(near)}? Write ${spec.says}` : `write ${spec.says}`);
+    report(
+      entry.keyPos,
+      path,
+      `unknown key ${JSON.stringify(entry.key)}`,
+      near ? `did you mean ${JSON.stringify(near)}? Write ${spec.says}` : `write ${spec.says}`,
+    );
   }
 }
 

@@ -1,41 +1,18 @@
 import { stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { InputError, type Problem } from '../util/errors.js';
-import { workspaceSpec } from './spec.js';
-import type { EnvironmentConfig, ServiceConfig, StrategyName, WorkspaceConfig } from './types.js';
-import { fieldPath, validate } from './validate.js';
-import { nodeAt, readYamlFile, stringAt, toPlain, type YamlEntry, type YamlNode } from './yaml-document.js';
+import type { Infer } from './spec-builder.js';
+import { type environmentSpec, type serviceSpec, workspaceSpec } from './spec.js';
+import type { EnvironmentConfig, ServiceConfig, WorkspaceConfig } from './types.js';
+import { fieldPath, validate, validated } from './validate.js';
+import { readYamlFile } from './yaml-document.js';
+import { nodeAt, stringAt, type YamlEntry, type YamlNode } from './yaml-node.js';
 
 /** The workspace file's name; problems name it so, relative to the workspace. */
 export const WORKSPACE_FILE = 'bake.yaml';
 
-interface RawService {
-  source: string;
-  build?: string;
-  output?: string;
-  install: string;
-  run?: string;
-  port?: number;
-  health?: string;
-  env?: Record<string, string>;
-}
-
-interface RawEnvironment {
-  image: string;
-  replicas?: number;
-  strategy?: StrategyName;
-  ports?: Record<string, number>;
-  batch?: number;
-  canary?: { percent?: number; cohort?: string[] };
-  probation?: number;
-  test?: string;
-  dev?: boolean;
-}
-
-interface RawWorkspace {
-  services: Record<string, RawService>;
-  environments?: Record<string, RawEnvironment>;
-}
+type ServiceFields = Infer<typeof serviceSpec>;
+type EnvironmentFields = Infer<typeof environmentSpec>;
 
 /**
  * Loads and validates `<dir>/bake.yaml`. Throws InputError listing every problem at once: a missing
@@ -53,22 +30,34 @@ export async function loadWorkspace(dir: string): Promise<WorkspaceConfig> {
   problems.push(...(await checkSources(root, services)), ...checkInstallPaths(services), ...checkEnvironmentPorts(doc, services));
   if (problems.length > 0) throw new InputError(problems);
 
-  const raw = toPlain(doc) as RawWorkspace;
+  const raw = validated(doc, workspaceSpec);
   return {
     dir: root,
     file,
     services: new Map(Object.entries(raw.services).map(([name, s]) => [name, toService(root, name, s)])),
-    environments: new Map(Object.entries(raw.environments ?? {}).map(([name, e]) => [name, toEnvironment(name, e)])),
+    environments: new Map(Object.entries(raw.environments).map(([name, e]) => [name, toEnvironment(name, e)])),
   };
 }
 
 async function requireWorkspaceFile(root: string, file: string): Promise<void> {
   const [dirInfo, fileInfo] = await Promise.all([stat(root).catch(() => undefined), stat(file).catch(() => undefined)]);
   if (!dirInfo?.isDirectory()) {
-    throw new InputError([{ file: root, message: `cannot load the workspace: directory ${root} does not exist`, fix: 'run bake in the workspace, or point -C/--workspace at it' }]);
+    throw new InputError([
+      {
+        file: root,
+        message: `cannot load the workspace: directory ${root} does not exist`,
+        fix: 'run bake in the workspace, or point -C/--workspace at it',
+      },
+    ]);
   }
   if (!fileInfo) {
-    throw new InputError([{ file: WORKSPACE_FILE, message: `cannot load the workspace: no ${WORKSPACE_FILE} in ${root}`, fix: `create ${WORKSPACE_FILE} with a services: map (see README)` }]);
+    throw new InputError([
+      {
+        file: WORKSPACE_FILE,
+        message: `cannot load the workspace: no ${WORKSPACE_FILE} in ${root}`,
+        fix: `create ${WORKSPACE_FILE} with a services: map (see README)`,
+      },
+    ]);
   }
 }
 
@@ -89,8 +78,18 @@ async function checkSources(root: string, services: YamlEntry[]): Promise<Proble
     if (node === undefined || source === undefined || source.startsWith('/')) continue;
     const info = await stat(resolve(root, source)).catch(() => undefined);
     const field = fieldPath(fieldPath('services', name), 'source');
-    if (!info) problems.push({ ...at(node, field), message: `source directory ${source} does not exist`, fix: `create ${source}, or correct the path; it is relative to ${root}` });
-    else if (!info.isDirectory()) problems.push({ ...at(node, field), message: `source ${source} is not a directory`, fix: `point source at the service's directory, relative to ${root}` });
+    if (!info)
+      problems.push({
+        ...at(node, field),
+        message: `source directory ${source} does not exist`,
+        fix: `create ${source}, or correct the path; it is relative to ${root}`,
+      });
+    else if (!info.isDirectory())
+      problems.push({
+        ...at(node, field),
+        message: `source ${source} is not a directory`,
+        fix: `point source at the service's directory, relative to ${root}`,
+      });
   }
   return problems;
 }
@@ -106,13 +105,28 @@ function checkInstallPaths(services: YamlEntry[]): Problem[] {
     const install = normalizeInstall(written);
     const field = fieldPath(fieldPath('services', name), 'install');
     if (install === '/') {
-      problems.push({ ...at(node, field), message: `install path ${written} is the image root /`, fix: `install into a directory of its own, e.g. /srv/${name}` });
+      problems.push({
+        ...at(node, field),
+        message: `install path ${written} is the image root /`,
+        fix: `install into a directory of its own, e.g. /srv/${name}`,
+      });
       continue;
     }
     for (const other of seen) {
-      const how = install === other.install ? 'the same path' : install.startsWith(`${other.install}/`) ? 'inside it' : other.install.startsWith(`${install}/`) ? 'containing it' : undefined;
+      const how =
+        install === other.install
+          ? 'the same path'
+          : install.startsWith(`${other.install}/`)
+            ? 'inside it'
+            : other.install.startsWith(`${install}/`)
+              ? 'containing it'
+              : undefined;
       if (how) {
-        problems.push({ ...at(node, field), message: `install path ${install} overlaps service ${other.name}'s install path ${other.install} (${how})`, fix: `give each service a directory of its own, e.g. /srv/${name}` });
+        problems.push({
+          ...at(node, field),
+          message: `install path ${install} overlaps service ${other.name}'s install path ${other.install} (${how})`,
+          fix: `give each service a directory of its own, e.g. /srv/${name}`,
+        });
       }
     }
     seen.push({ name, install });
@@ -146,34 +160,21 @@ function normalizeInstall(path: string): string {
   return normal === '/' ? normal : normal.replace(/\/+$/, '');
 }
 
-function toService(root: string, name: string, s: RawService): ServiceConfig {
+function toService(root: string, name: string, s: ServiceFields): ServiceConfig {
   // `output: .` means the whole tree, the same as leaving it out; `dist/` and `dist` are one directory.
-  const output = s.output === undefined ? undefined : posix.normalize(s.output).replace(/\/+$/, '');
+  const { output: written, ...fields } = s;
+  const output = written === undefined ? undefined : posix.normalize(written).replace(/\/+$/, '');
   return {
+    ...fields,
     name,
     source: resolve(root, s.source),
     sourceAsWritten: s.source,
     install: normalizeInstall(s.install),
-    env: s.env ?? {},
-    ...(s.build !== undefined && { build: s.build }),
     ...(output !== undefined && output !== '.' && { output }),
-    ...(s.run !== undefined && { run: s.run }),
-    ...(s.port !== undefined && { port: s.port }),
-    ...(s.health !== undefined && { health: s.health }),
   };
 }
 
-function toEnvironment(name: string, e: RawEnvironment): EnvironmentConfig {
-  return {
-    name,
-    image: e.image,
-    replicas: e.replicas ?? 1,
-    strategy: e.strategy ?? 'rolling',
-    ports: e.ports ?? {},
-    batch: e.batch ?? 1,
-    canary: { ...(e.canary?.percent !== undefined && { percent: e.canary.percent }), cohort: e.canary?.cohort ?? [] },
-    probationSeconds: e.probation ?? 0,
-    ...(e.test !== undefined && { test: e.test }),
-    dev: e.dev ?? false,
-  };
+function toEnvironment(name: string, e: EnvironmentFields): EnvironmentConfig {
+  const { probation, ...fields } = e;
+  return { ...fields, name, probationSeconds: probation };
 }

@@ -1,63 +1,138 @@
-import { readFile } from 'node:fs/promises';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLError } from 'yaml';
-import { InputError, type Problem } from '../util/errors.js';
+import { Composer, CST, isAlias, isMap, isNode, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, YAMLParseError } from 'yaml';
+import type { Alias, Document, Node, Pair, YAMLError } from 'yaml';
+import { BakeError, InputError, type Problem } from '../util/errors.js';
+import type { Position, YamlEntry, YamlNode } from './yaml-node.js';
+import { readLimitedText, tooDeep, tooLarge, tooManyAliasValues, YAML_LIMITS } from './yaml-limits.js';
 
 /**
- * The one module that imports `yaml`. It turns a file into a small tree of nodes that remember
- * where they were written, so every later check can say file:line:column. Nothing outside this
- * file sees a `yaml` type: its quirks (aliases, error codes, ranges) stay here.
+ * The one module that imports `yaml`: it reads a file into the position-keeping tree of
+ * yaml-node.ts. Nothing outside this file sees a `yaml` type, so the library's quirks (aliases,
+ * error codes, ranges, and what deep or repetitive input costs it) stay here, and so does the
+ * enforcement of the input limits (yaml-limits.ts) that needs its tokens and nodes.
  */
-
-/** A 1-based line and column in the file. */
-export interface Position {
-  line: number;
-  column: number;
-}
-
-/** One `key: value` of a mapping; the key's own position is where unknown-key problems point. */
-export interface YamlEntry {
-  key: string;
-  keyPos: Position;
-  value: YamlNode;
-}
-
-/** A YAML value and where it was written. Empty values (`key:`, `~`, `null`) are `null` nodes. */
-export type YamlNode =
-  | { kind: 'map'; pos: Position; entries: YamlEntry[] }
-  | { kind: 'seq'; pos: Position; items: YamlNode[] }
-  | { kind: 'scalar'; pos: Position; value: unknown }
-  | { kind: 'null'; pos: Position };
 
 /**
  * Reads and parses a YAML file; `display` is how problems name it (workspace-relative).
- * Throws InputError when the file cannot be read or is not valid YAML.
+ * Throws InputError when the file cannot be read, is not valid YAML, or exceeds a limit.
  */
 export async function readYamlFile(path: string, display: string): Promise<YamlNode> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const message = code === 'ENOENT' ? `cannot read ${display}: no such file` : code === 'EISDIR' ? `cannot read ${display}: it is a directory` : `cannot read ${display}: ${(error as Error).message}`;
-    throw new InputError([{ file: display, message }], { cause: error });
-  }
-  return parseYaml(text, display);
+  return parseYaml(await readLimitedText(path, display), display);
 }
 
-/** Parses YAML text. Throws InputError listing every syntax error (and unknown alias) with its position. */
+/**
+ * Parses YAML text. Throws InputError listing every syntax error (duplicate keys and unknown
+ * aliases included) with its position, or the one limit (size, depth, alias values) it exceeds.
+ */
 export function parseYaml(text: string, display: string): YamlNode {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > YAML_LIMITS.bytes) throw new InputError([tooLarge(display, bytes)]);
   const lines = new LineCounter();
-  // uniqueKeys: a repeated key would otherwise silently win over the first, hiding a mistake.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): Position => {
     const p = lines.linePos(offset);
     return { line: p.line, column: p.col };
   };
-  const problems: Problem[] = doc.errors.map((e) => syntaxProblem(e, display, at));
+  const tooDeepAt = (offset: number) => new InputError([tooDeep(display, at(offset))]);
+  const doc = composeDocument(text, lines, tooDeepAt);
+  // The index throws at the first value too deep; yaml, whose stack ran out deeper down, reports that as an error.
+  const { aliases, duplicates } = indexDocument(doc, tooDeepAt);
+  const exhausted = doc.errors.find((e) => e.code === 'RESOURCE_EXHAUSTION');
+  if (exhausted) throw tooDeepAt(exhausted.pos[0]);
+  const problems = doc.errors.map((e) => syntaxProblem(e, display, at));
+  if (duplicates.length > 0) {
+    for (const offset of duplicates)
+      problems.push(syntaxProblem(new YAMLParseError([offset, offset], 'DUPLICATE_KEY', 'duplicate key'), display, at));
+    problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  }
   if (problems.length > 0) throw new InputError(problems);
-  const root = convert(doc, doc.contents, 0, at, new Set(), (pos, message, fix) => problems.push({ file: display, ...pos, message, fix }));
-  if (problems.length > 0) throw new InputError(problems);
+  const converter = new Converter(aliases, at, display);
+  const root = converter.convert(doc.contents, 0, 0, undefined);
+  if (converter.problems.length > 0) throw new InputError(converter.problems);
   return root;
+}
+
+/**
+ * What yaml's `parseDocument` does (lexer → parser → composer), watching the tokens on the way:
+ * the parser's time and memory grow with nesting, so nesting past the limit is refused before it
+ * is parsed. Only what surely nests is counted (flow brackets, and `- `/`? ` indicators sharing a
+ * line), so no file within the limit is refused; nesting by indentation is measured once composed.
+ */
+function composeDocument(text: string, lines: LineCounter, tooDeepAt: (offset: number) => Error): Document.Parsed {
+  const parser = new Parser(lines.addNewLine);
+  const tokens: CST.Token[] = [];
+  let [flow, indicators, atScalar] = [0, 0, false];
+  lines.addNewLine(0);
+  for (const lexeme of new Lexer().lex(text)) {
+    // The lexeme after a scalar marker is the scalar's own text, whatever characters it holds.
+    const type = atScalar ? undefined : CST.tokenType(lexeme);
+    atScalar = type === 'scalar';
+    if (type === 'flow-map-start' || type === 'flow-seq-start') flow++;
+    else if (type === 'flow-map-end' || type === 'flow-seq-end') flow = Math.max(0, flow - 1);
+    else if ((type === 'seq-item-ind' || type === 'explicit-key-ind') && flow === 0) indicators++;
+    else if (type === 'newline' && flow === 0) indicators = 0;
+    if (flow + indicators > YAML_LIMITS.depth) throw tooDeepAt(parser.offset);
+    for (const token of parser.next(lexeme)) tokens.push(token);
+  }
+  for (const token of parser.end()) tokens.push(token);
+  // Duplicate keys are found by indexDocument: yaml's own check compares each key with every other one.
+  const composer = new Composer({ uniqueKeys: false });
+  let doc: Document.Parsed | undefined;
+  for (const next of composer.compose(tokens, true, text.length)) {
+    if (doc === undefined) {
+      doc = next;
+      continue;
+    }
+    doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents'));
+    break;
+  }
+  // compose(…, forceDoc = true) yields a document even for empty text.
+  if (doc === undefined) throw new BakeError('internal error: yaml composed no document');
+  return doc;
+}
+
+/** Each alias with the anchored node it stands for, and the offsets of keys repeated in a mapping. */
+interface DocumentIndex {
+  aliases: Map<Alias, Node>;
+  duplicates: number[];
+}
+
+/**
+ * One walk over the composed document in yaml's order: an alias stands for the last node anchored
+ * with its name before it (yaml's own `resolve` walks the whole document again for each alias).
+ * Throws the depth limit's error past the limit, which also bounds the walk's recursion.
+ */
+function indexDocument(doc: Document.Parsed, tooDeepAt: (offset: number) => Error): DocumentIndex {
+  const anchors = new Map<string, Node>();
+  const index: DocumentIndex = { aliases: new Map(), duplicates: [] };
+  const walk = (node: unknown, depth: number): void => {
+    if (!isNode(node)) return;
+    if (isAlias(node)) {
+      const anchor = anchors.get(node.source);
+      if (anchor) index.aliases.set(node, anchor);
+      return;
+    }
+    if (node.anchor) anchors.set(node.anchor, node);
+    if (!isMap(node) && !isSeq(node)) return;
+    if (depth >= YAML_LIMITS.depth) throw tooDeepAt(node.range?.[0] ?? 0);
+    const keys = new Set<string>();
+    for (const item of node.items) {
+      if (!isPair(item)) {
+        walk(item, depth + 1);
+        continue;
+      }
+      walk(item.key, depth + 1);
+      walk(item.value, depth + 1);
+      const key = keyOf(item);
+      if (keys.has(key)) index.duplicates.push((item.key as Node | null)?.range?.[0] ?? node.range?.[0] ?? 0);
+      keys.add(key);
+    }
+  };
+  walk(doc.contents, 0);
+  return index;
+}
+
+/** A mapping key as the rest of bake sees it: `1` and `"1"` are one key. */
+function keyOf(pair: Pair): string {
+  return isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
 }
 
 /** Fixes for the syntax errors people actually make; the library's own message says what is wrong. */
@@ -72,83 +147,67 @@ const SYNTAX_FIXES: Record<string, string> = {
 };
 
 function syntaxProblem(error: YAMLError, file: string, at: (offset: number) => Position): Problem {
-  const message = error.code === 'DUPLICATE_KEY' ? 'YAML syntax: duplicate key (a key may appear only once in a mapping)' : `YAML syntax: ${error.message.split('\n')[0]}`;
+  const message =
+    error.code === 'DUPLICATE_KEY'
+      ? 'YAML syntax: duplicate key (a key may appear only once in a mapping)'
+      : `YAML syntax: ${error.message.split('\n')[0]}`;
   return { file, ...at(error.pos[0]), message, fix: SYNTAX_FIXES[error.code] ?? 'correct the YAML syntax at this position' };
 }
 
-type Complain = (pos: Position, message: string, fix: string) => void;
+/**
+ * Turns yaml's nodes into YamlNodes, resolving aliases so the checks see plain values. What
+ * aliases stand for counts against the alias limit and towards depth; either limit throws.
+ */
+class Converter {
+  readonly problems: Problem[] = [];
+  /** Collections being converted: an alias to one of them would stand for itself. */
+  private readonly active = new Set<Node>();
+  private expanded = 0;
 
-function convert(doc: Document, node: unknown, fallback: number, at: (offset: number) => Position, active: Set<unknown>, complain: Complain): YamlNode {
-  const start = (node as Node | null)?.range?.[0] ?? fallback;
-  const pos = at(start);
-  if (node === null || node === undefined) return { kind: 'null', pos };
-  if (isAlias(node)) {
-    // An alias stands for its anchor's value; resolve it here so the checks see plain values.
-    const target = node.resolve(doc);
-    if (target === undefined) {
-      complain(pos, `YAML syntax: unknown alias *${node.source}`, `define &${node.source} before it is used`);
-      return { kind: 'null', pos };
+  constructor(
+    private readonly aliases: Map<Alias, Node>,
+    private readonly at: (offset: number) => Position,
+    private readonly display: string,
+  ) {}
+
+  /** `depth`: collections around the node; `alias`: where the alias being expanded is written, if one is. */
+  convert(node: unknown, fallback: number, depth: number, alias: Position | undefined): YamlNode {
+    const start = (node as Node | null)?.range?.[0] ?? fallback;
+    const pos = this.at(start);
+    if (alias && ++this.expanded > YAML_LIMITS.aliasValues) throw new InputError([tooManyAliasValues(this.display, alias)]);
+    if (node === null || node === undefined) return { kind: 'null', pos };
+    if (isAlias(node)) return this.resolve(node, start, depth, alias ?? pos);
+    if (isMap(node) || isSeq(node)) {
+      if (depth >= YAML_LIMITS.depth) throw new InputError([tooDeep(this.display, alias ?? pos)]);
+      this.active.add(node);
+      try {
+        if (isSeq(node)) return { kind: 'seq', pos, items: node.items.map((item) => this.convert(item, start, depth + 1, alias)) };
+        return { kind: 'map', pos, entries: node.items.map((pair) => this.entry(pair, start, depth, alias)) };
+      } finally {
+        this.active.delete(node);
+      }
     }
-    if (active.has(target)) {
-      complain(pos, `YAML syntax: alias *${node.source} refers to a value that contains it`, 'remove the self-reference');
-      return { kind: 'null', pos };
-    }
-    active.add(target);
-    const value = convert(doc, target, start, at, active, complain);
-    active.delete(target);
-    return { ...value, pos };
-  }
-  active.add(node);
-  try {
-    if (isMap(node)) {
-      const entries = node.items.map((pair): YamlEntry => {
-        const keyStart = (pair.key as Node | null)?.range?.[0] ?? start;
-        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-        // An empty value points at its key: "services.a.build: expected a string, got nothing" then lands on `build`.
-        const value = pair.value === null || (isScalar(pair.value) && pair.value.value === null) ? { kind: 'null' as const, pos: at(keyStart) } : convert(doc, pair.value, keyStart, at, active, complain);
-        return { key, keyPos: at(keyStart), value };
-      });
-      return { kind: 'map', pos, entries };
-    }
-    if (isSeq(node)) return { kind: 'seq', pos, items: node.items.map((item) => convert(doc, item, start, at, active, complain)) };
     if (isScalar(node)) return node.value === null ? { kind: 'null', pos } : { kind: 'scalar', pos, value: node.value };
     return { kind: 'scalar', pos, value: String(node) };
-  } finally {
-    active.delete(node);
   }
-}
 
-/** The plain JavaScript value of a node (mappings become objects). Use only after validation. */
-export function toPlain(node: YamlNode): unknown {
-  switch (node.kind) {
-    case 'map':
-      return Object.fromEntries(node.entries.map((e) => [e.key, toPlain(e.value)]));
-    case 'seq':
-      return node.items.map(toPlain);
-    case 'scalar':
-      return node.value;
-    case 'null':
-      return null;
+  private entry(pair: Pair, start: number, depth: number, alias: Position | undefined): YamlEntry {
+    const keyStart = (pair.key as Node | null)?.range?.[0] ?? start;
+    // An empty value points at its key: "services.a.build: expected a string, got nothing" then lands on `build`.
+    const empty = pair.value === null || (isScalar(pair.value) && pair.value.value === null);
+    const value = empty ? { kind: 'null' as const, pos: this.at(keyStart) } : this.convert(pair.value, keyStart, depth + 1, alias);
+    return { key: keyOf(pair), keyPos: this.at(keyStart), value };
   }
-}
 
-/** The node at a path of mapping keys and list indexes, if every step exists. */
-export function nodeAt(node: YamlNode | undefined, ...path: (string | number)[]): YamlNode | undefined {
-  let current = node;
-  for (const step of path) {
-    if (current?.kind === 'map' && typeof step === 'string') current = current.entries.find((e) => e.key === step)?.value;
-    else if (current?.kind === 'seq' && typeof step === 'number') current = current.items[step];
-    else return undefined;
+  private resolve(node: Alias, start: number, depth: number, alias: Position): YamlNode {
+    const pos = this.at(start);
+    const target = this.aliases.get(node);
+    const problem = (message: string, fix: string): YamlNode => {
+      this.problems.push({ file: this.display, ...pos, message: `YAML syntax: ${message}`, fix });
+      return { kind: 'null', pos };
+    };
+    if (target === undefined) return problem(`unknown alias *${node.source}`, `define &${node.source} before it is used`);
+    if (this.active.has(target)) return problem(`alias *${node.source} refers to a value that contains it`, 'remove the self-reference');
+    return { ...this.convert(target, start, depth, alias), pos };
   }
-  return current;
-}
-
-/** The entry (key and value) of a mapping node, if the node is a mapping holding that key. */
-export function entryAt(node: YamlNode | undefined, key: string): YamlEntry | undefined {
-  return node?.kind === 'map' ? node.entries.find((e) => e.key === key) : undefined;
-}
-
-/** The string a node holds, if it is a string scalar: for checks that must run on unvalidated trees. */
-export function stringAt(node: YamlNode | undefined): string | undefined {
-  return node?.kind === 'scalar' && typeof node.value === 'string' ? node.value : undefined;
 }

@@ -1,3 +1,8 @@
+import { Label } from '../engine/labels.js';
+import type { VersionVector } from '../manifest/model.js';
+import type { Digest } from '../util/digest.js';
+import type { ImageId } from '../util/image-id.js';
+
 /** Everything the deploy step needs, as plain data: digests and versions, never a recipe. */
 export interface DeployTarget {
   /** Identifies the workspace, so two workspaces' environments on one engine never mix. */
@@ -6,26 +11,28 @@ export interface DeployTarget {
   image: string;
   release: number;
   /** The OCI manifest digest: what the release names. */
-  digest: string;
-  /** The engine's image ID for that manifest (its config digest). */
-  imageId: string;
+  digest: Digest;
+  /** The engine's image ID for that manifest (its config digest): what containers are created from. */
+  imageId: ImageId;
   level: 'heavy' | 'light';
-  vector: Record<string, number>;
+  vector: VersionVector;
   /** Service → layer digest, installed into light containers. */
-  serviceLayers: Record<string, string>;
+  serviceLayers: Record<string, Digest>;
   services: { name: string; port?: number; health?: string }[];
   /** Container port → host port on 127.0.0.1 (0: any free port). */
   publish: Record<number, number>;
 }
 
 /** Labels every deploy-created container carries, so they can be found and removed. */
-export function instanceLabels(target: Pick<DeployTarget, 'scope' | 'env' | 'image' | 'digest' | 'release' | 'vector'>): Record<string, string> {
+export function instanceLabels(
+  target: Pick<DeployTarget, 'scope' | 'env' | 'image' | 'digest' | 'release' | 'vector'>,
+): Record<string, string> {
   return {
-    'dev.bake.scope': target.scope,
-    'dev.bake.env': target.env,
-    'dev.bake.image': target.image,
-    'dev.bake.digest': target.digest,
-    'dev.bake.release': String(target.release),
-    'dev.bake.vector': JSON.stringify(target.vector),
+    [Label.scope]: target.scope,
+    [Label.env]: target.env,
+    [Label.image]: target.image,
+    [Label.digest]: target.digest,
+    [Label.release]: String(target.release),
+    [Label.vector]: JSON.stringify(target.vector),
   };
 }

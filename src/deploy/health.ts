@@ -10,6 +10,18 @@ export class HealthError extends BakeError {
   override readonly kind: string = 'unhealthy';
 }
 
+/** How long a new instance may take to become healthy, unless tuned. */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;
+
+/**
+ * The health timeout from BAKE_HEALTH_TIMEOUT_MS (slow hosts raise it, tests lower it), else the
+ * default. A value that is not a positive number is ignored, as the lock tuning does.
+ */
+export function healthTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env['BAKE_HEALTH_TIMEOUT_MS']);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_HEALTH_TIMEOUT_MS;
+}
+
 export interface HealthTarget {
   service: string;
   /** Host port on 127.0.0.1. */
@@ -21,12 +33,13 @@ export interface HealthTarget {
 
 /**
  * Polls http://127.0.0.1:<port><path> until it answers 200 (and /version names the expected
- * version), or throws HealthError after `timeoutMs` with the last thing it saw.
+ * version), or throws HealthError after `timeoutMs` with the last thing it saw, or once `signal` aborts.
  */
-export async function waitHealthy(target: HealthTarget, timeoutMs = 30_000): Promise<void> {
+export async function waitHealthy(target: HealthTarget, timeoutMs = DEFAULT_HEALTH_TIMEOUT_MS, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
+    if (signal?.aborted) throw new HealthError(`stopped waiting for ${target.service} on 127.0.0.1:${target.port}: interrupted`);
     const health = await httpGet(target.port, target.path);
     last = health.error ?? `HTTP ${health.status} on ${target.path}`;
     if (health.status >= 200 && health.status < 300) {

@@ -1,5 +1,6 @@
 import { archiveOf } from '../layer/tar.js';
 import type { Engine } from '../engine/docker-engine.js';
+import type { Digest } from '../util/digest.js';
 import type { BlobSource } from './blob-source.js';
 
 /** One service version to bind into a light container. */
@@ -7,7 +8,7 @@ export interface Pin {
   service: string;
   version: number;
   /** Digest of the service layer (an uncompressed tar rooted at /). */
-  layer: string;
+  layer: Digest;
 }
 
 /**
@@ -16,7 +17,12 @@ export interface Pin {
  * files are written, which the agent acts on. Works before the container starts and while it runs.
  * Throws EngineError.
  */
-export async function installPins(engine: Engine, containerId: string, pins: readonly Pin[], blobs: BlobSource): Promise<void> {
+export async function installPins(
+  engine: Pick<Engine, 'putArchive'>,
+  containerId: string,
+  pins: readonly Pin[],
+  blobs: BlobSource,
+): Promise<void> {
   // putArchive needs its target directory to exist: create them with one small archive first.
   const dirs = pins.map((p) => ({ name: `bake/versions/${p.service}/${p.version}/.installed`, size: 0, body: () => Buffer.alloc(0) }));
   await engine.putArchive(containerId, '/', archiveOf(dirs));
@@ -27,7 +33,7 @@ export async function installPins(engine: Engine, containerId: string, pins: rea
 }
 
 /** Points the agent at versions already installed (an upgrade's undo is exactly this). */
-export async function writePins(engine: Engine, containerId: string, pins: readonly Pin[]): Promise<void> {
+export async function writePins(engine: Pick<Engine, 'putArchive'>, containerId: string, pins: readonly Pin[]): Promise<void> {
   const files = pins.map((p) => {
     const body = Buffer.from(`${p.version}\n`);
     return { name: `bake/pins/${p.service}`, size: body.length, body: () => body };

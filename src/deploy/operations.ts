@@ -1,21 +1,27 @@
-import type { Engine } from '../engine/docker-engine.js';
 import type { Instance } from '../router/route-table.js';
 import type { RouterClient } from '../router/router-client.js';
 import type { BlobSource } from './blob-source.js';
 import type { DeployTarget } from './deploy-plan.js';
-import { startInstance } from './instance.js';
+import { startInstance, type DeployEngine } from './instance.js';
 import type { Step } from './steps.js';
+
+/** The part of the router client the deploy steps use. */
+export type DeployRouter = Pick<RouterClient, 'state' | 'add' | 'drain' | 'remove' | 'setRoutes' | 'update'>;
 
 /** What every strategy works with. */
 export interface DeployContext {
-  engine: Engine;
-  router: RouterClient;
+  engine: DeployEngine;
+  router: DeployRouter;
   blobs: BlobSource;
   /** The release being deployed. */
   target: DeployTarget;
   /** The release running now (to recreate its instances when undoing), if any. */
   previous?: DeployTarget;
   replicas: number;
+  /** How long a new instance may take to become healthy (default: the health module's). */
+  healthTimeoutMs?: number;
+  /** Aborted on SIGINT/SIGTERM: waits for health stop early, so the change is undone at once. */
+  signal?: AbortSignal;
   log(line: string): void;
 }
 
@@ -25,7 +31,10 @@ export function startStep(ctx: DeployContext, target: DeployTarget, started: Ins
   return {
     name: `start an instance of release ${target.release}`,
     async run() {
-      const info = await startInstance(ctx.engine, target, ctx.blobs);
+      const info = await startInstance(ctx.engine, target, ctx.blobs, {
+        ...(ctx.healthTimeoutMs !== undefined && { timeoutMs: ctx.healthTimeoutMs }),
+        ...(ctx.signal && { signal: ctx.signal }),
+      });
       const ports: Record<string, number> = {};
       const health: Record<string, string> = {};
       for (const service of target.services) {
@@ -33,7 +42,16 @@ export function startStep(ctx: DeployContext, target: DeployTarget, started: Ins
         if (hostPort !== undefined) ports[service.name] = hostPort;
         if (service.health !== undefined) health[service.name] = service.health;
       }
-      instance = { id: info.id.slice(0, 12), release: target.release, vector: target.vector, ports, health, healthy: true, draining: false, inflight: 0 };
+      instance = {
+        id: info.id.slice(0, 12),
+        release: target.release,
+        vector: target.vector,
+        ports,
+        health,
+        healthy: true,
+        draining: false,
+        inflight: 0,
+      };
       await ctx.router.add(instance);
       started.push(instance);
     },
@@ -51,14 +69,20 @@ export async function retire(ctx: Pick<DeployContext, 'engine' | 'router'>, inst
   await ctx.engine.removeContainer(instance.id);
 }
 
-/** Retires an old instance; undone by starting a fresh instance of the release it ran. */
-export function retireStep(ctx: DeployContext, instance: Instance): Step {
+/**
+ * Retires an instance; undone by starting a fresh instance of the release it ran, which must be
+ * `runs` (default: the context's previous release). Without a matching target there is nothing
+ * to start it from, and the undo does nothing.
+ */
+export function retireStep(ctx: DeployContext, instance: Instance, runs: DeployTarget | undefined = ctx.previous): Step {
   const replacements: Instance[] = [];
   return {
     name: `retire instance ${instance.id} (release ${instance.release})`,
     run: () => retire(ctx, instance),
     async undo() {
-      if (ctx.previous && ctx.previous.release === instance.release) await startStep(ctx, ctx.previous, replacements).run();
+      // An undo runs to the end even after an interruption: it is what puts the environment back.
+      const { signal: _ignored, ...steady } = ctx;
+      if (runs && runs.release === instance.release) await startStep(steady, runs, replacements).run();
     },
   };
 }

@@ -17,7 +17,7 @@ export interface InPlaceResult {
  * is rethrown. The returned undo does the same on demand. Throws EngineError, HealthError.
  */
 export async function upgradeInPlace(
-  engine: Engine,
+  engine: Pick<Engine, 'putArchive'>,
   container: ContainerInfo,
   from: Pick<DeployTarget, 'vector' | 'serviceLayers' | 'services'>,
   to: DeployTarget,

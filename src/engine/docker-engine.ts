@@ -1,6 +1,7 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { EngineError, EngineUnavailableError } from './errors.js';
+import { Label } from './labels.js';
 
 /**
  * The one owner of dockerode. Everything bake does to a Docker engine goes through this small
@@ -8,9 +9,7 @@ import { EngineError, EngineUnavailableError } from './errors.js';
  * stream (load, pull) has succeeded only if it carried no `error` event.
  */
 
-/** Label on everything bake creates in an engine, so it can be found and cleaned up. */
-export const BAKE_LABEL = 'dev.bake.managed';
-
+/** A container to create; it also gets the `dev.bake.managed` label, so bake can find it again. */
 export interface ContainerSpec {
   name: string;
   image: string;
@@ -141,7 +140,7 @@ export async function createEngine(env: NodeJS.ProcessEnv = process.env): Promis
         docker.createContainer({
           name: spec.name,
           Image: spec.image,
-          Labels: { ...spec.labels, [BAKE_LABEL]: 'true' },
+          Labels: { ...spec.labels, [Label.managed]: 'true' },
           ...(spec.env && { Env: spec.env }),
           ...(spec.cmd && { Cmd: spec.cmd }),
           ...(spec.entrypoint && { Entrypoint: spec.entrypoint }),
@@ -175,7 +174,9 @@ export async function createEngine(env: NodeJS.ProcessEnv = process.env): Promis
       }
     },
     async listContainers(labels) {
-      const list = await call('list containers', () => docker.listContainers({ all: true, filters: JSON.stringify({ label: labelFilters(labels) }) }));
+      const list = await call('list containers', () =>
+        docker.listContainers({ all: true, filters: JSON.stringify({ label: labelFilters(labels) }) }),
+      );
       const infos = await Promise.all(list.map((c) => engine.inspectContainer(c.Id)));
       return infos.filter((i) => i !== undefined);
     },
@@ -185,33 +186,34 @@ export async function createEngine(env: NodeJS.ProcessEnv = process.env): Promis
     async exec(id, cmd) {
       const exec = await call(`exec in ${id}`, () => docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true }));
       const stream = await call(`exec in ${id}`, () => exec.start({ hijack: true, stdin: false }));
-      const chunks: Buffer[] = [];
-      await new Promise<void>((resolve, reject) => {
-        const sink = { write: (c: Buffer) => chunks.push(c) } as unknown as NodeJS.WritableStream;
-        docker.modem.demuxStream(stream, sink, sink);
-        stream.on('end', () => resolve());
-        stream.on('error', reject);
-      });
+      const output = await readDemuxed(docker.modem, stream);
       const info = await exec.inspect();
-      return { exitCode: info.ExitCode ?? 1, output: Buffer.concat(chunks).toString('utf8') };
+      return { exitCode: info.ExitCode ?? 1, output };
     },
     async logs(id) {
-      const out = (await call(`logs of ${id}`, () => docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 200 }))) as unknown as Buffer;
-      return demuxBuffer(out);
+      // Without `follow` the engine answers with the whole (multiplexed) log at once, as one buffer.
+      const out = (await call(`logs of ${id}`, () => docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 200 }))) as unknown as
+        | Buffer
+        | string;
+      return readDemuxed(docker.modem, Readable.from([Buffer.isBuffer(out) ? out : Buffer.from(out)]));
     },
     async waitContainer(id) {
       const result = (await call(`wait for ${id}`, () => docker.getContainer(id).wait())) as { StatusCode?: number };
       return result.StatusCode ?? 1;
     },
     async commitContainer(id, labels) {
-      const result = (await call(`commit ${id}`, () => docker.getContainer(id).commit({ changes: Object.entries(labels).map(([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`) }))) as { Id: string };
+      const result = (await call(`commit ${id}`, () =>
+        docker.getContainer(id).commit({ changes: Object.entries(labels).map(([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`) }),
+      )) as { Id: string };
       return result.Id;
     },
     async saveImage(reference) {
       return (await call(`save ${reference}`, () => docker.getImage(reference).get())) as unknown as Readable;
     },
     async createNetwork(name, labels) {
-      const network = await call(`create network ${name}`, () => docker.createNetwork({ Name: name, Labels: { ...labels, [BAKE_LABEL]: 'true' } }));
+      const network = await call(`create network ${name}`, () =>
+        docker.createNetwork({ Name: name, Labels: { ...labels, [Label.managed]: 'true' } }),
+      );
       return network.id;
     },
     async removeNetwork(name) {
@@ -233,35 +235,41 @@ function toInfo(raw: Docker.ContainerInspectInfo): ContainerInfo {
     const hostPort = bindings?.[0]?.HostPort;
     if (hostPort) ports[Number(key.split('/')[0])] = Number(hostPort);
   }
-  return { id: raw.Id, name: raw.Name.replace(/^\//, ''), running: raw.State.Running, ports, labels: raw.Config.Labels ?? {}, image: raw.Image };
+  return {
+    id: raw.Id,
+    name: raw.Name.replace(/^\//, ''),
+    running: raw.State.Running,
+    ports,
+    labels: raw.Config.Labels ?? {},
+    image: raw.Image,
+  };
 }
 
 /** Waits for a progress stream to end; it succeeded only if no event carried an error. */
 function followProgress(docker: Docker, stream: NodeJS.ReadableStream, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (error: Error | null, events: { error?: string; errorDetail?: { message?: string } }[]) => {
-        if (error) return reject(new EngineError(`${what} failed: ${error.message}`, undefined, { cause: error }));
-        const failed = events.find((e) => e.error || e.errorDetail);
-        if (failed) return reject(new EngineError(`${what} failed: ${failed.errorDetail?.message ?? failed.error}`, undefined));
-        resolve();
-      },
-    );
+    docker.modem.followProgress(stream, (error: Error | null, events: { error?: string; errorDetail?: { message?: string } }[]) => {
+      if (error) return reject(new EngineError(`${what} failed: ${error.message}`, undefined, { cause: error }));
+      const failed = events.find((e) => e.error || e.errorDetail);
+      if (failed) return reject(new EngineError(`${what} failed: ${failed.errorDetail?.message ?? failed.error}`, undefined));
+      resolve();
+    });
   });
 }
 
-/** Docker multiplexes stdout/stderr in 8-byte-framed chunks when there is no TTY. */
-function demuxBuffer(data: Buffer | string): string {
-  const buffer = Buffer.isBuffer(data) ? data : Buffer.from(data);
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return offset === 0 ? buffer.toString('utf8') : Buffer.concat(parts).toString('utf8');
+/**
+ * Stdout and stderr of an exec or log stream, interleaved as they arrived, once the stream ends.
+ * Without a TTY Docker frames them in 8-byte-headed chunks; docker-modem's demuxer unframes them
+ * (and passes a TTY's unframed stream through as it is).
+ */
+function readDemuxed(modem: Docker['modem'], stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  const sink = { write: (chunk: Buffer) => chunks.push(chunk) } as unknown as NodeJS.WritableStream;
+  return new Promise((resolve, reject) => {
+    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.on('error', reject);
+    modem.demuxStream(stream, sink, sink);
+  });
 }
 
 function classify(error: unknown, what: string, address: string): Error {

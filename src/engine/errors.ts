@@ -17,10 +17,7 @@ export class EngineUnavailableError extends BakeError {
   readonly address: string;
 
   constructor(address: string, options?: { cause?: unknown }) {
-    super(
-      `no Docker engine answers at ${address} (start one: dockerd >/tmp/dockerd.log 2>&1 &, or set DOCKER_HOST)`,
-      options,
-    );
+    super(`no Docker engine answers at ${address} (start one: dockerd >/tmp/dockerd.log 2>&1 &, or set DOCKER_HOST)`, options);
     this.address = address;
   }
 

@@ -72,7 +72,15 @@ export async function collectStore(workspace: string, options: CollectOptions = 
       if (!options.dryRun) await rm(join(blobsDir, name), { force: true });
     }
     return {
-      result: { builds: collected, blobs: removed, bytes, droppedConfigs: droppedConfigs(manifest, kept.map((b) => b.config)) },
+      result: {
+        builds: collected,
+        blobs: removed,
+        bytes,
+        droppedConfigs: droppedConfigs(
+          manifest,
+          kept.map((b) => b.config),
+        ),
+      },
       write: !options.dryRun && collected.length > 0,
     };
   });
@@ -80,5 +88,11 @@ export async function collectStore(workspace: string, options: CollectOptions = 
 
 function droppedConfigs(manifest: { builds: Record<string, { config: string }[]> }, kept: readonly string[]): string[] {
   const keep = new Set(kept);
-  return [...new Set(Object.values(manifest.builds).flat().map((b) => b.config))].filter((c) => !keep.has(c));
+  return [
+    ...new Set(
+      Object.values(manifest.builds)
+        .flat()
+        .map((b) => b.config),
+    ),
+  ].filter((c) => !keep.has(c));
 }

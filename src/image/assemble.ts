@@ -22,15 +22,20 @@ export interface AssembledImage {
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
+/** Turns a partial image (base + services) into one more layer: see provision/provision.ts. */
+export type Provisioner = (partial: AssembledImage) => Promise<Layer>;
+
 /**
  * Assembles a heavily baked image: base layers, one stored layer per pinned service version
  * (reused by digest, never repacked), a small layer with the supervisor, then config and manifest
  * as canonical JSON. Everything is a pure function of the plan and the base, so it is reproducible.
  */
-/** Turns a partial image (base + services) into one more layer: see provision/provision.ts. */
-export type Provisioner = (partial: AssembledImage) => Promise<Layer>;
-
-export async function assembleHeavy(plan: BuildPlan, base: BaseImage, store: LayoutStore, provision?: Provisioner): Promise<AssembledImage> {
+export async function assembleHeavy(
+  plan: BuildPlan,
+  base: BaseImage,
+  store: LayoutStore,
+  provision?: Provisioner,
+): Promise<AssembledImage> {
   const serviceLayers: Layer[] = plan.services.map((s) => ({
     descriptor: { mediaType: s.version.layer.mediaType, digest: s.version.layer.digest, size: s.version.layer.size },
     diffId: s.version.layer.digest,
@@ -71,7 +76,13 @@ interface ImageShape {
 }
 
 /** Writes config and manifest (canonical JSON) for layers already in the store. */
-async function writeImage(plan: BuildPlan, base: BaseImage, store: LayoutStore, layers: Layer[], shape: ImageShape): Promise<AssembledImage> {
+async function writeImage(
+  plan: BuildPlan,
+  base: BaseImage,
+  store: LayoutStore,
+  layers: Layer[],
+  shape: ImageShape,
+): Promise<AssembledImage> {
   const created = isoSeconds(shape.created);
   const vector = canonicalJson(plan.vector);
   const recipe = plan.recipe;
@@ -82,7 +93,11 @@ async function writeImage(plan: BuildPlan, base: BaseImage, store: LayoutStore, 
     os: recipe.platform.os,
     config: {
       ...base.config,
-      Env: mergeEnv([DEFAULT_PATH], base.config.Env, Object.entries(recipe.env).map(([k, v]) => `${k}=${v}`)),
+      Env: mergeEnv(
+        [DEFAULT_PATH],
+        base.config.Env,
+        Object.entries(recipe.env).map(([k, v]) => `${k}=${v}`),
+      ),
       Entrypoint: recipe.entrypoint ?? shape.entrypoint,
       ...(recipe.entrypoint === undefined && { Cmd: [] }),
       ExposedPorts: Object.fromEntries(recipe.ports.map((p) => [`${p}/tcp`, {}])),
@@ -136,7 +151,13 @@ export async function assembleLight(plan: BuildPlan, base: BaseImage, store: Lay
     agentScript(
       plan.services
         .filter((s) => s.config.run !== undefined)
-        .map((s) => ({ name: s.name, install: s.config.install, run: s.config.run ?? '', ...(s.config.port !== undefined && { port: s.config.port }), env: s.config.env })),
+        .map((s) => ({
+          name: s.name,
+          install: s.config.install,
+          run: s.config.run ?? '',
+          ...(s.config.port !== undefined && { port: s.config.port }),
+          env: s.config.env,
+        })),
     ),
   );
   const info = Buffer.from(
@@ -181,7 +202,18 @@ function bakeFiles(plan: BuildPlan): TreeEntry[] {
         image: plan.image,
         level: plan.level,
         vector: plan.vector,
-        services: Object.fromEntries(plan.services.map((s) => [s.name, { version: s.version.version, digest: s.version.digest, layer: s.version.layer.digest, install: s.config.install, revision: s.version.revision ?? null }])),
+        services: Object.fromEntries(
+          plan.services.map((s) => [
+            s.name,
+            {
+              version: s.version.version,
+              digest: s.version.digest,
+              layer: s.version.layer.digest,
+              install: s.config.install,
+              revision: s.version.revision ?? null,
+            },
+          ]),
+        ),
       },
       null,
       2,

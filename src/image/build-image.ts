@@ -64,32 +64,65 @@ export async function buildImage(ws: WorkspaceConfig, recipe: RecipeConfig, opti
     purpose: `bake ${recipe.image}`,
     ...lockTuning(options.env),
     onWait: (holder: LockHolder | undefined) =>
-      progress({ kind: 'wait', message: `waiting for the lock on image ${recipe.image}${holder ? ` held by PID ${holder.pid} since ${holder.since} (${holder.purpose})` : ''}` }),
+      progress({
+        kind: 'wait',
+        message: `waiting for the lock on image ${recipe.image}${holder ? ` held by PID ${holder.pid} since ${holder.since} (${holder.purpose})` : ''}`,
+      }),
   };
   const attempt = () => bakeWithRebakes(ws, recipe, options, progress);
   return options.serialize ? withFileLock(imageLock, lockOptions, attempt) : attempt();
 }
 
-async function bakeWithRebakes(ws: WorkspaceConfig, recipe: RecipeConfig, options: BuildOptions, progress: ProgressSink): Promise<BuildResult> {
+async function bakeWithRebakes(
+  ws: WorkspaceConfig,
+  recipe: RecipeConfig,
+  options: BuildOptions,
+  progress: ProgressSink,
+): Promise<BuildResult> {
   const paths = workspacePaths(ws.dir);
   const store = await openLayoutStore(paths.store);
   const rebaked: BuildResult['rebaked'] = [];
   const maxRebakes = options.maxRebakes ?? DEFAULT_MAX_REBAKES;
   for (;;) {
     // Resolve under the manifest lock: the vector is the manifest's state at one instant.
-    const manifest = await updateManifest(paths.manifest, manifestLockOptions(`resolve ${recipe.image}`, options, progress), async (m) => ({ result: m, write: false }));
+    const manifest = await updateManifest(paths.manifest, manifestLockOptions(`resolve ${recipe.image}`, options, progress), async (m) => ({
+      result: m,
+      write: false,
+    }));
     const overrides = options.dev ? await workingTreeVersions(ws, recipe, manifest, store, options.env) : undefined;
     const plan = planBuild(ws, recipe, manifest, { ...(options.env && { env: options.env }), ...(overrides && { overrides }) });
     progress({ kind: 'step', message: `${plan.image}: ${describeVector(plan.vector)}` });
     const base = await resolveBase(recipe.base, store, { mtime: bakeClock(0, options.env), recipeFile: recipe.file });
-    const provisioner = recipe.provision ? await engineProvisioner(recipe.image, recipe.provision, store, paths.work, options.env) : undefined;
-    if (provisioner && plan.level === 'light') throw new InputError([{ file: recipe.file, field: 'provision', message: 'provisioning needs bake: heavy', fix: 'use bake: heavy, or move the commands into a service build' }]);
+    const provisioner = recipe.provision
+      ? await engineProvisioner(recipe.image, recipe.provision, store, paths.work, options.env)
+      : undefined;
+    if (provisioner && plan.level === 'light')
+      throw new InputError([
+        {
+          file: recipe.file,
+          field: 'provision',
+          message: 'provisioning needs bake: heavy',
+          fix: 'use bake: heavy, or move the commands into a service build',
+        },
+      ]);
     const image = plan.level === 'heavy' ? await assembleHeavy(plan, base, store, provisioner) : await assembleLight(plan, base, store);
     progress({ kind: 'step', message: `${plan.image}: assembled ${image.manifest.digest}` });
-    const result = await recordBuild(paths.manifest, store, plan, image, base.description, options, progress, provisioner === undefined && !options.dev);
+    const result = await recordBuild(
+      paths.manifest,
+      store,
+      plan,
+      image,
+      base.description,
+      options,
+      progress,
+      provisioner === undefined && !options.dev,
+    );
     const { supersededBy: superseded, ...recorded } = result;
     if (!result.stale || rebaked.length >= maxRebakes) return { ...recorded, rebaked };
-    progress({ kind: 'done', message: `${plan.image}:${result.build} is stale (${superseded.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaking` });
+    progress({
+      kind: 'done',
+      message: `${plan.image}:${result.build} is stale (${superseded.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaking`,
+    });
     rebaked.push({ build: result.build, digest: result.digest, vector: result.vector, supersededBy: superseded, reused: result.reused });
   }
 }
@@ -108,7 +141,9 @@ async function recordBuild(
     const builds = (manifest.builds[plan.image] ??= []);
     const supersededBy = staleServices(manifest, plan.vector);
     // A light image is the same for every vector: a build is the digest *and* the pinned vector.
-    const existing = builds.find((b) => b.digest === image.manifest.digest && sameVector(b.vector, plan.vector) && (b.dev ?? false) === (options.dev ?? false));
+    const existing = builds.find(
+      (b) => b.digest === image.manifest.digest && sameVector(b.vector, plan.vector) && (b.dev ?? false) === (options.dev ?? false),
+    );
     if (existing) {
       if (!(await store.resolve(`${plan.image}:${existing.id}`))) await store.tag(image.manifest, `${plan.image}:${existing.id}`);
       return { result: { ...resultOf(existing, true), stale: supersededBy.length > 0, supersededBy }, write: false };
@@ -142,8 +177,7 @@ function manifestLockOptions(purpose: string, options: BuildOptions, progress: P
   return {
     purpose,
     ...lockTuning(options.env),
-    onWait: (holder: LockHolder | undefined) =>
-      progress({ kind: 'wait', message: waitingMessage(holder) }),
+    onWait: (holder: LockHolder | undefined) => progress({ kind: 'wait', message: waitingMessage(holder) }),
   };
 }
 
@@ -153,7 +187,13 @@ function manifestLockOptions(purpose: string, options: BuildOptions, progress: P
  * ones (so vectors still compare), but the build is marked dev and the gate keeps it out of every
  * environment that does not accept dev builds.
  */
-async function workingTreeVersions(ws: WorkspaceConfig, recipe: RecipeConfig, manifest: VersionManifest, store: LayoutStore, env: NodeJS.ProcessEnv | undefined): Promise<Record<string, CommittedVersion>> {
+async function workingTreeVersions(
+  ws: WorkspaceConfig,
+  recipe: RecipeConfig,
+  manifest: VersionManifest,
+  store: LayoutStore,
+  env: NodeJS.ProcessEnv | undefined,
+): Promise<Record<string, CommittedVersion>> {
   const out: Record<string, CommittedVersion> = {};
   const clock = bakeClock(Math.floor(Date.now() / 1000), env);
   for (const name of recipe.services) {
@@ -178,7 +218,13 @@ async function workingTreeVersions(ws: WorkspaceConfig, recipe: RecipeConfig, ma
 }
 
 /** Provisioning runs in the Docker engine, which is loaded only for recipes that ask for it. */
-async function engineProvisioner(image: string, commands: string[], store: LayoutStore, workDir: string, env: NodeJS.ProcessEnv | undefined): Promise<Provisioner> {
+async function engineProvisioner(
+  image: string,
+  commands: string[],
+  store: LayoutStore,
+  workDir: string,
+  env: NodeJS.ProcessEnv | undefined,
+): Promise<Provisioner> {
   const { createEngine } = await import('../engine/docker-engine.js');
   const { provisionLayer } = await import('../provision/provision.js');
   const engine = await createEngine(env);
@@ -204,6 +250,5 @@ function resultOf(record: BuildRecord, reused: boolean): Omit<BuildResult, 'reba
     ref: `${record.image}:${record.id}`,
   };
 }
-
 
 export type { BuildPlan };

@@ -38,12 +38,14 @@ export function planBuild(
   for (const name of recipe.services) {
     const config = ws.services.get(name);
     const pinned = options.pins?.[name];
-    const version = options.overrides?.[name] ?? (pinned !== undefined ? manifest.services[name]?.versions[pinned - 1] : latestVersion(manifest, name));
+    const version =
+      options.overrides?.[name] ?? (pinned !== undefined ? manifest.services[name]?.versions[pinned - 1] : latestVersion(manifest, name));
     if (!config || !version) {
       problems.push({
         file: recipe.file,
         field: 'services',
-        message: pinned !== undefined ? `service ${name} has no committed version ${pinned}` : `service ${name} has no committed version yet`,
+        message:
+          pinned !== undefined ? `service ${name} has no committed version ${pinned}` : `service ${name} has no committed version yet`,
         fix: `run: bake commit ${name}`,
       });
       continue;

@@ -1,5 +1,6 @@
 import type { LayoutStore } from '../oci/layout-store.js';
 import { MediaType, type Descriptor } from '../oci/media-types.js';
+import { withGitModes } from '../tree/git-modes.js';
 import { sortEntries, type TreeEntry } from '../tree/tree.js';
 import { tarStreamOf } from './tar.js';
 
@@ -14,6 +15,12 @@ export interface LayerOptions {
   prefix: string;
   /** Seconds since the epoch for every mtime: the bake clock. */
   mtime: number;
+  /**
+   * `git`: modes as git gives them (0644/0755 files, 0755 directories; no setuid, setgid or
+   * sticky bit), whatever the source. `keep`: as given, for a root filesystem, whose own modes (a
+   * sticky /tmp) are part of it. Default: `git` under a prefix (a service), `keep` at the root.
+   */
+  modes?: 'git' | 'keep';
 }
 
 /**
@@ -30,7 +37,8 @@ export async function writeLayer(store: LayoutStore, entries: readonly TreeEntry
       placed.push({ path: parts.slice(0, i).join('/'), type: 'directory', mode: 0o755, size: 0 });
     }
   }
-  for (const entry of entries) {
+  const modes = options.modes ?? (prefix === '' ? 'keep' : 'git');
+  for (const entry of modes === 'git' ? withGitModes(entries) : entries) {
     const path = prefix === '' ? entry.path : `${prefix}/${entry.path}`;
     if (entry.path !== '') placed.push({ ...entry, path });
   }

@@ -54,29 +54,104 @@ function addEntry(pack: tarStream.Pack, header: tarStream.Header, body?: Buffer)
   });
 }
 
+/** What a tar member is, for bake: the three kinds a tree holds, a hard link, or something else. */
+export type TarMemberType = 'file' | 'directory' | 'symlink' | 'link' | 'special';
+
+/** One member of an archive as read, after PAX and GNU long-name headers are applied. */
+export interface TarMember {
+  /** `./a/b/` → `a/b`; `..` and absolute paths are left for the safety checks to refuse. */
+  path: string;
+  type: TarMemberType;
+  /** The header's own type name (`fifo`, `character-device`…), for messages. */
+  headerType: string;
+  /** Permission bits as stored (0o7777); callers normalize. */
+  mode: number;
+  /** Declared size of the body. */
+  size: number;
+  /** Symlink or hard-link target, as stored. */
+  linkTarget: string;
+  /** The member's bytes; whatever the consumer leaves unread is drained before the next member. */
+  body: Readable;
+}
+
 /**
- * Reads a tar archive into tree entries held in memory. Hard links become copies of their target;
- * device files, fifos and anything else that cannot be baked safely are refused, naming the path.
- * `label` names the archive in errors.
+ * Streams the members of a tar archive, one at a time. Throws (from the iteration) whatever the
+ * input or the tar parser throws: a corrupt header, a truncated archive.
+ */
+export async function* tarMembers(input: Readable): AsyncGenerator<TarMember> {
+  const extract = tarStream.extract();
+  input.on('error', (error) => extract.destroy(error));
+  input.pipe(extract);
+  try {
+    for await (const item of extract) {
+      const header = item.header;
+      const type = memberType(header.type);
+      // tar-stream's entries are streamx streams: no readableEnded, so watch for the end here.
+      const body = item as unknown as Readable;
+      let ended = false;
+      const drained = new Promise<void>((resolve, reject) => {
+        const end = () => {
+          ended = true;
+          resolve();
+        };
+        body.once('end', end).once('close', end).once('error', reject);
+      });
+      drained.catch(() => {});
+      yield {
+        path: normalizeTarPath(header.name),
+        type,
+        headerType: header.type ?? 'unknown',
+        mode: (header.mode ?? 0o644) & 0o7777,
+        size: header.size ?? 0,
+        linkTarget: header.linkname ?? '',
+        body,
+      };
+      if (!ended) body.resume();
+      await drained;
+    }
+  } finally {
+    if (!extract.destroyed) extract.destroy();
+    input.unpipe(extract);
+  }
+}
+
+function memberType(type: tarStream.Header['type']): TarMemberType {
+  switch (type) {
+    case 'file':
+    case 'contiguous-file':
+      return 'file';
+    case 'directory':
+      return 'directory';
+    case 'symlink':
+      return 'symlink';
+    case 'link':
+      return 'link';
+    default:
+      return 'special';
+  }
+}
+
+/**
+ * Reads a tar archive (a base's root filesystem) into tree entries held in memory. Hard links
+ * become copies of their target; device files, fifos and anything else that cannot be baked safely
+ * are refused, and so is a path named twice. `label` names the archive in errors. Modes are kept:
+ * a root filesystem's own (a sticky /tmp) are part of it.
  */
 export async function readTar(input: Readable | Buffer, label: string): Promise<TreeEntry[]> {
-  const extract = tarStream.extract();
-  const entries: TreeEntry[] = [];
   const byPath = new Map<string, TreeEntry>();
   const source = Buffer.isBuffer(input) ? Readable.from([input]) : input;
-  source.on('error', (error) => extract.destroy(error));
-  source.pipe(extract);
-  for await (const item of extract) {
-    const header = item.header;
-    const chunks: Buffer[] = [];
-    for await (const chunk of item) chunks.push(chunk as Buffer);
-    const path = normalizeTarPath(header.name);
-    if (path === '') continue;
-    const mode = (header.mode ?? 0o644) & 0o7777;
+  for await (const member of tarMembers(source)) {
+    const { path, mode } = member;
+    if (path === '') {
+      member.body.resume();
+      continue;
+    }
+    if (byPath.has(path)) throw new UnsafeSourceError(`${label}: path ${path} appears twice (an archive may name each path once)`, path);
     let entry: TreeEntry;
-    switch (header.type) {
-      case 'file':
-      case 'contiguous-file': {
+    switch (member.type) {
+      case 'file': {
+        const chunks: Buffer[] = [];
+        for await (const chunk of member.body) chunks.push(chunk as Buffer);
         const body = Buffer.concat(chunks);
         entry = { path, type: 'file', mode, size: body.length, read: async () => body };
         break;
@@ -85,24 +160,26 @@ export async function readTar(input: Readable | Buffer, label: string): Promise<
         entry = { path, type: 'directory', mode, size: 0 };
         break;
       case 'symlink':
-        entry = { path, type: 'symlink', mode: 0o777, size: 0, linkTarget: header.linkname ?? '' };
+        entry = { path, type: 'symlink', mode: 0o777, size: 0, linkTarget: member.linkTarget };
         break;
       case 'link': {
-        const target = byPath.get(normalizeTarPath(header.linkname ?? ''));
-        if (!target || target.type !== 'file') {
-          throw new UnsafeSourceError(`${label}: hard link ${path} points at ${header.linkname}, which is not a file earlier in the archive`, path);
+        const target = byPath.get(normalizeTarPath(member.linkTarget));
+        if (target?.type !== 'file') {
+          throw new UnsafeSourceError(
+            `${label}: hard link ${path} points at ${member.linkTarget}, which is not a file earlier in the archive`,
+            path,
+          );
         }
         entry = { ...target, path, mode };
         break;
       }
       default:
         throw new UnsafeSourceError(
-          `${label}: ${path} is a ${header.type ?? 'special'} entry; only files, directories and symlinks can be baked (remove it from the source)`,
+          `${label}: ${path} is a ${member.headerType} entry; only files, directories and symlinks can be baked (remove it from the source)`,
           path,
         );
     }
     byPath.set(path, entry);
-    entries.push(entry);
   }
   return [...byPath.values()];
 }
@@ -131,7 +208,17 @@ export function archiveOf(files: readonly ArchiveFile[]): Readable {
   const pack = tarStream.pack();
   (async () => {
     for (const file of files) {
-      const header = { name: file.name, size: file.size, mode: file.mode ?? 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0), type: 'file' as const };
+      const header = {
+        name: file.name,
+        size: file.size,
+        mode: file.mode ?? 0o644,
+        uid: 0,
+        gid: 0,
+        uname: '',
+        gname: '',
+        mtime: new Date(0),
+        type: 'file' as const,
+      };
       const body = file.body();
       if (Buffer.isBuffer(body)) {
         await addEntry(pack, { ...header, devmajor: 0, devminor: 0, linkname: '' }, body);

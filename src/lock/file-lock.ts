@@ -65,12 +65,21 @@ export async function withFileLock<T>(target: string, options: LockOptions, fn: 
     controller.abort(lostLock(target, error));
   });
   const ownerFile = `${target}.owner`;
-  const holder: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), purpose: options.purpose, token: randomBytes(8).toString('hex') };
+  const holder: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    purpose: options.purpose,
+    token: randomBytes(8).toString('hex'),
+  };
   const assertHeld = async () => {
     controller.signal.throwIfAborted();
     const current = await readHolder(target);
     if (current?.token !== holder.token) {
-      const error = lostLock(target, new Error(current ? `now held by PID ${current.pid} since ${current.since}` : 'the lock was released by another process'));
+      const error = lostLock(
+        target,
+        new Error(current ? `now held by PID ${current.pid} since ${current.since}` : 'the lock was released by another process'),
+      );
       compromised = error;
       controller.abort(error);
       throw error;
@@ -152,7 +161,9 @@ export async function readHolder(target: string): Promise<LockHolder | undefined
 }
 
 function lostLock(target: string, cause: Error): LockError {
-  return new LockError(`lost the lock on ${target} while holding it (another process reclaimed it as stale); the work was not recorded`, { cause });
+  return new LockError(`lost the lock on ${target} while holding it (another process reclaimed it as stale); the work was not recorded`, {
+    cause,
+  });
 }
 
 function sleep(ms: number): Promise<void> {

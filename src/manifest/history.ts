@@ -4,7 +4,7 @@ import type { VersionManifest } from './model.js';
 export interface HistoryEvent {
   at: string;
   by: string;
-  kind: 'commit' | 'build' | 'release' | 'refusal' | 'interrupted';
+  kind: 'commit' | 'build' | 'release' | 'refusal' | 'interrupted' | 'change';
   subject: string;
   detail: Record<string, unknown>;
   summary: string;
@@ -22,7 +22,10 @@ export interface HistoryFilter {
  */
 export function historyOf(manifest: VersionManifest, filter: HistoryFilter = {}): HistoryEvent[] {
   const events: HistoryEvent[] = [];
-  const vec = (v: Record<string, number>) => Object.entries(v).map(([s, n]) => `${s} v${n}`).join(', ');
+  const vec = (v: Record<string, number>) =>
+    Object.entries(v)
+      .map(([s, n]) => `${s} v${n}`)
+      .join(', ');
   for (const [service, history] of Object.entries(manifest.services)) {
     if (filter.image || filter.env) break;
     if (filter.service && filter.service !== service) continue;
@@ -41,7 +44,9 @@ export function historyOf(manifest: VersionManifest, filter: HistoryFilter = {})
     if (filter.env || (filter.image && filter.image !== image)) continue;
     for (const b of builds) {
       if (filter.service && b.vector[filter.service] === undefined) continue;
-      const stale = b.supersededBy?.length ? ` — stale: ${b.supersededBy.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}` : '';
+      const stale = b.supersededBy?.length
+        ? ` — stale: ${b.supersededBy.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}`
+        : '';
       events.push({
         at: b.builtAt,
         by: b.builtBy,
@@ -65,6 +70,19 @@ export function historyOf(manifest: VersionManifest, filter: HistoryFilter = {})
         subject: `${env}#${r.id}`,
         detail: { ...r },
         summary: `release ${r.image}:${r.build} → ${env} {${vec(r.vector)}}${over}`,
+      });
+    }
+    for (const c of record.changes ?? []) {
+      if (filter.service) continue;
+      const release = c.release === undefined ? undefined : record.releases.find((r) => r.id === c.release);
+      if (filter.image && release && filter.image !== release.image) continue;
+      events.push({
+        at: c.at,
+        by: c.by,
+        kind: 'change',
+        subject: c.release === undefined ? env : `${env}#${c.release}`,
+        detail: { ...c, env },
+        summary: `${c.kind === 'state' ? 'state' : c.kind} ${env}: ${c.message}`,
       });
     }
     for (const f of record.refusals) {

@@ -14,7 +14,15 @@ export interface VersionManifest {
   builds: Record<string, BuildRecord[]>;
   environments: Record<string, EnvironmentRecord>;
   /** Service requests (bake serve) that a crash interrupted: reported as failed, never current. */
-  interrupted?: { argv: string[]; startedAt: string; detectedAt: string; status: 'failed' }[];
+  interrupted?: {
+    /** The request as a person would have typed it (`commit s1`). */
+    argv: string[];
+    /** The typed request and who sent it, when the marker was readable. */
+    request?: { command: string; options: unknown; actor: string };
+    startedAt: string;
+    detectedAt: string;
+    status: 'failed';
+  }[];
 }
 
 export interface ServiceHistory {
@@ -98,6 +106,67 @@ export interface ReleaseRecord {
   state: ReleaseState;
   /** The manifest generation this release was recorded at. */
   generation: number;
+  /** The strategy that rolled it out (absent for plain hand-offs). */
+  strategy?: string;
+  /** Blue/green: until when (RFC 3339) the old fleet is kept, idle, for an instant flip-back. */
+  probationUntil?: string;
+  /** Where a canary or A/B rollout is, so it can be explained, resumed or aborted. */
+  rollout?: RolloutProgress;
+  /** Why the rollout stopped (an analysis rule, an abort by hand, the progress deadline, an interruption). */
+  stopped?: RolloutStop;
+  /** `deploy --retry`: the release this one starts again. */
+  retryOf?: number;
+  /** `bake upgrade`: the release whose running instances were upgraded in place. */
+  upgradeOf?: number;
+}
+
+/** One canary step's traffic figures, as the router counted them. */
+export interface ReleaseFigures {
+  requests: number;
+  errors: number;
+  /** errors / requests, 0 when there were no requests. */
+  errorRate: number;
+  p50: number | null;
+  p99: number | null;
+}
+
+/** A rollout on its way (canary steps, A/B, blue/green preview). */
+export interface RolloutProgress {
+  /** Index of the step now in force (into the environment's canary steps). */
+  step: number;
+  percent: number;
+  /** Last time the rollout moved forward (the progress deadline counts from it). */
+  progressAt: string;
+  /** Present while it waits: for promote (manual), after too little traffic, after an interruption, for a preview. */
+  paused?: { reason: 'manual' | 'inconclusive' | 'interrupted' | 'preview'; message: string; at: string };
+  /** The last judgement: canary against stable. */
+  analysis?: { verdict: 'pass' | 'fail' | 'inconclusive'; canary: ReleaseFigures; stable: ReleaseFigures; message: string; at: string };
+  /** Blue/green preview: router port of the preview listener, by service. */
+  preview?: Record<string, number>;
+}
+
+/** Why a rollout stopped. */
+export interface RolloutStop {
+  reason: 'analysis' | 'abort' | 'deadline' | 'interrupted' | 'failed';
+  /** The rule that fired, e.g. "error rate 20% > 5%". */
+  rule?: string;
+  figures?: { canary: ReleaseFigures; stable: ReleaseFigures };
+  message: string;
+  at: string;
+  by: string;
+}
+
+/** A change of an environment's state (every one is in `bake log`). */
+export interface EnvironmentChange {
+  at: string;
+  by: string;
+  kind: 'state' | 'promote' | 'withdraw' | 'abort' | 'toggle' | 'probation-end' | 'step' | 'upgrade';
+  /** The release it concerns, if any. */
+  release?: number;
+  /** For `state`: the state entered. */
+  state?: ReleaseState;
+  message: string;
+  detail?: Record<string, unknown>;
 }
 
 /** A release the gate refused: kept so an operator can see what raced with what. */
@@ -118,6 +187,8 @@ export interface EnvironmentRecord {
   live: Record<string, number>;
   releases: ReleaseRecord[];
   refusals: RefusalRecord[];
+  /** Every state change, in order: states entered, promotes, withdrawals, toggles, probation ends. */
+  changes?: EnvironmentChange[];
 }
 
 /** A new, empty manifest. */

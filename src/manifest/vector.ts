@@ -14,7 +14,10 @@ export interface VectorChange {
  * Compares `next` against `current` on the services both contain (a service only one of them
  * holds is neither newer nor older). `newer`: no service goes back and one goes forward.
  */
-export function compareVectors(current: VersionVector, next: VersionVector): { order: VectorOrder; forward: VectorChange[]; backward: VectorChange[] } {
+export function compareVectors(
+  current: VersionVector,
+  next: VersionVector,
+): { order: VectorOrder; forward: VectorChange[]; backward: VectorChange[] } {
   const forward: VectorChange[] = [];
   const backward: VectorChange[] = [];
   for (const service of Object.keys(next).sort()) {

@@ -52,7 +52,8 @@ export async function openLayoutStore(dir: string): Promise<LayoutStore> {
   const indexFile = join(dir, 'index.json');
   if (!(await exists(indexFile))) {
     await withIndexLock(indexFile, async () => {
-      if (!(await exists(indexFile))) await atomicWriteFile(indexFile, indexBytes({ schemaVersion: 2, mediaType: MediaType.index, manifests: [] }));
+      if (!(await exists(indexFile)))
+        await atomicWriteFile(indexFile, indexBytes({ schemaVersion: 2, mediaType: MediaType.index, manifests: [] }));
     });
   }
 

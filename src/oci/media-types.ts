@@ -1,3 +1,5 @@
+import { Label } from '../engine/labels.js';
+
 /** OCI media types and annotation keys used by the store and the image builder. */
 export const MediaType = {
   index: 'application/vnd.oci.image.index.v1+json',
@@ -18,9 +20,9 @@ export const Annotation = {
   version: 'org.opencontainers.image.version',
   baseDigest: 'org.opencontainers.image.base.digest',
   /** JSON map service → version number: the image's version vector. */
-  vector: 'dev.bake.vector',
-  image: 'dev.bake.image',
-  bakeLevel: 'dev.bake.level',
+  vector: Label.vector,
+  image: Label.image,
+  bakeLevel: Label.level,
 } as const;
 
 /** A content descriptor, as in the OCI image spec. */

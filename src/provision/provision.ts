@@ -3,6 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Engine } from '../engine/docker-engine.js';
+import { Label } from '../engine/labels.js';
 import { BakeError } from '../util/errors.js';
 import { extractMember, readMember } from '../layer/tar.js';
 import type { Layer } from '../layer/layer.js';
@@ -40,7 +41,7 @@ export async function provisionLayer(
   options: { image: string; workDir: string },
 ): Promise<Layer> {
   const stamp = `${process.pid}-${Date.now()}`;
-  const labels = { 'dev.bake.provision': options.image };
+  const labels = { [Label.provision]: options.image };
   const loaded = await loadIntoEngine(engine, store, partial, `provision-${options.image}`, 0);
   let container: string | undefined;
   let committed: string | undefined;

@@ -20,7 +20,13 @@ export interface LoadResult {
  * the transfer when the engine already has the image ID; verifies afterwards that the ID the
  * engine reports is the config digest, so what runs is what was baked. Throws EngineError.
  */
-export async function loadIntoEngine(engine: Engine, store: LayoutStore, manifestDigest: Digest, image: string, build: number): Promise<LoadResult> {
+export async function loadIntoEngine(
+  engine: Engine,
+  store: LayoutStore,
+  manifestDigest: Digest,
+  image: string,
+  build: number,
+): Promise<LoadResult> {
   const repo = `bake/${image}`;
   const tag = String(build);
   const { archive, configDigest } = await dockerArchive(store, manifestDigest, [`${repo}:${tag}`]);
@@ -35,7 +41,10 @@ export async function loadIntoEngine(engine: Engine, store: LayoutStore, manifes
   log.debug('loaded', { image, build });
   const loaded = await engine.imageId(`${repo}:${tag}`);
   if (loaded !== configDigest) {
-    throw new EngineError(`the engine reports image ID ${loaded ?? 'nothing'} for ${repo}:${tag}, expected ${configDigest}; the load was not faithful`, undefined);
+    throw new EngineError(
+      `the engine reports image ID ${loaded ?? 'nothing'} for ${repo}:${tag}, expected ${configDigest}; the load was not faithful`,
+      undefined,
+    );
   }
   return { imageId: configDigest, tag: `${repo}:${tag}`, loaded: true };
 }

@@ -51,17 +51,31 @@ export async function pushImage(
     headers: { 'content-type': manifest.mediaType },
     body: manifestBytes,
   });
-  if (!put.ok) throw new RegistryError(`${repository.registry} refused the manifest of ${repository.name}: HTTP ${put.status} ${await put.text()}`, put.status);
+  if (!put.ok)
+    throw new RegistryError(
+      `${repository.registry} refused the manifest of ${repository.name}: HTTP ${put.status} ${await put.text()}`,
+      put.status,
+    );
   const echoed = put.headers.get('docker-content-digest');
   if (echoed && echoed !== manifestDigest) {
-    throw new RegistryError(`${repository.registry} stored the manifest as ${echoed}, not ${manifestDigest}; refusing to report a digest that differs from the store`, put.status);
+    throw new RegistryError(
+      `${repository.registry} stored the manifest as ${echoed}, not ${manifestDigest}; refusing to report a digest that differs from the store`,
+      put.status,
+    );
   }
-  return { reference: `${repository.registry}/${repository.name}@${manifestDigest}`, digest: manifestDigest, tag: options.tag, uploaded, skipped };
+  return {
+    reference: `${repository.registry}/${repository.name}@${manifestDigest}`,
+    digest: manifestDigest,
+    tag: options.tag,
+    uploaded,
+    skipped,
+  };
 }
 
 async function uploadBlob(client: RegistryClient, store: LayoutStore, digest: Digest, name: string): Promise<void> {
   const start = await client.request('POST', `/v2/${name}/blobs/uploads/`, { headers: { 'content-length': '0' } });
-  if (start.status !== 202) throw new RegistryError(`cannot start an upload of ${digest}: HTTP ${start.status} ${await start.text()}`, start.status);
+  if (start.status !== 202)
+    throw new RegistryError(`cannot start an upload of ${digest}: HTTP ${start.status} ${await start.text()}`, start.status);
   const location = start.headers.get('location');
   if (!location) throw new RegistryError(`the registry gave no upload location for ${digest}`, start.status);
   const url = new URL(location, client.repository.baseUrl);

@@ -1,10 +1,11 @@
 import { InputError, RaceRefusedError } from '../util/errors.js';
 import { lockTuning } from '../lock/lock-tuning.js';
 import { waitingMessage } from '../lock/file-lock.js';
-import { readManifest, updateManifest } from '../manifest/manifest-file.js';
-import type { BuildRecord, EnvironmentRecord, ReleaseRecord, ReleaseState, VersionManifest } from '../manifest/model.js';
+import { updateManifest } from '../manifest/manifest-file.js';
+import type { BuildRecord, EnvironmentRecord, ReleaseRecord, ReleaseState, VersionManifest, VersionVector } from '../manifest/model.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { currentActor, workspacePaths } from '../config/workspace-paths.js';
+import type { Digest } from '../util/digest.js';
 import { checkRelease } from './gate.js';
 
 export interface ReleaseOptions {
@@ -18,6 +19,13 @@ export interface ReleaseOptions {
   initialState?: ReleaseState;
   env?: NodeJS.ProcessEnv;
   progress?: ProgressSink;
+  /**
+   * Light images only: bind these committed versions instead of the build's (an in-place upgrade).
+   * The gate checks the release with this vector, exactly as if a build held it.
+   */
+  bind?: { vector: VersionVector; serviceLayers: Record<string, Digest> };
+  /** Recorded with the release: how it is rolled out, and what it retries or upgrades. */
+  extra?: Pick<ReleaseRecord, 'strategy' | 'retryOf' | 'upgradeOf'>;
 }
 
 export interface ReleaseResult {
@@ -25,14 +33,14 @@ export interface ReleaseResult {
   image: string;
   build: number;
   release: number;
-  digest: string;
+  digest: Digest;
   vector: Record<string, number>;
-  serviceLayers: Record<string, string>;
+  serviceLayers: Record<string, Digest>;
   overrides: ReleaseRecord['overrides'];
   /** True when this build was already live; nothing was recorded. */
   unchanged: boolean;
   level: 'heavy' | 'light';
-  config: string;
+  config: Digest;
 }
 
 type Outcome = { ok: ReleaseResult } | { refused: RaceRefusedError };
@@ -44,22 +52,51 @@ const ENV_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
  * and the record see the same manifest. A refusal is recorded too, then thrown as
  * RaceRefusedError (exit 3). Throws InputError for an unknown image, build or bad env name.
  */
-export async function releaseImage(workspace: string, image: string, envName: string, options: ReleaseOptions = {}): Promise<ReleaseResult> {
+export async function releaseImage(
+  workspace: string,
+  image: string,
+  envName: string,
+  options: ReleaseOptions = {},
+): Promise<ReleaseResult> {
   if (!ENV_NAME.test(envName)) {
-    throw new InputError([{ file: 'command line', field: '--env', message: `invalid environment name ${JSON.stringify(envName)}`, fix: 'use lower-case letters, digits, ".", "_" and "-"' }]);
+    throw new InputError([
+      {
+        file: 'command line',
+        field: '--env',
+        message: `invalid environment name ${JSON.stringify(envName)}`,
+        fix: 'use lower-case letters, digits, ".", "_" and "-"',
+      },
+    ]);
   }
   const paths = workspacePaths(workspace);
   const progress = options.progress ?? silent;
   const by = currentActor(options.env);
   const outcome = await updateManifest<Outcome>(
     paths.manifest,
-    { purpose: `release ${image} to ${envName}`, ...lockTuning(options.env), onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }) },
+    {
+      purpose: `release ${image} to ${envName}`,
+      ...lockTuning(options.env),
+      onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }),
+    },
     async (manifest) => {
-      const build = findBuild(manifest, image, options.build);
+      const found = findBuild(manifest, image, options.build);
+      if (options.bind && found.level !== 'light') {
+        throw new InputError([
+          {
+            file: 'command line',
+            field: 'image',
+            message: `${image} is baked heavy: its versions cannot be bound at deploy time`,
+            fix: 'deploy a new build instead',
+          },
+        ]);
+      }
+      const build: BuildRecord = options.bind
+        ? { ...found, vector: options.bind.vector, serviceLayers: options.bind.serviceLayers }
+        : found;
       const env = (manifest.environments[envName] ??= { live: {}, releases: [], refusals: [] });
       const live = liveRelease(env, image);
-      if (live && live.digest === build.digest && !options.rollback) {
-        return { result: { ok: toResult(live, true, build.config) } , write: false };
+      if (live && sameRelease(live, build) && !options.rollback) {
+        return { result: { ok: toResult(live, true, build.config) }, write: false };
       }
       const verdict = checkRelease({
         manifest,
@@ -73,8 +110,18 @@ export async function releaseImage(workspace: string, image: string, envName: st
       const at = new Date().toISOString();
       if (verdict.refusal) {
         const { race, message } = verdict.refusal;
-        env.refusals.push({ at, by, image, build: build.id, kind: race.kind, service: race.service, have: race.have, want: race.want, message });
-        return { result: { refused: new RaceRefusedError(message, race) } , write: true };
+        env.refusals.push({
+          at,
+          by,
+          image,
+          build: build.id,
+          kind: race.kind,
+          service: race.service,
+          have: race.have,
+          want: race.want,
+          message,
+        });
+        return { result: { refused: new RaceRefusedError(message, race) }, write: true };
       }
       const record: ReleaseRecord = {
         id: env.releases.reduce((max, r) => Math.max(max, r.id), 0) + 1,
@@ -96,14 +143,31 @@ export async function releaseImage(workspace: string, image: string, envName: st
         })),
         state: options.initialState ?? 'released',
         generation: manifest.generation + 1,
+        ...options.extra,
       };
       env.releases.push(record);
       env.live[image] = record.id;
-      return { result: { ok: toResult(record, false, build.config) } , write: true };
+      return { result: { ok: toResult(record, false, build.config) }, write: true };
     },
   );
   if ('refused' in outcome) throw outcome.refused;
   return outcome.ok;
+}
+
+/**
+ * Whether a build is what a release already runs. A heavy image's digest pins every version; every
+ * light build of a recipe has the same image digest (base and agent only), so a light release is
+ * its digest plus its pinned service layers.
+ */
+export function sameRelease(
+  live: Pick<ReleaseRecord, 'digest' | 'level' | 'serviceLayers'>,
+  build: Pick<BuildRecord, 'digest' | 'level' | 'serviceLayers'>,
+): boolean {
+  if (live.digest !== build.digest) return false;
+  if (live.level !== 'light' && build.level !== 'light') return true;
+  const a = Object.entries(live.serviceLayers ?? {}).sort(([x], [y]) => (x < y ? -1 : 1));
+  const b = Object.entries(build.serviceLayers ?? {}).sort(([x], [y]) => (x < y ? -1 : 1));
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** The release of `image` an environment runs now, if any. */
@@ -139,20 +203,39 @@ function findBuild(manifest: VersionManifest, image: string, id: number | undefi
   if (builds.length === 0) {
     const known = Object.keys(manifest.builds);
     throw new InputError([
-      { file: 'command line', field: 'image', message: `no builds of ${image}`, fix: `run: bake build ${image}${known.length > 0 ? ` (built images: ${known.join(', ')})` : ''}` },
+      {
+        file: 'command line',
+        field: 'image',
+        message: `no builds of ${image}`,
+        fix: `run: bake build ${image}${known.length > 0 ? ` (built images: ${known.join(', ')})` : ''}`,
+      },
     ]);
   }
   const build = id === undefined ? builds.reduce((a, b) => (b.id > a.id ? b : a)) : builds.find((b) => b.id === id);
   if (!build) {
-    throw new InputError([{ file: 'command line', field: '--build', message: `${image} has no build ${id}`, fix: `use one of: ${builds.map((b) => b.id).join(', ')}` }]);
+    throw new InputError([
+      {
+        file: 'command line',
+        field: '--build',
+        message: `${image} has no build ${id}`,
+        fix: `use one of: ${builds.map((b) => b.id).join(', ')}`,
+      },
+    ]);
   }
   if (build.collected) {
-    throw new InputError([{ file: 'command line', field: '--build', message: `${image}:${build.id} was garbage-collected at ${build.collected}`, fix: `rebake it (bake build ${image}) and release the new build` }]);
+    throw new InputError([
+      {
+        file: 'command line',
+        field: '--build',
+        message: `${image}:${build.id} was garbage-collected at ${build.collected}`,
+        fix: `rebake it (bake build ${image}) and release the new build`,
+      },
+    ]);
   }
   return build;
 }
 
-function toResult(r: ReleaseRecord, unchanged: boolean, config: string): ReleaseResult {
+function toResult(r: ReleaseRecord, unchanged: boolean, config: Digest): ReleaseResult {
   return {
     level: r.level,
     config,
@@ -167,9 +250,3 @@ function toResult(r: ReleaseRecord, unchanged: boolean, config: string): Release
     unchanged,
   };
 }
-
-/** Reads an environment's record without the lock (for status and log). */
-export async function readEnvironment(workspace: string, envName: string): Promise<EnvironmentRecord | undefined> {
-  return (await readManifest(workspacePaths(workspace).manifest)).environments[envName];
-}
-

@@ -26,6 +26,8 @@ export interface Routes {
   cohort?: { release: number; names: string[] };
   /** Choose by a hash of the request's key instead of at random: A/B stays put per user. */
   sticky?: boolean;
+  /** Blue/green preview: the release the preview listeners serve before the switch. */
+  preview?: number;
 }
 
 /** What the router reads from a request. */
@@ -34,8 +36,8 @@ export interface RequestFacts {
   pinRelease?: number;
   /** `x-bake-cohort` */
   cohort?: string;
-  /** `x-bake-key` (or the client address): the sticky key for A/B. */
-  key: string;
+  /** `x-bake-key`: the sticky key for A/B. Clients without one are split at random, by share. */
+  key?: string;
   /** A number in [0, 1) for weighted choice when not sticky. */
   random: number;
 }
@@ -45,7 +47,12 @@ export function candidates(instances: readonly Instance[], routes: Routes, reque
   const up = instances.filter((i) => i.healthy && !i.draining && i.ports[service] !== undefined);
   const ofRelease = (release: number) => up.filter((i) => i.release === release);
   if (request.pinRelease !== undefined && ofRelease(request.pinRelease).length > 0) return ofRelease(request.pinRelease);
-  if (routes.cohort && request.cohort !== undefined && routes.cohort.names.includes(request.cohort) && ofRelease(routes.cohort.release).length > 0) {
+  if (
+    routes.cohort &&
+    request.cohort !== undefined &&
+    routes.cohort.names.includes(request.cohort) &&
+    ofRelease(routes.cohort.release).length > 0
+  ) {
     return ofRelease(routes.cohort.release);
   }
   if (routes.weights) {
@@ -54,7 +61,7 @@ export function candidates(instances: readonly Instance[], routes: Routes, reque
       .filter((w) => w.pool.length > 0 && w.weight > 0);
     const total = weighted.reduce((sum, w) => sum + w.weight, 0);
     if (total > 0) {
-      let point = (routes.sticky ? hashUnit(request.key) : request.random) * total;
+      let point = (routes.sticky && request.key !== undefined ? hashUnit(request.key) : request.random) * total;
       for (const w of weighted) {
         if (point < w.weight) return w.pool;
         point -= w.weight;

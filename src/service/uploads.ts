@@ -27,7 +27,12 @@ export async function receiveUpload(workspace: string, digest: string, body: Rea
   if (!isDigest(digest)) throw new UploadError(`upload digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
   const root = join(workspace, '.bake', 'uploads');
   const dir = join(root, digest.slice(7));
-  if (await stat(dir).then(() => true, () => false)) {
+  if (
+    await stat(dir).then(
+      () => true,
+      () => false,
+    )
+  ) {
     body.resume();
     return dir;
   }
@@ -35,7 +40,8 @@ export async function receiveUpload(workspace: string, digest: string, body: Rea
   const tmp = join(root, `.tmp-${randomBytes(6).toString('hex')}`);
   const tarFile = `${tmp}.tar`;
   try {
-    const { digest: actual } = await copyHashed(body, tarFile, { maxBytes, tooLarge: () => new UploadError(`upload larger than ${maxBytes} bytes`) });
+    const tooLarge = () => new UploadError(`upload larger than ${maxBytes} bytes`);
+    const { digest: actual } = await copyHashed(body, tarFile, { maxBytes, tooLarge });
     if (actual !== digest) throw new UploadError(`upload does not match its digest: expected ${digest}, got ${actual}`);
     const entries = await readTar(createReadStream(tarFile), `upload ${digest.slice(0, 19)}`);
     assertSafeEntries(entries, { label: `upload ${digest.slice(0, 19)}`, links: 'contained' });
@@ -46,4 +52,20 @@ export async function receiveUpload(workspace: string, digest: string, body: Rea
     await rm(tarFile, { force: true });
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The directory of an earlier upload, named by the hex of its digest. The name is checked
+ * before it touches a path, so a caller can only ever reach `.bake/uploads/<64 hex>/`. Throws
+ * UploadError when it is malformed or was never uploaded.
+ */
+export async function uploadedTree(workspace: string, hex: string): Promise<string> {
+  if (!/^[a-f0-9]{64}$/.test(hex)) throw new UploadError(`upload ${JSON.stringify(hex)} is not the 64 hex digits of a digest`);
+  const dir = join(workspace, '.bake', 'uploads', hex);
+  const present = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!present) throw new UploadError(`no upload sha256:${hex}; POST it to /v1/uploads first`);
+  return dir;
 }

@@ -11,8 +11,9 @@ export interface DirectoryOptions {
 }
 
 /**
- * Walks a plain directory into tree entries; file contents are read lazily. Throws
- * UnsafeSourceError on a device, fifo or socket, naming it.
+ * Walks a plain directory into tree entries; file contents are read lazily. Symlinks are read,
+ * never followed. Modes are as found (services get git's modes when packed: see withGitModes).
+ * Throws UnsafeSourceError on a device, fifo or socket, naming it relative to `root`.
  */
 export async function readDirectoryTree(root: string, options: DirectoryOptions): Promise<TreeEntry[]> {
   const entries: TreeEntry[] = [];
@@ -33,7 +34,10 @@ export async function readDirectoryTree(root: string, options: DirectoryOptions)
       } else if (info.isSymbolicLink()) {
         entries.push({ path, type: 'symlink', mode: 0o777, size: 0, linkTarget: await readlink(full) });
       } else {
-        throw new UnsafeSourceError(`${options.label}: ${full} is a device, fifo or socket; only files, directories and symlinks can be baked (remove it)`, path);
+        throw new UnsafeSourceError(
+          `${options.label}: ${path} is a device, fifo or socket; only files, directories and symlinks can be baked (remove it)`,
+          path,
+        );
       }
     }
   }

@@ -38,9 +38,12 @@ export function readBlobs(top: string, oids: readonly string[]): Promise<Map<str
           if (chunks.length > 1) chunks = [Buffer.concat(chunks, buffered)];
           const nl = chunks[0]?.indexOf(10) ?? -1;
           if (nl < 0) return;
-          const header = take(nl + 1).subarray(0, nl).toString('utf8');
+          const header = take(nl + 1)
+            .subarray(0, nl)
+            .toString('utf8');
           const [oid, type, size] = header.split(' ');
-          if (type === 'missing' || !oid || !size) return fail(new GitError(`git cat-file: object ${oid ?? header} is missing from ${top}`));
+          if (type === 'missing' || !oid || !size)
+            return fail(new GitError(`git cat-file: object ${oid ?? header} is missing from ${top}`));
           current = { oid, size: Number(size) };
         }
         if (buffered < current.size + 1) return;

@@ -78,7 +78,11 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
 
   // Every file and directory under the given directories, with modes and blob ids.
   async function listFiles(paths: readonly string[]): Promise<Listed[]> {
-    const out = await git(top, ['ls-tree', '-r', '-t', '-z', head, '--', ...paths.filter((p) => p !== '')], 'cannot list the committed tree');
+    const out = await git(
+      top,
+      ['ls-tree', '-r', '-t', '-z', head, '--', ...paths.filter((p) => p !== '')],
+      'cannot list the committed tree',
+    );
     const listed: Listed[] = [];
     for (const record of out.split('\0')) {
       const match = /^(\d+) (blob|tree|commit) ([0-9a-f]+)\t(.*)$/s.exec(record);
@@ -91,7 +95,9 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
     top,
     head,
     async pathOf(target) {
-      const rel = relative(top, await realpath(target)).split(sep).join('/');
+      const rel = relative(top, await realpath(target))
+        .split(sep)
+        .join('/');
       return rel.startsWith('..') ? undefined : rel;
     },
     treeIds,
@@ -99,7 +105,9 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
       const trees = await treeIds(dirs.map((d) => d.path));
       for (const { path, label } of dirs) {
         if (!trees.has(path)) {
-          throw new GitError(`${label}: ${path || '.'} has no committed files at HEAD ${head.slice(0, 12)} (commit it first: git add ${path || '.'} && git commit)`);
+          throw new GitError(
+            `${label}: ${path || '.'} has no committed files at HEAD ${head.slice(0, 12)} (commit it first: git add ${path || '.'} && git commit)`,
+          );
         }
       }
       // The commit that last touched each directory: its time is the clock, its id the revision.
@@ -119,15 +127,34 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
           const rel = file.path.slice(prefix.length);
           if (file.type === 'tree') entries.push({ path: rel, type: 'directory', mode: 0o755, size: 0 });
           else if (file.type === 'commit') {
-            throw new UnsafeSourceError(`${label}: ${file.path} is a git submodule; its files are not part of this repository's tree (vendor them, or make it a service of its own)`, rel);
+            throw new UnsafeSourceError(
+              `${label}: ${file.path} is a git submodule; its files are not part of this repository's tree (vendor them, or make it a service of its own)`,
+              rel,
+            );
           } else {
             const body = blobs.get(file.oid) ?? Buffer.alloc(0);
-            if (file.mode === '120000') entries.push({ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: body.toString('utf8') });
-            else entries.push({ path: rel, type: 'file', mode: file.mode === '100755' ? 0o755 : 0o644, size: body.length, read: async () => body });
+            if (file.mode === '120000')
+              entries.push({ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: body.toString('utf8') });
+            else
+              entries.push({
+                path: rel,
+                type: 'file',
+                mode: file.mode === '100755' ? 0o755 : 0o644,
+                size: body.length,
+                read: async () => body,
+              });
           }
         }
         const origin = origins[i] ?? { revision: head, time: 0, author: '' };
-        result.set(path, { entries, revision: origin.revision, head, tree: trees.get(path) ?? '', commitTime: origin.time, author: origin.author, pathInRepo: path });
+        result.set(path, {
+          entries,
+          revision: origin.revision,
+          head,
+          tree: trees.get(path) ?? '',
+          commitTime: origin.time,
+          author: origin.author,
+          pathInRepo: path,
+        });
       });
       return result;
     },

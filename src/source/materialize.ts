@@ -1,22 +1,17 @@
-import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { sortEntries, type TreeEntry } from '../tree/tree.js';
+import { openTreeWriter } from '../tree/tree-writer.js';
 
-/** Writes (already safe) entries into an empty directory, so a build command can run on them. */
-export async function materialize(entries: readonly TreeEntry[], dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
+/**
+ * Writes entries into `dir` (which must not exist yet, or be empty) so a build command can run on
+ * them. Safe by construction whatever the entries are: every parent must be a directory written
+ * here, so no link is ever followed, and a path is written once (see openTreeWriter). Throws
+ * UnsafeSourceError naming `label` and the offending path.
+ */
+export async function materialize(entries: readonly TreeEntry[], dir: string, label = 'tree'): Promise<void> {
+  const writer = await openTreeWriter(dir, label);
   for (const entry of sortEntries(entries)) {
-    const target = join(dir, entry.path);
-    if (entry.type === 'directory') {
-      await mkdir(target, { recursive: true });
-      await chmod(target, entry.mode | 0o700);
-    } else if (entry.type === 'symlink') {
-      await mkdir(join(target, '..'), { recursive: true });
-      await symlink(entry.linkTarget ?? '', target);
-    } else {
-      await mkdir(join(target, '..'), { recursive: true });
-      await writeFile(target, entry.read ? await entry.read() : Buffer.alloc(0), { mode: entry.mode });
-      await chmod(target, entry.mode);
-    }
+    if (entry.type === 'directory') await writer.directory(entry.path, entry.mode);
+    else if (entry.type === 'symlink') await writer.symlink(entry.path, entry.linkTarget ?? '');
+    else await writer.file(entry.path, entry.mode, entry.read ? await entry.read() : Buffer.alloc(0));
   }
 }

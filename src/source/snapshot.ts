@@ -4,6 +4,8 @@ import { BuildCommandError, InputError } from '../util/errors.js';
 import type { ServiceConfig } from '../config/types.js';
 import { assertSafeEntries } from '../tree/safe-entries.js';
 import { runShell } from '../util/exec.js';
+import { buildCommandEnv } from '../util/command-env.js';
+import { withGitModes } from '../tree/git-modes.js';
 import { bakeClock } from '../util/clock.js';
 import { readDirectoryTree } from './directory-source.js';
 import type { CommittedTree } from './git-source.js';
@@ -47,8 +49,10 @@ export interface SnapshotOptions {
 
 /**
  * Snapshots a service: its committed git tree (or a plain directory, or `--from`), then its build
- * command on a scratch copy, then its `output` sub-directory. The result is checked safe.
- * Throws GitError, BuildCommandError, UnsafeSourceError, InputError.
+ * command on a scratch copy, then its `output` sub-directory. The result is checked safe and has
+ * git's modes (0644/0755 files, 0755 directories), whatever the source. The build command runs
+ * without the environment's secrets (buildCommandEnv). Throws GitError, BuildCommandError,
+ * UnsafeSourceError, InputError.
  */
 export async function snapshotService(service: ServiceConfig, options: SnapshotOptions): Promise<Snapshot> {
   const label = `service ${service.name}`;
@@ -56,7 +60,7 @@ export async function snapshotService(service: ServiceConfig, options: SnapshotO
   if (options.from !== undefined) {
     const origin = options.origin ?? {};
     snapshot = {
-      entries: await readDirectoryTree(options.from, { label }),
+      entries: withGitModes(await readDirectoryTree(options.from, { label })),
       source: origin.revision !== undefined ? 'git' : 'directory',
       time: bakeClock(origin.time, options.env),
       ...(origin.revision !== undefined && { revision: origin.revision }),
@@ -70,10 +74,20 @@ export async function snapshotService(service: ServiceConfig, options: SnapshotO
     }
   } else if (options.committed) {
     const tree = options.committed;
-    snapshot = { entries: tree.entries, source: 'git', revision: tree.revision, author: tree.author, time: bakeClock(tree.commitTime, options.env) };
+    snapshot = {
+      entries: tree.entries,
+      source: 'git',
+      revision: tree.revision,
+      author: tree.author,
+      time: bakeClock(tree.commitTime, options.env),
+    };
     if (service.build === undefined) snapshot.treeDigest = treeDigest(service, tree.tree);
   } else {
-    snapshot = { entries: await readDirectoryTree(service.source, { label }), source: 'directory', time: bakeClock(undefined, options.env) };
+    snapshot = {
+      entries: withGitModes(await readDirectoryTree(service.source, { label })),
+      source: 'directory',
+      time: bakeClock(undefined, options.env),
+    };
   }
   assertSafeEntries(snapshot.entries, { label, links: 'contained' });
   if (service.build !== undefined) snapshot = { ...snapshot, entries: await runBuild(service, snapshot, options) };
@@ -85,16 +99,21 @@ export async function snapshotService(service: ServiceConfig, options: SnapshotO
 async function runBuild(service: ServiceConfig, snapshot: Snapshot, options: SnapshotOptions): Promise<TreeEntry[]> {
   const scratch = await mkdtemp(join(options.workDir, `build-${service.name}-`));
   try {
-    await materialize(snapshot.entries, scratch);
+    await materialize(snapshot.entries, scratch, `service ${service.name}`);
     const { output, exitCode } = await runShell(service.build ?? '', {
       cwd: scratch,
+      baseEnv: buildCommandEnv(options.env ?? process.env),
       env: { SOURCE_DATE_EPOCH: String(snapshot.time), BAKE_SERVICE: service.name },
     });
     if (exitCode !== 0) {
-      throw new BuildCommandError(`service ${service.name}: build command \`${service.build}\` exited with ${exitCode}:\n${output.trimEnd()}`, service.name, output);
+      throw new BuildCommandError(
+        `service ${service.name}: build command \`${service.build}\` exited with ${exitCode}:\n${output.trimEnd()}`,
+        service.name,
+        output,
+      );
     }
     // Read everything into memory before the scratch copy is removed.
-    const built = await readDirectoryTree(scratch, { label: `service ${service.name} (after build)` });
+    const built = withGitModes(await readDirectoryTree(scratch, { label: `service ${service.name} (after build)` }));
     return Promise.all(built.map(async (e) => (e.read ? { ...e, read: constant(await e.read()) } : e)));
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -37,7 +37,9 @@ export async function contentDigest(entries: readonly TreeEntry[], salt: string)
   for (const entry of sortEntries(entries)) {
     let body = '';
     if (entry.type === 'file' && entry.read) {
-      body = createHash('sha256').update(await entry.read()).digest('hex');
+      body = createHash('sha256')
+        .update(await entry.read())
+        .digest('hex');
     } else if (entry.type === 'symlink') {
       body = entry.linkTarget ?? '';
     }

@@ -15,7 +15,10 @@ export interface RunResult {
 
 export interface RunOptions {
   cwd?: string;
+  /** Variables set on top of `baseEnv`. */
   env?: Record<string, string>;
+  /** The environment the child starts from; default this process's (build commands pass buildCommandEnv's). */
+  baseEnv?: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }
 
@@ -36,11 +39,15 @@ export async function run(file: string, args: readonly string[], options: RunOpt
 }
 
 /** Runs a program and returns its stdout as bytes (for binary output such as `git archive`). */
-export function runBuffer(file: string, args: readonly string[], options: RunOptions = {}): Promise<{ stdout: Buffer; stderr: string; exitCode: number }> {
+export function runBuffer(
+  file: string,
+  args: readonly string[],
+  options: RunOptions = {},
+): Promise<{ stdout: Buffer; stderr: string; exitCode: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd: options.cwd,
-      env: options.env ? { ...process.env, ...options.env } : process.env,
+      env: { ...(options.baseEnv ?? process.env), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
     });
@@ -55,16 +62,19 @@ export function runBuffer(file: string, args: readonly string[], options: RunOpt
   });
 }
 
-/** Runs a shell command line (a service's `build:`), merging stdout and stderr for the report. */
+/**
+ * Runs a shell command line (a service's `build:`), merging stdout and stderr for the report. The
+ * child sees exactly `baseEnv` (default: this process's environment) plus `env`.
+ */
 export async function runShell(command: string, options: RunOptions = {}): Promise<{ output: string; exitCode: number }> {
   const { execa } = await import('execa');
   const result = await execa('sh', ['-c', command], {
     ...(options.cwd !== undefined && { cwd: options.cwd }),
-    ...(options.env !== undefined && { env: options.env, extendEnv: true }),
+    env: { ...(options.baseEnv ?? process.env), ...options.env },
+    extendEnv: false,
     ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
     all: true,
     reject: false,
   });
   return { output: result.all ?? '', exitCode: result.exitCode ?? 1 };
 }
-

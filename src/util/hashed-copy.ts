@@ -9,7 +9,11 @@ import type { Digest } from './digest.js';
  * written. Beyond `maxBytes` the copy stops with `tooLarge()`. The caller owns the file (and
  * removes it on failure).
  */
-export async function copyHashed(source: Readable, file: string, limit?: { maxBytes: number; tooLarge: () => Error }): Promise<{ digest: Digest; size: number }> {
+export async function copyHashed(
+  source: Readable,
+  file: string,
+  limit?: { maxBytes: number; tooLarge: () => Error },
+): Promise<{ digest: Digest; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   await pipeline(

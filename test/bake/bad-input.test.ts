@@ -53,24 +53,41 @@ describe.skipIf(tools.skip)('bad input gets a clear error and loses nothing', ()
   }
 
   const cases: Case[] = [
-    { name: 'malformed YAML', files: { 'bake.yaml': 'services:\n  catalog: {source: services/catalog\n' }, args: ['commit', '--all'], exit: 2, expect: [/bake\.yaml:\d+:\d+/, /YAML syntax/] },
+    {
+      name: 'malformed YAML',
+      files: { 'bake.yaml': 'services:\n  catalog: {source: services/catalog\n' },
+      args: ['commit', '--all'],
+      exit: 2,
+      expect: [/bake\.yaml:\d+:\d+/, /YAML syntax/],
+    },
     {
       name: 'an unknown key, with a suggestion',
       files: { 'bake.yaml': 'services:\n  catalog:\n    source: services/catalog\n    instal: /srv/catalog\n' },
       args: ['commit', '--all'],
       exit: 2,
-      expect: [/bake\.yaml:4:5: services\.catalog\.instal: unknown key "instal" \(fix: did you mean "install"\?\)/, /missing required key "install"/],
+      expect: [
+        /bake\.yaml:4:5: services\.catalog\.instal: unknown key "instal" \(fix: did you mean "install"\?\)/,
+        /missing required key "install"/,
+      ],
     },
     {
       name: 'a recipe naming a missing service',
       files: { 'recipes/shop.yaml': 'image: shop\nbase: scratch\nservices: [catalog, carts]\n' },
       args: ['build', 'shop'],
       exit: 2,
-      expect: [/recipes\/shop\.yaml:3:21: services\[1\]: service carts is not declared in bake\.yaml \(fix: did you mean cart\? Declared services: catalog, cart, web\)/],
+      expect: [
+        /recipes\/shop\.yaml:3:21: services\[1\]: service carts is not declared in bake\.yaml \(fix: did you mean cart\? Declared services: catalog, cart, web\)/,
+      ],
     },
     { name: 'an unknown image', args: ['build', 'shopp'], exit: 2, expect: [/no recipe for image shopp/, /did you mean shop\?/] },
     { name: 'an unknown service', args: ['commit', 'nope'], exit: 2, expect: [/unknown service nope/] },
-    { name: 'a bad SOURCE_DATE_EPOCH', args: ['commit', '--all'], env: { SOURCE_DATE_EPOCH: 'yesterday' }, exit: 2, expect: [/SOURCE_DATE_EPOCH/] },
+    {
+      name: 'a bad SOURCE_DATE_EPOCH',
+      args: ['commit', '--all'],
+      env: { SOURCE_DATE_EPOCH: 'yesterday' },
+      exit: 2,
+      expect: [/SOURCE_DATE_EPOCH/],
+    },
     {
       name: 'a committed symlink pointing out of the service',
       setup: async (dir) => {
@@ -113,7 +130,13 @@ describe.skipIf(tools.skip)('bad input gets a clear error and loses nothing', ()
       exit: 2,
       expect: [/pipe is a device, fifo or socket/],
     },
-    { name: 'a corrupt manifest', setup: async (dir) => writeFile(join(dir, '.bake', 'manifest.json'), '{"schema": 1, "generation": 3, '), args: ['commit', '--all'], exit: 1, expect: [/manifest\.json is corrupt/, /will not overwrite/] },
+    {
+      name: 'a corrupt manifest',
+      setup: async (dir) => writeFile(join(dir, '.bake', 'manifest.json'), '{"schema": 1, "generation": 3, '),
+      args: ['commit', '--all'],
+      exit: 1,
+      expect: [/manifest\.json is corrupt/, /will not overwrite/],
+    },
     {
       name: 'a manifest from a newer bake',
       setup: async (dir) => {
@@ -152,4 +175,3 @@ describe.skipIf(tools.skip)('bad input gets a clear error and loses nothing', ()
     });
   }
 });
-

@@ -33,7 +33,9 @@ describe.skipIf(tools.skip)('the store is a valid OCI image layout that other to
     expect(JSON.parse(info.Labels['dev.bake.vector'])).toEqual(build.vector);
     expect(info.Labels['org.opencontainers.image.revision']).toBe((await repo.git('rev-parse', 'HEAD')).trim());
     expect(info.Layers).toHaveLength(5); // base, three services, supervisor
-    const raw = JSON.parse((await exec('skopeo', ['inspect', '--raw', `oci:${join(repo.dir, '.bake', 'store')}:shop:${build.build}`])).stdout);
+    const raw = JSON.parse(
+      (await exec('skopeo', ['inspect', '--raw', `oci:${join(repo.dir, '.bake', 'store')}:shop:${build.build}`])).stdout,
+    );
     expect(raw.annotations['org.opencontainers.image.created']).toBe('2026-01-01T00:00:00Z');
   });
 

@@ -68,9 +68,15 @@ async function readTarHeaders(path: string) {
   const headers: { name: string; mtime: number; uid: number; gid: number; uname: string; gname: string }[] = [];
   for await (const entry of ex) {
     const h = entry.header;
-    headers.push({ name: h.name, mtime: (h.mtime as Date).getTime() / 1000, uid: h.uid ?? -1, gid: h.gid ?? -1, uname: h.uname ?? '?', gname: h.gname ?? '?' });
+    headers.push({
+      name: h.name,
+      mtime: (h.mtime as Date).getTime() / 1000,
+      uid: h.uid ?? -1,
+      gid: h.gid ?? -1,
+      uname: h.uname ?? '?',
+      gname: h.gname ?? '?',
+    });
     entry.resume();
   }
   return headers;
 }
-

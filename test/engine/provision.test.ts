@@ -41,7 +41,13 @@ describe.skipIf(tools.skip)('provisioners', () => {
     expect(build.reproducible).toBe(false);
     const unpacked = await tempDir('provisioned');
     try {
-      await exec('umoci', ['unpack', '--rootless', '--image', `${join(repo.dir, '.bake', 'store')}:shop:${build.build}`, join(unpacked.dir, 'b')]);
+      await exec('umoci', [
+        'unpack',
+        '--rootless',
+        '--image',
+        `${join(repo.dir, '.bake', 'store')}:shop:${build.build}`,
+        join(unpacked.dir, 'b'),
+      ]);
       const rootfs = join(unpacked.dir, 'b', 'rootfs');
       expect(await readFile(join(rootfs, 'etc', 'shop', 'motd'), 'utf8')).toBe('provisioned\n');
       await expect(access(join(rootfs, 'srv', 'cart', 'lib', 'cart.sh'))).rejects.toThrow();
@@ -55,7 +61,10 @@ describe.skipIf(tools.skip)('provisioners', () => {
   });
 
   it('reports a failing step with its output and leaves no container behind', async () => {
-    await writeFile(join(repo.dir, 'recipes', 'shop.yaml'), 'image: shop\nbase: {rootfs: base/busybox}\nservices: [catalog]\nprovision: ["echo about to fail; exit 3"]\n');
+    await writeFile(
+      join(repo.dir, 'recipes', 'shop.yaml'),
+      'image: shop\nbase: {rootfs: base/busybox}\nservices: [catalog]\nprovision: ["echo about to fail; exit 3"]\n',
+    );
     const run = await bake(['-C', repo.dir, 'build', 'shop']);
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('provisioning failed with exit code 3');

@@ -35,7 +35,10 @@ describe.skipIf(tools.skip)('images in a real Docker engine and registry', () =>
   beforeAll(async () => {
     engine = await createEngine();
     repo = await shopRepo();
-    await writeFile(join(repo.dir, 'recipes', 'shop-light.yaml'), 'image: shop-light\nbake: light\nbase: {rootfs: base/busybox}\nservices: [catalog, cart, web]\n');
+    await writeFile(
+      join(repo.dir, 'recipes', 'shop-light.yaml'),
+      'image: shop-light\nbake: light\nbase: {rootfs: base/busybox}\nservices: [catalog, cart, web]\n',
+    );
     await repo.commitAll('light recipe');
     expect((await bake(['-C', repo.dir, 'commit', '--all'])).exitCode).toBe(0);
   });
@@ -54,8 +57,24 @@ describe.skipIf(tools.skip)('images in a real Docker engine and registry', () =>
     return build;
   }
 
-  function target(build: { image: string; build: number; digest: string; vector: Record<string, number>; load: { imageId: string } }, level: 'heavy' | 'light', serviceLayers: Record<string, string> = {}): DeployTarget {
-    return { scope: 'run-images-test', env: 'test', image: build.image, release: build.build, digest: build.digest, imageId: build.load.imageId, level, vector: build.vector, serviceLayers, services, publish };
+  function target(
+    build: { image: string; build: number; digest: string; vector: Record<string, number>; load: { imageId: string } },
+    level: 'heavy' | 'light',
+    serviceLayers: Record<string, string> = {},
+  ): DeployTarget {
+    return {
+      scope: 'run-images-test',
+      env: 'test',
+      image: build.image,
+      release: build.build,
+      digest: build.digest,
+      imageId: build.load.imageId,
+      level,
+      vector: build.vector,
+      serviceLayers,
+      services,
+      publish,
+    };
   }
 
   it('loads a heavy image whose engine image ID is its config digest, once', async () => {
@@ -120,7 +139,11 @@ describe.skipIf(tools.skip)('images in a real Docker engine and registry', () =>
       const pulled = await engine.imageId(push.json.reference);
       expect(pulled).toBe(build.config);
       images.add(push.json.reference);
-      const info = await startInstance(engine, { ...target({ ...build, load: { imageId: push.json.reference } }, 'heavy') }, storeBlobs(repo.dir));
+      const info = await startInstance(
+        engine,
+        { ...target({ ...build, load: { imageId: push.json.reference } }, 'heavy') },
+        storeBlobs(repo.dir),
+      );
       containers.push(info.id);
       expect(await version(info, 8080)).toBe('web 1');
       await engine.removeContainer(info.id);

@@ -15,7 +15,10 @@ export interface LoadResult {
  * back until stopped (or at most `maxRequests`/`maxMs`). Any non-2xx answer or socket error is a
  * failure.
  */
-export function startLoad(url: string, options: { concurrency?: number; headers?: Record<string, string>; maxRequests?: number; maxMs?: number } = {}): { stop(): Promise<LoadResult> } {
+export function startLoad(
+  url: string,
+  options: { concurrency?: number; headers?: Record<string, string>; maxRequests?: number; maxMs?: number } = {},
+): { stop(): Promise<LoadResult> } {
   const result: LoadResult = { ok: 0, failed: 0, failures: [], releases: [], timeline: [] };
   const target = new URL(url);
   const deadline = Date.now() + (options.maxMs ?? 120_000);
@@ -24,21 +27,24 @@ export function startLoad(url: string, options: { concurrency?: number; headers?
   const one = () =>
     new Promise<void>((resolve) => {
       const sent = performance.now();
-      const req = request({ host: '127.0.0.1', port: target.port, path: target.pathname, headers: options.headers ?? {}, agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            result.ok++;
-            result.releases.push(Number(res.headers['x-bake-release']));
-            result.timeline.push({ release: Number(res.headers['x-bake-release']), sent, done: performance.now() });
-          } else {
-            result.failed++;
-            result.failures.push(`HTTP ${status}`);
-          }
-          resolve();
-        });
-      });
+      const req = request(
+        { host: '127.0.0.1', port: target.port, path: target.pathname, headers: options.headers ?? {}, agent: false },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) {
+              result.ok++;
+              result.releases.push(Number(res.headers['x-bake-release']));
+              result.timeline.push({ release: Number(res.headers['x-bake-release']), sent, done: performance.now() });
+            } else {
+              result.failed++;
+              result.failures.push(`HTTP ${status}`);
+            }
+            resolve();
+          });
+        },
+      );
       req.on('error', (error) => {
         result.failed++;
         result.failures.push(error.message);

@@ -19,7 +19,9 @@ export function freePort(): Promise<number> {
  * Debian's docker-registry (distribution) on 127.0.0.1 with a config of its own and a temp
  * storage directory; `htpasswd` turns on basic auth. Stopped and removed by `stop`.
  */
-export async function startRegistry(options: { htpasswd?: string; token?: { realm: string; certFile: string } } = {}): Promise<{ address: string; stop(): Promise<void> }> {
+export async function startRegistry(
+  options: { htpasswd?: string; token?: { realm: string; certFile: string } } = {},
+): Promise<{ address: string; stop(): Promise<void> }> {
   const dir = await tempDir('registry');
   const port = await freePort();
   let auth = '';

@@ -86,6 +86,9 @@ function isExecutable(path: string): boolean {
 
 /** The test file that asked, for the message; falls back to a generic name. */
 function callerFile(): string {
-  const match = new Error().stack?.split('\n').map((line) => /(?:file:\/\/)?(\/[^\s():]+\.test\.[cm]?[jt]s)/.exec(line)?.[1]).find(Boolean);
+  const match = new Error().stack
+    ?.split('\n')
+    .map((line) => /(?:file:\/\/)?(\/[^\s():]+\.test\.[cm]?[jt]s)/.exec(line)?.[1])
+    .find(Boolean);
   return match ? relative(process.cwd(), match) : 'integration tests';
 }

@@ -9,10 +9,17 @@ import { join } from 'node:path';
  * JWT signed with a throwaway key whose self-signed certificate (made with openssl) is the
  * registry's root bundle. The x5c header carries the certificate, as distribution expects.
  */
-export async function startTokenServer(dir: string, user: { username: string; password: string }): Promise<{ realm: string; certFile: string; issued: () => number; stop(): Promise<void> }> {
+export async function startTokenServer(
+  dir: string,
+  user: { username: string; password: string },
+): Promise<{ realm: string; certFile: string; issued: () => number; stop(): Promise<void> }> {
   const keyFile = join(dir, 'token.key');
   const certFile = join(dir, 'token.crt');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=bake-test-token'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=bake-test-token'],
+    { stdio: 'ignore' },
+  );
   const key = createPrivateKey(readFileSync(keyFile));
   const certDer = new X509Certificate(readFileSync(certFile)).raw.toString('base64');
   let issued = 0;

@@ -22,7 +22,9 @@ async function assertStoreValid(ws: string) {
   const blobs = join(ws, '.bake', 'store', 'blobs', 'sha256');
   for (const name of await readdir(blobs)) {
     if (name.startsWith('.tmp-')) continue; // a dead writer's temp file: never under a digest
-    const hex = createHash('sha256').update(await readFile(join(blobs, name))).digest('hex');
+    const hex = createHash('sha256')
+      .update(await readFile(join(blobs, name)))
+      .digest('hex');
     expect(hex, `blob ${name}`).toBe(name);
   }
   JSON.parse(await readFile(join(ws, '.bake', 'store', 'index.json'), 'utf8'));
@@ -37,14 +39,22 @@ describe('crash safety (SIGKILL)', () => {
   afterAll(() => ws?.cleanup());
 
   it('reclaims the lock of a holder killed while holding it, within the stale time', async () => {
-    const holder = spawn(process.execPath, [join(__dirname, 'lock-holder.mjs'), ws.dir, String(STALE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(process.execPath, [join(__dirname, 'lock-holder.mjs'), ws.dir, String(STALE_MS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       holder.stdout.on('data', (d) => String(d).includes('locked') && resolve());
       holder.on('exit', () => reject(new Error('holder exited early')));
     });
     // While it lives, a waiter names it.
-    const waiter = spawn(process.execPath, [BAKE, '-C', ws.dir, 'status'], { env: { ...env, BAKE_LOCK_TIMEOUT_MS: '1500' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const waiterCommit = spawn(process.execPath, [BAKE, '-C', ws.dir, 'build', 'ab'], { env: { ...env, BAKE_LOCK_TIMEOUT_MS: '1200' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const waiter = spawn(process.execPath, [BAKE, '-C', ws.dir, 'status'], {
+      env: { ...env, BAKE_LOCK_TIMEOUT_MS: '1500' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const waiterCommit = spawn(process.execPath, [BAKE, '-C', ws.dir, 'build', 'ab'], {
+      env: { ...env, BAKE_LOCK_TIMEOUT_MS: '1200' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     waiterCommit.stderr.on('data', (d) => (stderr += d));
     const code = await new Promise((r) => waiterCommit.once('close', r));
@@ -64,7 +74,9 @@ describe('crash safety (SIGKILL)', () => {
   });
 
   it('aborts the guarded write of a holder whose lock was reclaimed while it was frozen', async () => {
-    const slow = spawn(process.execPath, [join(__dirname, 'slow-writer.mjs'), ws.dir, String(STALE_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const slow = spawn(process.execPath, [join(__dirname, 'slow-writer.mjs'), ws.dir, String(STALE_MS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     slow.stdout.on('data', (d) => (out += d));
     const exited = new Promise((r) => slow.once('close', r));

@@ -22,9 +22,13 @@ interface Line {
 
 function runWorker(ws: string, id: number): Promise<Line[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, 'worker.mjs'), ws, String(id), String(OPS), String(id * 7919 + 1), services.join(','), images.join(',')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(__dirname, 'worker.mjs'), ws, String(id), String(OPS), String(id * 7919 + 1), services.join(','), images.join(',')],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -32,7 +36,14 @@ function runWorker(ws: string, id: number): Promise<Line[]> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) reject(new Error(`worker ${id} exited ${code}: ${err}`));
-      else resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line));
+      else
+        resolve(
+          out
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as Line),
+        );
     });
   });
 }

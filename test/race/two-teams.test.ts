@@ -31,7 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function rng(seed: number) {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
 }
 
 /**
@@ -60,9 +60,16 @@ describe('two teams racing on one multi-service image', () => {
     it(`schedule ${seed} (${build.join(' ') || 'default'}): both latest versions run, or the race was refused by name`, async () => {
       const ws = await raceWorkspace(['s1', 's2'], { shop: ['s1', 's2'] });
       try {
-        const setup = [await bake(ws.dir, ['commit', '--all']), await bake(ws.dir, ['build', 'shop']), await bake(ws.dir, ['release', 'shop', '--env', 'prod'])];
+        const setup = [
+          await bake(ws.dir, ['commit', '--all']),
+          await bake(ws.dir, ['build', 'shop']),
+          await bake(ws.dir, ['release', 'shop', '--env', 'prod']),
+        ];
         expect(setup.map((s) => s.code)).toEqual([0, 0, 0]);
-        const [one, two] = await Promise.all([team(ws.dir, 's1', rng(seed * 31 + 1), build), team(ws.dir, 's2', rng(seed * 17 + 3), build)]);
+        const [one, two] = await Promise.all([
+          team(ws.dir, 's1', rng(seed * 31 + 1), build),
+          team(ws.dir, 's2', rng(seed * 17 + 3), build),
+        ]);
         const steps = [...(one ?? []), ...(two ?? [])];
         for (const step of steps) expect([0, 3], JSON.stringify(step)).toContain(step.code);
 
@@ -76,7 +83,10 @@ describe('two teams racing on one multi-service image', () => {
           const latest = manifest.services[service]?.versions.at(-1)?.version;
           if (live?.vector[service] === latest) continue;
           // Not running the latest: only allowed if a refusal named this very service.
-          expect(refusals.map((r) => r.service), `prod lacks ${service} v${latest} silently`).toContain(service);
+          expect(
+            refusals.map((r) => r.service),
+            `prod lacks ${service} v${latest} silently`,
+          ).toContain(service);
         }
         for (const r of refusals) {
           expect(['stale', 'regression', 'conflict']).toContain(r.kind);

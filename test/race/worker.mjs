@@ -10,13 +10,22 @@ const [ws, id, opsRaw, seedRaw, servicesRaw, imagesRaw] = process.argv.slice(2);
 const services = servicesRaw.split(',');
 const images = imagesRaw.split(',');
 let seed = Number(seedRaw);
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const pick = (list) => list[Math.floor(random() * list.length)];
 
 async function bake(args) {
   let out = '';
-  const stdout = new Writable({ write(chunk, _enc, cb) { out += chunk; cb(); } });
-  const stderr = new Writable({ write(_chunk, _enc, cb) { cb(); } });
+  const stdout = new Writable({
+    write(chunk, _enc, cb) {
+      out += chunk;
+      cb();
+    },
+  });
+  const stderr = new Writable({
+    write(_chunk, _enc, cb) {
+      cb();
+    },
+  });
   const code = await main(['-C', ws, '--json', ...args], { stdout, stderr });
   return { code, json: out ? JSON.parse(out) : undefined };
 }
@@ -36,7 +45,14 @@ for (let op = 0; op < Number(opsRaw); op++) {
     const image = pick(images);
     const { code, json } = await bake(['build', image]);
     const b = json?.builds?.[0];
-    line = { kind, code, image, build: b?.build, writes: code === 0 ? (b.reused ? 0 : 1) + b.rebaked.filter((r) => !r.reused).length : 0, error: json?.error };
+    line = {
+      kind,
+      code,
+      image,
+      build: b?.build,
+      writes: code === 0 ? (b.reused ? 0 : 1) + b.rebaked.filter((r) => !r.reused).length : 0,
+      error: json?.error,
+    };
   } else {
     const image = pick(images);
     const { code, json } = await bake(['release', image, '--env', 'stress']);

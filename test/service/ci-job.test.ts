@@ -22,9 +22,20 @@ describe.skipIf(tools.skip)('the example CI job', () => {
     const runner = await cloneRepo(origin.dir); // a CI runner's checkout
     const port = await freePort();
     await writeFile(join(server.dir, '.tokens'), `write ${TOKEN}\n`);
-    const service = spawn(process.execPath, [join(ROOT, 'bin', 'bake.js'), '-C', server.dir, 'serve', '--tokens', join(server.dir, '.tokens'), '--port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const service = spawn(
+      process.execPath,
+      [join(ROOT, 'bin', 'bake.js'), '-C', server.dir, 'serve', '--tokens', join(server.dir, '.tokens'), '--port', String(port)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise((resolve) => service.stdout?.once('data', resolve));
-    const env = { ...process.env, BAKE_SERVICE: `http://127.0.0.1:${port}`, BAKE_SERVICE_TOKEN: TOKEN, BAKE_CLI: `${process.execPath} ${join(ROOT, 'bin', 'bake.js')}`, BAKE_RELEASE_ENV: 'staging', BAKE_RELEASE_IMAGES: 'shop' };
+    const env = {
+      ...process.env,
+      BAKE_SERVICE: `http://127.0.0.1:${port}`,
+      BAKE_SERVICE_TOKEN: TOKEN,
+      BAKE_CLI: `${process.execPath} ${join(ROOT, 'bin', 'bake.js')}`,
+      BAKE_RELEASE_ENV: 'staging',
+      BAKE_RELEASE_IMAGES: 'shop',
+    };
     try {
       const job = join(ROOT, 'examples', 'ci', 'bake-on-push.sh');
       const first = await exec('bash', [job], { cwd: runner.dir, env });

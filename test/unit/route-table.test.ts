@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { candidates, hashUnit, pick, type Instance, type Routes } from '../../src/router/route-table.js';
-import { runSteps, StepFailed } from '../../src/deploy/steps.js';
 
 const inst = (id: string, release: number, extra: Partial<Instance> = {}): Instance => ({
   id,
@@ -20,12 +19,24 @@ const ids = (list: Instance[]) => list.map((i) => i.id).sort();
 describe('candidates', () => {
   it.each<[string, Instance[], Routes, Partial<Parameters<typeof candidates>[2]>, string[]]>([
     ['no routes: every healthy instance', fleet, {}, {}, ['a1', 'a2', 'b1']],
-    ['unhealthy and draining instances are skipped', [inst('a1', 1, { healthy: false }), inst('a2', 1, { draining: true }), inst('b1', 2)], {}, {}, ['b1']],
+    [
+      'unhealthy and draining instances are skipped',
+      [inst('a1', 1, { healthy: false }), inst('a2', 1, { draining: true }), inst('b1', 2)],
+      {},
+      {},
+      ['b1'],
+    ],
     ['a pinned client stays on its release', fleet, { weights: { '2': 1 } }, { pinRelease: 1 }, ['a1', 'a2']],
     ['a pin to a release that is gone falls back to the routes', fleet, { weights: { '2': 1 } }, { pinRelease: 9 }, ['b1']],
     ['blue/green: all traffic to one release', fleet, { weights: { '2': 1 } }, {}, ['b1']],
     ['a cohort goes to the canary', fleet, { weights: { '1': 100 }, cohort: { release: 2, names: ['beta'] } }, { cohort: 'beta' }, ['b1']],
-    ['other cohorts follow the weights', fleet, { weights: { '1': 100 }, cohort: { release: 2, names: ['beta'] } }, { cohort: 'alpha' }, ['a1', 'a2']],
+    [
+      'other cohorts follow the weights',
+      fleet,
+      { weights: { '1': 100 }, cohort: { release: 2, names: ['beta'] } },
+      { cohort: 'alpha' },
+      ['a1', 'a2'],
+    ],
     ['weights pick by the random draw', fleet, { weights: { '1': 90, '2': 10 } }, { random: 0.95 }, ['b1']],
     ['weights of releases with no instance are ignored', [inst('a1', 1)], { weights: { '1': 10, '2': 90 } }, { random: 0.99 }, ['a1']],
     ['instances without the service are skipped', [inst('a1', 1, { ports: {} }), inst('b1', 2)], {}, {}, ['b1']],
@@ -39,7 +50,11 @@ describe('candidates', () => {
       const first = ids(candidates(fleet, routes, { key, random: 0 }, 'catalog'));
       for (let i = 0; i < 20; i++) expect(ids(candidates(fleet, routes, { key, random: Math.random() }, 'catalog'))).toEqual(first);
     }
-    const sides = new Set(['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'].map((key) => ids(candidates(fleet, routes, { key, random: 0 }, 'catalog')).join()));
+    const sides = new Set(
+      ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'].map((key) =>
+        ids(candidates(fleet, routes, { key, random: 0 }, 'catalog')).join(),
+      ),
+    );
     expect(sides.size).toBe(2);
   });
 });
@@ -54,23 +69,5 @@ describe('pick', () => {
   it('hashes keys into [0, 1)', () => {
     for (const key of ['', 'a', 'user-42']) expect(hashUnit(key)).toBeGreaterThanOrEqual(0);
     expect(hashUnit('x')).toBe(hashUnit('x'));
-  });
-});
-
-describe('runSteps', () => {
-  it('undoes the completed steps in reverse order when one fails', async () => {
-    const log: string[] = [];
-    const step = (name: string, fail = false) => ({
-      name,
-      run: async () => {
-        if (fail) throw new Error(`${name} broke`);
-        log.push(`run ${name}`);
-      },
-      undo: async () => void log.push(`undo ${name}`),
-    });
-    const error = await runSteps([step('a'), step('b'), step('c', true), step('d')]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(StepFailed);
-    expect((error as StepFailed).undone).toEqual(['b', 'a']);
-    expect(log).toEqual(['run a', 'run b', 'undo b', 'undo a']);
   });
 });

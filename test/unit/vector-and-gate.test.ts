@@ -34,7 +34,9 @@ function version(service: string, n: number, author: string): CommittedVersion {
 function manifestWith(latest: Record<string, number>): VersionManifest {
   const m = emptyManifest();
   for (const [service, n] of Object.entries(latest)) {
-    m.services[service] = { versions: Array.from({ length: n }, (_, i) => version(service, i + 1, `${service}-team <${service}@example.com>`)) };
+    m.services[service] = {
+      versions: Array.from({ length: n }, (_, i) => version(service, i + 1, `${service}-team <${service}@example.com>`)),
+    };
   }
   return m;
 }
@@ -62,8 +64,20 @@ describe('checkRelease (the race gate)', () => {
   it.each([
     ['a current build onto nothing', { s1: 2, s2: 2 }, undefined, {}, undefined],
     ['a current build that moves forward', { s1: 2, s2: 2 }, { s1: 1, s2: 2 }, {}, undefined],
-    ['a stale build', { s1: 2, s2: 1 }, undefined, {}, { kind: 'stale', service: 's2', have: 1, want: 2, committedBy: 's2-team <s2@example.com>' }],
-    ['race 1: the other team’s image is live', { s1: 2, s2: 1 }, { s1: 1, s2: 2 }, { allowStale: true }, { kind: 'conflict', service: 's2', have: 2, want: 1 }],
+    [
+      'a stale build',
+      { s1: 2, s2: 1 },
+      undefined,
+      {},
+      { kind: 'stale', service: 's2', have: 1, want: 2, committedBy: 's2-team <s2@example.com>' },
+    ],
+    [
+      'race 1: the other team’s image is live',
+      { s1: 2, s2: 1 },
+      { s1: 1, s2: 2 },
+      { allowStale: true },
+      { kind: 'conflict', service: 's2', have: 2, want: 1 },
+    ],
     ['a regression', { s1: 1, s2: 2 }, { s1: 2, s2: 2 }, { allowStale: true }, { kind: 'regression', service: 's1', have: 2, want: 1 }],
     ['a stale build with --allow-stale', { s1: 2, s2: 1 }, { s1: 1, s2: 1 }, { allowStale: true }, undefined],
     ['a regression with --rollback', { s1: 1, s2: 1 }, { s1: 2, s2: 2 }, { rollback: true }, undefined],
@@ -87,7 +101,14 @@ describe('checkRelease (the race gate)', () => {
   });
 
   it('records what an override let through', () => {
-    const verdict = checkRelease({ manifest: manifestWith(latest), build: build({ s1: 1, s2: 1 }), env: 'prod', live: { s1: 2, s2: 2 }, allowStale: false, rollback: true });
+    const verdict = checkRelease({
+      manifest: manifestWith(latest),
+      build: build({ s1: 1, s2: 1 }),
+      env: 'prod',
+      live: { s1: 2, s2: 2 },
+      allowStale: false,
+      rollback: true,
+    });
     expect(verdict.overridden.map((o) => o.kind)).toEqual(['stale', 'regression']);
   });
 });

@@ -1,12 +1,6 @@
-import { buildImage, type BuildResult } from '../../image/build-image.js';
 import { describeVector } from '../../manifest/vector.js';
-import type { LoadResult } from '../../publish/engine-load.js';
-import type { PushResult } from '../../registry/push.js';
-import { commitServices, type CommitResult } from '../../commit/commit-services.js';
-import { listRecipes, loadRecipe } from '../../config/recipe.js';
-import { loadWorkspace } from '../../config/workspace.js';
-import { UsageError } from '../../util/errors.js';
 import { defineCommand } from '../command.js';
+import { invoke } from '../invoke.js';
 
 export const buildCommand = defineCommand({
   name: 'build',
@@ -39,39 +33,31 @@ JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reu
   service: 'forward',
   positionals: true,
   async run(ctx, positionals, values) {
-    const ws = await loadWorkspace(ctx.workspace);
-    const names = values['all'] === true ? await listRecipes(ws) : positionals;
-    if (names.length === 0) throw new UsageError('bake build: name at least one image, or pass --all (see bake build --help)');
-    const recipes = [];
-    for (const name of names) recipes.push(await loadRecipe(ws, name));
     const maxRebakes = values['max-rebakes'];
-    const options = {
-      serialize: values['serialize'] === true,
+    const { commits, builds } = await invoke(ctx, 'build', {
+      images: positionals,
+      ...(values['all'] === true && { all: true }),
+      ...(values['commit'] === true && { commit: true }),
+      ...(values['serialize'] === true && { serialize: true }),
       ...(maxRebakes !== undefined && { maxRebakes }),
-      env: ctx.env,
-      progress: ctx.progress,
-    };
-    let commits: CommitResult[] = [];
-    if (values['commit'] === true) {
-      const wanted = [...new Set(recipes.flatMap((r) => r.services))].map((n) => ws.services.get(n)).filter((s) => s !== undefined);
-      commits = await commitServices(ws, wanted, { env: ctx.env, progress: ctx.progress });
-    }
-    const baked: BuildResult[] = [];
-    for (const recipe of recipes) baked.push(await buildImage(ws, recipe, options));
-    const push = values['push'];
-    const handOff = values['load'] === true || typeof push === 'string' ? await import('../hand-off.js') : undefined;
-    const loads: LoadResult[] = values['load'] === true && handOff ? await handOff.loadBuilds(ctx, baked) : [];
-    const pushes: PushResult[] = typeof push === 'string' && handOff ? await handOff.pushBuilds(ctx, baked, push) : [];
-    const builds = baked.map((b, i) => ({ ...b, ...(loads[i] && { load: loads[i] }), ...(pushes[i] && { push: pushes[i] }) }));
+      ...(values['load'] === true && { load: true }),
+      ...(values['push'] !== undefined && { push: values['push'] }),
+    });
     return {
-      json: values['commit'] === true ? { commits, builds } : { builds },
-      human: [...commits.filter((c) => c.created).map((c) => `${c.service} v${c.version} committed`), ...builds.flatMap((b) => [
-        ...b.rebaked.map((r) => `${b.image}:${r.build} was stale at record time (${r.supersededBy.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaked`),
-        `${b.ref} ${b.digest}${b.reused ? ' (unchanged)' : ''}${b.stale ? ' STALE' : ''}`,
-        ...(b.load ? [`  loaded into the engine as ${b.load.tag}${b.load.loaded ? '' : ' (already there)'}`] : []),
-        ...(b.push ? [`  pushed ${b.push.reference} (${b.push.uploaded} blob(s) uploaded, ${b.push.skipped} already there)`] : []),
-        `  ${describeVector(b.vector)}`,
-      ])],
+      json: commits ? { commits, builds } : { builds },
+      human: [
+        ...(commits ?? []).filter((c) => c.created).map((c) => `${c.service} v${c.version} committed`),
+        ...builds.flatMap((b) => [
+          ...b.rebaked.map((r) => {
+            const newer = r.supersededBy.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ');
+            return `${b.image}:${r.build} was stale at record time (${newer}); rebaked`;
+          }),
+          `${b.ref} ${b.digest}${b.reused ? ' (unchanged)' : ''}${b.stale ? ' STALE' : ''}`,
+          ...(b.load ? [`  loaded into the engine as ${b.load.tag}${b.load.loaded ? '' : ' (already there)'}`] : []),
+          ...(b.push ? [`  pushed ${b.push.reference} (${b.push.uploaded} blob(s) uploaded, ${b.push.skipped} already there)`] : []),
+          `  ${describeVector(b.vector)}`,
+        ]),
+      ],
     };
   },
 });

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
-import { commitServices } from '../../commit/commit-services.js';
-import { loadWorkspace } from '../../config/workspace.js';
-import { InputError, UsageError } from '../../util/errors.js';
+import { UsageError } from '../../util/errors.js';
 import { defineCommand } from '../command.js';
+import { invoke } from '../invoke.js';
 
 export const commitCommand = defineCommand({
   name: 'commit',
@@ -25,36 +24,31 @@ JSON: {"commits":[{"service","version","digest","layer","revision","created"}]}`
   service: 'forward',
   positionals: true,
   async run(ctx, positionals, values) {
-    const ws = await loadWorkspace(ctx.workspace);
-    if (values['all'] === true && positionals.length > 0) throw new UsageError('bake commit: give service names or --all, not both');
-    const names = values['all'] === true ? [...ws.services.keys()] : positionals;
-    if (names.length === 0) throw new UsageError('bake commit: name at least one service, or pass --all (see bake commit --help)');
-    const from = typeof values['from'] === 'string' ? resolve(values['from']) : undefined;
-    if (from !== undefined && names.length !== 1) throw new UsageError('bake commit --from DIR takes exactly one service');
-    const unknown = names.filter((n) => !ws.services.has(n));
-    if (unknown.length > 0) {
-      throw new InputError(
-        unknown.map((name) => ({
-          file: 'command line',
-          field: 'service',
-          message: `unknown service ${name}`,
-          fix: `declare it in bake.yaml, or use one of: ${[...ws.services.keys()].join(', ')}`,
-        })),
-      );
-    }
-    const services = names.map((n) => ws.services.get(n)).filter((s) => s !== undefined);
+    const from = values['from'];
     const time = values['commit-time'];
     const origin = {
-      ...(typeof values['revision'] === 'string' && { revision: values['revision'] }),
-      ...(typeof values['author'] === 'string' && { author: values['author'] }),
+      ...(values['revision'] !== undefined && { revision: values['revision'] }),
+      ...(values['author'] !== undefined && { author: values['author'] }),
       ...(time !== undefined && { time }),
     };
-    if (Object.keys(origin).length > 0 && from === undefined) throw new UsageError('bake commit: --revision, --author and --commit-time describe --from DIR; a git source records its own');
-    const commits = await commitServices(ws, services, { env: ctx.env, progress: ctx.progress, ...(from !== undefined && { from, origin }) });
+    if (Object.keys(origin).length > 0 && from === undefined) {
+      throw new UsageError('bake commit: --revision, --author and --commit-time describe --from DIR; a git source records its own');
+    }
+    if (from !== undefined && (values['all'] === true || positionals.length !== 1)) {
+      throw new UsageError('bake commit --from DIR takes exactly one service');
+    }
+    // The directory is the caller's: resolved here, against the caller's working directory.
+    const options =
+      from !== undefined
+        ? { trees: [{ service: positionals[0] ?? '', dir: resolve(from), ...origin }] }
+        : { services: positionals, ...(values['all'] === true && { all: true }) };
+    const { commits } = await invoke(ctx, 'commit', options);
     return {
       json: { commits },
       human: commits.map(
-        (c) => `${c.service} v${c.version} ${c.created ? 'committed' : 'unchanged'}  ${c.digest.slice(0, 19)}${c.revision ? `  rev ${c.revision.slice(0, 12)}` : ''}`,
+        (c) =>
+          `${c.service} v${c.version} ${c.created ? 'committed' : 'unchanged'}  ${c.digest.slice(0, 19)}` +
+          `${c.revision ? `  rev ${c.revision.slice(0, 12)}` : ''}`,
       ),
     };
   },

@@ -1,6 +1,5 @@
-import { UsageError } from '../../util/errors.js';
-import { collectStore } from '../../gc/collect.js';
 import { defineCommand } from '../command.js';
+import { invoke } from '../invoke.js';
 
 export const gcCommand = defineCommand({
   name: 'gc',
@@ -25,23 +24,20 @@ JSON: {"store":{"builds","blobs","bytes"},"engine":{"containers","images"}}`,
   positionals: false,
   async run(ctx, _positionals, values) {
     const grace = values['grace'];
-    const dryRun = values['dry-run'] === true;
-    const store = await collectStore(ctx.workspace, { dryRun, env: ctx.env, ...(grace !== undefined && { graceSeconds: grace }) });
-    let engine: { containers: string[]; images: string[] } | undefined;
-    if (values['engine'] === true) {
-      const { createEngine } = await import('../../engine/docker-engine.js');
-      const { collectEngine } = await import('../../gc/engine-gc.js');
-      const client = await createEngine(ctx.env);
-      await client.ping();
-      engine = await collectEngine(client, store.droppedConfigs, { dryRun });
-    }
-    const verb = dryRun ? 'would remove' : 'removed';
+    const result = await invoke(ctx, 'gc', {
+      ...(values['dry-run'] === true && { dryRun: true }),
+      ...(values['engine'] === true && { engine: true }),
+      ...(grace !== undefined && { graceSeconds: grace }),
+    });
+    const { store, engine } = result;
+    const verb = result.dryRun ? 'would remove' : 'removed';
     return {
-      json: { dryRun, store: { builds: store.builds, blobs: store.blobs, bytes: store.bytes }, ...(engine && { engine }) },
+      json: result,
       human: [
         `store: ${verb} ${store.builds.length} build(s), ${store.blobs.length} blob(s), ${(store.bytes / 1e6).toFixed(1)} MB`,
         ...store.builds.map((b) => `  ${b}`),
-        ...(engine ? [`engine: ${verb} ${engine.containers.length} container(s), ${engine.images.length} image(s)`, ...engine.images.map((i) => `  ${i}`)] : []),
+        ...(engine ? [`engine: ${verb} ${engine.containers.length} container(s), ${engine.images.length} image(s)`] : []),
+        ...(engine?.images ?? []).map((i) => `  ${i}`),
       ],
     };
   },

@@ -1,8 +1,6 @@
-import { readManifest } from '../../manifest/manifest-file.js';
-import { InputError, UsageError } from '../../util/errors.js';
-import { workspacePaths } from '../../config/workspace-paths.js';
+import { UsageError } from '../../util/errors.js';
 import { defineCommand } from '../command.js';
-import { pushBuilds } from '../hand-off.js';
+import { invoke } from '../invoke.js';
 
 export const pushCommand = defineCommand({
   name: 'push',
@@ -24,15 +22,11 @@ JSON: {"image","build","reference","digest","tag","uploaded","skipped"}`,
   async run(ctx, positionals, values) {
     const [image, target, ...rest] = positionals;
     if (!image || !target || rest.length > 0) throw new UsageError('bake push takes an image and REGISTRY/REPO (see bake push --help)');
-    const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
-    const builds = manifest.builds[image] ?? [];
-    const wanted = values['build'] !== undefined ? values['build'] : Math.max(0, ...builds.map((b) => b.id));
-    const build = builds.find((b) => b.id === wanted);
-    if (!build) throw new InputError([{ file: 'command line', field: 'image', message: `no build ${wanted || ''} of ${image}`.replace('  ', ' '), fix: `run: bake build ${image}` }]);
-    const [push] = await pushBuilds(ctx, [{ image, build: build.id, digest: build.digest }], target);
+    const build = values['build'];
+    const result = await invoke(ctx, 'push', { image, target, ...(build !== undefined && { build }) });
     return {
-      json: { image, build: build.id, ...push },
-      human: [`pushed ${image}:${build.id} as ${push?.reference} (${push?.uploaded} uploaded, ${push?.skipped} already there)`],
+      json: result,
+      human: [`pushed ${image}:${result.build} as ${result.reference} (${result.uploaded} uploaded, ${result.skipped} already there)`],
     };
   },
 });

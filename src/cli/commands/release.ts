@@ -1,7 +1,7 @@
-import { releaseImage } from '../../release/release.js';
-import { UsageError } from '../../util/errors.js';
 import { describeVector } from '../../manifest/vector.js';
+import { UsageError } from '../../util/errors.js';
 import { defineCommand } from '../command.js';
+import { invoke } from '../invoke.js';
 
 export const releaseCommand = defineCommand({
   name: 'release',
@@ -30,18 +30,14 @@ Refused: exit 3 and {"error":{"kind":"stale"|"regression"|"conflict","service","
     const [image, ...rest] = positionals;
     if (!image || rest.length > 0) throw new UsageError('bake release takes exactly one image (see bake release --help)');
     const env = values['env'];
-    if (typeof env !== 'string') throw new UsageError('bake release: --env ENV is required');
-    const buildRaw = values['build'];
-    let build: number | undefined;
-    if (buildRaw !== undefined) {
-      build = buildRaw;
-    }
-    const result = await releaseImage(ctx.workspace, image, env, {
+    if (env === undefined) throw new UsageError('bake release: --env ENV is required');
+    const build = values['build'];
+    const result = await invoke(ctx, 'release', {
+      image,
+      env,
       ...(build !== undefined && { build }),
-      allowStale: values['allow-stale'] === true,
-      rollback: values['rollback'] === true,
-      env: ctx.env,
-      progress: ctx.progress,
+      ...(values['allow-stale'] === true && { allowStale: true }),
+      ...(values['rollback'] === true && { rollback: true }),
     });
     const overrides = result.overrides.map((o) => `  overridden (${o.flag}): ${o.kind} ${o.service} v${o.have}/v${o.want}`);
     return {

@@ -17,7 +17,14 @@ Options:
 
 JSON: {"generation","services":{name:{"latest","digest","revision","author"}},
        "images":{image:[{"build","digest","vector","status","supersededBy"}]},
-       "environments":{env:{"live":[release…],"running":{"svc":n},"previous":[release…],"refusals":n}}}`,
+       "environments":{env:{"live":[release…],"running":{"svc":n},"previous":[release…],"refusals":n,
+         "serving"?:[{"release","build","state","instances","share","figures":{"requests","errors","errorRate","p50","p99"}}],
+         "pending"?:[text…],"lastStop"?:{"release","reason","rule","figures","message","at","by"}}}}
+
+With --env, every release that has instances at the environment's router is listed with its
+share of traffic and the router's figures for it; pending lists a probation, a paused or
+interrupted rollout or a preview and the command that finishes it; lastStop says why the last
+rollout stopped.`,
   options: ['env'],
   positionals: false,
   service: 'forward',
@@ -29,7 +36,8 @@ JSON: {"generation","services":{name:{"latest","digest","revision","author"}},
 
 function renderStatus(result: StatusResult): string[] {
   const human = [`generation ${result.generation}`, 'services:'];
-  for (const [name, s] of Object.entries(result.services)) human.push(`  ${name} v${s.latest}${s.revision ? ` rev ${s.revision.slice(0, 12)}` : ''}`);
+  for (const [name, s] of Object.entries(result.services))
+    human.push(`  ${name} v${s.latest}${s.revision ? ` rev ${s.revision.slice(0, 12)}` : ''}`);
   human.push('images:');
   for (const [image, builds] of Object.entries(result.images)) {
     for (const b of builds) human.push(`  ${image}:${b.build} ${b.status} ${describeVector(b.vector)} ${b.digest.slice(0, 19)}`);
@@ -37,8 +45,22 @@ function renderStatus(result: StatusResult): string[] {
   human.push('environments:');
   for (const [name, env] of Object.entries(result.environments)) {
     if (env.live.length === 0) human.push(`  ${name}: nothing live`);
-    for (const live of env.live) human.push(`  ${name}: ${live.image}:${live.build} (release ${live.id}) ${describeVector(live.vector)} ${live.digest.slice(0, 19)}`);
-    for (const p of env.previous.slice(0, 5)) human.push(`    previous: ${p.image}:${p.build} (release ${p.id}) ${describeVector(p.vector)}`);
+    for (const live of env.live)
+      human.push(`  ${name}: ${live.image}:${live.build} (release ${live.id}) ${describeVector(live.vector)} ${live.digest.slice(0, 19)}`);
+    for (const p of env.previous.slice(0, 5))
+      human.push(`    previous: ${p.image}:${p.build} (release ${p.id}) ${describeVector(p.vector)}`);
+    for (const r of env.serving ?? []) {
+      const f = r.figures;
+      human.push(
+        `    serving: release ${r.release}${r.build !== null ? ` (build ${r.build}, ${r.state})` : ''} ${r.instances} instance(s), ${r.share}% of traffic; ` +
+          `${f.requests} req, ${f.errors} err (${(f.errorRate * 100).toFixed(1)}%), p50 ${f.p50 ?? '–'} ms, p99 ${f.p99 ?? '–'} ms`,
+      );
+    }
+    for (const line of env.pending ?? []) human.push(`    pending: ${line}`);
+    if (env.lastStop)
+      human.push(
+        `    last rollout stopped: release ${env.lastStop.release}, ${env.lastStop.reason} at ${env.lastStop.at}: ${env.lastStop.message}`,
+      );
     if (env.refusals > 0) human.push(`    ${env.refusals} refused release(s): see bake log --env ${name}`);
   }
   if (result.interrupted.length > 0) human.push(`interrupted (failed) service requests: ${result.interrupted.length}; see bake log`);

@@ -1,8 +1,6 @@
-import { BakeError, UsageError } from '../../util/errors.js';
-import { findRouter } from '../../deploy/router-process.js';
-import { runShell } from '../../util/exec.js';
+import { UsageError } from '../../util/errors.js';
 import { defineCommand } from '../command.js';
-import { environmentConfig } from '../environment-runtime.js';
+import { invoke } from '../invoke.js';
 
 export const verifyCommand = defineCommand({
   name: 'verify',
@@ -19,13 +17,7 @@ JSON: {"env","passed","output"}`,
   positionals: true,
   async run(ctx, positionals) {
     if (positionals.length > 1) throw new UsageError('bake verify takes at most one environment');
-    const { ws, env } = await environmentConfig(ctx, positionals[0]);
-    if (!env.test) throw new UsageError(`environment ${env.name} has no test: command in bake.yaml`);
-    const router = await findRouter(ws.dir, env.name);
-    if (!router) throw new BakeError(`${env.name} is not running: bake up ${env.name} first`);
-    const urls = Object.fromEntries(Object.entries(router.info.listeners).map(([s, p]) => [`BAKE_URL_${s.toUpperCase().replace(/-/g, '_')}`, `http://127.0.0.1:${p}`]));
-    const { output, exitCode } = await runShell(env.test, { cwd: ws.dir, env: urls });
-    if (exitCode !== 0) throw new BakeError(`verify ${env.name}: the test command exited with ${exitCode}:\n${output.trimEnd()}`);
-    return { json: { env: env.name, passed: true, output }, human: [output.trimEnd(), `${env.name}: verified`].filter(Boolean) };
+    const result = await invoke(ctx, 'verify', { ...(positionals[0] !== undefined && { env: positionals[0] }) });
+    return { json: result, human: [result.output.trimEnd(), `${result.env}: verified`].filter(Boolean) };
   },
 });

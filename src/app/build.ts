@@ -1,0 +1,96 @@
+import type { RecipeConfig, WorkspaceConfig } from '../config/types.js';
+import { listRecipes, loadRecipe } from '../config/recipe.js';
+import { loadWorkspace } from '../config/workspace.js';
+import { buildImage, type BuildResult as ImageBuild } from '../image/build-image.js';
+import type { LoadResult } from '../publish/engine-load.js';
+import type { PushResult } from '../registry/push.js';
+import { UsageError } from '../util/errors.js';
+import { commit, type ServiceCommit, type ServiceTree } from './commit.js';
+import type { AppContext } from './context.js';
+
+export interface BuildOptions {
+  /** Images to bake, by recipe name (recipes/<image>.yaml). */
+  images?: readonly string[];
+  /** Every recipe in recipes/. */
+  all?: boolean;
+  /**
+   * First commit the services these images contain: `true` from their sources; or from these
+   * trees, which must cover every one of them (how the service commits a caller's uploads).
+   */
+  commit?: boolean | readonly ServiceTree[];
+  /** Hold each image's lock through resolve → build → record. */
+  serialize?: boolean;
+  /** Rebake a build found stale at record time at most this many times (default 3). */
+  maxRebakes?: number;
+  /** Bake from the working trees, uncommitted edits included; the build is marked dev. */
+  dev?: boolean;
+  /** Load each image into the Docker engine. */
+  load?: boolean;
+  /** Push each image to this REGISTRY/REPO. */
+  push?: string;
+}
+
+/** One baked image, with what its hand-off did. */
+export interface BakedImage extends ImageBuild {
+  load?: LoadResult;
+  push?: PushResult;
+}
+
+/** What `bake build --json` prints: `commits` only with `commit`. */
+export interface BuildResult {
+  commits?: ServiceCommit[];
+  builds: BakedImage[];
+}
+
+/**
+ * Bakes each image from its recipe and the latest committed versions (after committing their
+ * services, with `commit`), then loads or pushes them. Throws UsageError when no image is named,
+ * InputError for an unknown recipe, and what commit, buildImage and the hand-off throw.
+ */
+export async function build(ctx: AppContext, options: BuildOptions): Promise<BuildResult> {
+  const ws = await loadWorkspace(ctx.workspace);
+  const recipes = await selectRecipes(ws, options);
+  const commits = options.commit === undefined || options.commit === false ? undefined : await commitFirst(ctx, recipes, options.commit);
+  const buildOptions = {
+    serialize: options.serialize === true,
+    ...(options.maxRebakes !== undefined && { maxRebakes: options.maxRebakes }),
+    ...(options.dev === true && { dev: true }),
+    env: ctx.env,
+    progress: ctx.progress,
+  };
+  const baked: ImageBuild[] = [];
+  for (const recipe of recipes) baked.push(await buildImage(ws, recipe, buildOptions));
+  // The hand-off (and with it the engine client) is loaded only when asked for.
+  const handOff = options.load === true || options.push !== undefined ? (await import('./hand-off.js')).handOff : undefined;
+  const given = { ...(options.load === true && { load: true }), ...(options.push !== undefined && { push: options.push }) };
+  const { loads, pushes } = handOff ? await handOff(ctx, { builds: baked, ...given }) : { loads: [], pushes: [] };
+  const builds = baked.map((b, i): BakedImage => ({ ...b, ...(loads[i] && { load: loads[i] }), ...(pushes[i] && { push: pushes[i] }) }));
+  return commits ? { commits, builds } : { builds };
+}
+
+/** The recipes a build names, loaded. Shared with the service client. Throws UsageError, InputError. */
+export async function selectRecipes(ws: WorkspaceConfig, options: Pick<BuildOptions, 'images' | 'all'>): Promise<RecipeConfig[]> {
+  const names = options.all === true ? await listRecipes(ws) : [...(options.images ?? [])];
+  if (names.length === 0) throw new UsageError('bake build: name at least one image, or pass --all (see bake build --help)');
+  const recipes: RecipeConfig[] = [];
+  for (const name of names) recipes.push(await loadRecipe(ws, name));
+  return recipes;
+}
+
+/** The services the recipes contain, each once, in recipe order. */
+export function servicesOf(recipes: readonly RecipeConfig[]): string[] {
+  return [...new Set(recipes.flatMap((r) => r.services))];
+}
+
+async function commitFirst(
+  ctx: AppContext,
+  recipes: readonly RecipeConfig[],
+  given: true | readonly ServiceTree[],
+): Promise<ServiceCommit[]> {
+  const wanted = servicesOf(recipes);
+  if (given === true) return (await commit(ctx, { services: wanted })).commits;
+  const covered = new Set(given.map((t) => t.service));
+  const missing = wanted.filter((s) => !covered.has(s));
+  if (missing.length > 0) throw new UsageError(`bake build --commit: no tree given for ${missing.join(', ')}, which the images contain`);
+  return (await commit(ctx, { trees: given.filter((t) => wanted.includes(t.service)) })).commits;
+}

@@ -1,0 +1,91 @@
+import { isAbsolute } from 'node:path';
+import { commitServices, type CommitResult as ServiceCommit, type DirectoryTree } from '../commit/commit-services.js';
+import type { ServiceConfig, WorkspaceConfig } from '../config/types.js';
+import { loadWorkspace } from '../config/workspace.js';
+import { InputError, UsageError } from '../util/errors.js';
+import type { AppContext } from './context.js';
+
+/** A service committed from a directory rather than from its source: `--from DIR`, or an upload. */
+export interface ServiceTree {
+  service: string;
+  /** Absolute path of the directory holding the files. */
+  dir: string;
+  /** The revision those files come from (recorded with the version; lets a git tree be recognised). */
+  revision?: string;
+  /** Who wrote that revision. */
+  author?: string;
+  /** Its commit time in seconds: the clock of the layer (default SOURCE_DATE_EPOCH, else 0). */
+  time?: number;
+}
+
+export interface CommitOptions {
+  /** Services to commit from their sources (their git trees at HEAD), by name. */
+  services?: readonly string[];
+  /** Every service declared in bake.yaml. */
+  all?: boolean;
+  /** Services to commit from a directory each instead. */
+  trees?: readonly ServiceTree[];
+}
+
+/** What `bake commit --json` prints. */
+export interface CommitResult {
+  commits: ServiceCommit[];
+}
+
+export type { ServiceCommit };
+
+/**
+ * Records the committed source of each named service (or each tree given) as its next version;
+ * unchanged content creates no version. Throws UsageError when nothing or both names and --all
+ * are given, InputError for an unknown service, and what commitServices throws.
+ */
+export async function commit(ctx: AppContext, options: CommitOptions): Promise<CommitResult> {
+  const ws = await loadWorkspace(ctx.workspace);
+  const { services, trees } = selectCommit(ws, options);
+  const commits = await commitServices(ws, services, { env: ctx.env, progress: ctx.progress, ...(trees.size > 0 && { trees }) });
+  return { commits };
+}
+
+/**
+ * The services a commit names, in order, and the directory each tree-committed one comes from.
+ * Shared with the service client, which must upload exactly these. Throws UsageError, InputError.
+ */
+export function selectCommit(
+  ws: WorkspaceConfig,
+  options: CommitOptions,
+): { services: ServiceConfig[]; trees: Map<string, DirectoryTree> } {
+  const given = options.trees ?? [];
+  if (options.all === true && ((options.services?.length ?? 0) > 0 || given.length > 0)) {
+    throw new UsageError('bake commit: give service names or --all, not both');
+  }
+  const names = options.all === true ? [...ws.services.keys()] : [...(options.services ?? []), ...given.map((t) => t.service)];
+  if (names.length === 0) throw new UsageError('bake commit: name at least one service, or pass --all (see bake commit --help)');
+  const twice = names.filter((n, i) => names.indexOf(n) !== i);
+  if (twice.length > 0) throw new UsageError(`bake commit: ${[...new Set(twice)].join(', ')} named twice`);
+  const unknown = names.filter((n) => !ws.services.has(n));
+  if (unknown.length > 0) throw unknownServices(ws, unknown);
+  const trees = new Map<string, DirectoryTree>();
+  for (const tree of given) {
+    if (!isAbsolute(tree.dir)) {
+      throw new UsageError(`bake commit: the directory of ${tree.service} must be an absolute path, got ${JSON.stringify(tree.dir)}`);
+    }
+    const origin = {
+      ...(tree.revision !== undefined && { revision: tree.revision }),
+      ...(tree.author !== undefined && { author: tree.author }),
+      ...(tree.time !== undefined && { time: tree.time }),
+    };
+    trees.set(tree.service, { dir: tree.dir, ...(Object.keys(origin).length > 0 && { origin }) });
+  }
+  return { services: names.map((n) => ws.services.get(n)).filter((s) => s !== undefined), trees };
+}
+
+function unknownServices(ws: WorkspaceConfig, unknown: readonly string[]): InputError {
+  return new InputError(
+    unknown.map((name) => ({
+      file: 'command line',
+      field: 'service',
+      message: `unknown service ${name}`,
+      fix: `declare it in bake.yaml, or use one of: ${[...ws.services.keys()].join(', ')}`,
+    })),
+  );
+}

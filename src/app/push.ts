@@ -1,0 +1,40 @@
+import { workspacePaths } from '../config/workspace-paths.js';
+import { readManifest } from '../manifest/manifest-file.js';
+import type { PushResult as RegistryPush } from '../registry/push.js';
+import { BakeError, InputError, UsageError } from '../util/errors.js';
+import type { AppContext } from './context.js';
+import { pushBuilds } from './hand-off.js';
+
+export interface PushOptions {
+  image: string;
+  /** REGISTRY/REPO, e.g. 127.0.0.1:5000/shop. */
+  target: string;
+  /** Build id to push; default: the image's newest build. */
+  build?: number;
+}
+
+/** What `bake push --json` prints. */
+export interface PushResult extends RegistryPush {
+  image: string;
+  build: number;
+}
+
+/**
+ * Pushes a recorded build from the store to a registry over the distribution API, tagged
+ * `<image>-<build>`. Throws UsageError when the image or target is missing, InputError for an
+ * unknown build or a malformed target, RemoteStatusError when the registry refuses.
+ */
+export async function push(ctx: AppContext, options: PushOptions): Promise<PushResult> {
+  if (!options.image || !options.target) throw new UsageError('bake push takes an image and REGISTRY/REPO (see bake push --help)');
+  const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
+  const builds = manifest.builds[options.image] ?? [];
+  const wanted = options.build ?? Math.max(0, ...builds.map((b) => b.id));
+  const build = builds.find((b) => b.id === wanted);
+  if (!build) {
+    const message = `no build ${wanted || ''} of ${options.image}`.replace('  ', ' ');
+    throw new InputError([{ file: 'command line', field: 'image', message, fix: `run: bake build ${options.image}` }]);
+  }
+  const [pushed] = await pushBuilds(ctx, [{ image: options.image, build: build.id, digest: build.digest }], options.target);
+  if (!pushed) throw new BakeError(`push of ${options.image}:${build.id} returned no result`);
+  return { image: options.image, build: build.id, ...pushed };
+}

@@ -1,0 +1,44 @@
+import type { ServiceTree } from '../app/commit.js';
+import type { AppContext } from '../app/context.js';
+import { runUseCase, type UseCaseName, type UseCaseOptions, type UseCaseResult } from '../app/use-cases.js';
+import type { RemoteRequest, UploadedTree } from './requests.js';
+import { uploadedTree } from './uploads.js';
+
+/** A use case and its options, ready to run. */
+export type UseCaseCall = { [N in UseCaseName]: { name: N; options: UseCaseOptions<N> } }[UseCaseName];
+
+/**
+ * Turns a checked remote request into the use case it names, with the same options a local run
+ * would pass; the only translation is an upload's digest into the directory the service unpacked
+ * it to. Throws UploadError for an upload that was never made.
+ */
+export async function useCaseOf(workspace: string, request: RemoteRequest): Promise<UseCaseCall> {
+  switch (request.command) {
+    case 'commit':
+      return { name: 'commit', options: { trees: await treesOf(workspace, request.options.services) } };
+    case 'build': {
+      const { commit, ...rest } = request.options;
+      return { name: 'build', options: { ...rest, ...(commit !== undefined && { commit: await treesOf(workspace, commit) }) } };
+    }
+    case 'release':
+      return { name: 'release', options: request.options };
+    case 'push':
+      return { name: 'push', options: request.options };
+    case 'status':
+      return { name: 'status', options: request.options };
+    case 'log':
+      return { name: 'log', options: request.options };
+    case 'gc':
+      return { name: 'gc', options: request.options };
+  }
+}
+
+/** Runs a prepared call: the same use case, through the same table, as the CLI. */
+export function runCall(ctx: AppContext, call: UseCaseCall): Promise<UseCaseResult<UseCaseName>> {
+  // The union of calls does not narrow through a generic; each member was built typed above.
+  return runUseCase(ctx, call.name, call.options as never);
+}
+
+async function treesOf(workspace: string, uploads: readonly UploadedTree[]): Promise<ServiceTree[]> {
+  return Promise.all(uploads.map(async ({ upload, ...origin }) => ({ ...origin, dir: await uploadedTree(workspace, upload) })));
+}

@@ -1,0 +1,80 @@
+import { selectCommit, type CommitOptions } from '../app/commit.js';
+import type { AppContext } from '../app/context.js';
+import type { DirectoryTree } from '../commit/commit-services.js';
+import type { ServiceConfig, WorkspaceConfig } from '../config/types.js';
+import { loadWorkspace } from '../config/workspace.js';
+import { tarStreamOf } from '../layer/tar.js';
+import { readDirectoryTree } from '../source/directory-source.js';
+import { openGitRepo, type GitRepo } from '../source/git-source.js';
+import { sourcePathInRepo } from '../source/source-location.js';
+import { sortEntries, type TreeEntry } from '../tree/tree.js';
+import { sha256Digest } from '../util/digest.js';
+import { BakeError } from '../util/errors.js';
+import { mapLimit } from '../util/map-limit.js';
+import { readBody, sendRequest, type ServiceEndpoint } from './endpoint.js';
+import { remoteError } from './remote-error.js';
+import type { UploadedTree } from './requests.js';
+
+/**
+ * The caller's side of a commit through the service: snapshot each service the commit names
+ * here, in the caller's checkout (its committed git tree, or the directory given for it), upload
+ * it as a tar stream the service verifies against its digest, and name the uploads. The service
+ * never reads the caller's file system, nor commits its own checkout for a caller.
+ */
+export async function uploadTrees(ctx: AppContext, endpoint: ServiceEndpoint, options: CommitOptions): Promise<UploadedTree[]> {
+  const ws = await loadWorkspace(ctx.workspace);
+  const { services, trees } = selectCommit(ws, options);
+  const workspaceRepo = await openGitRepo(ws.dir, 'workspace');
+  return mapLimit(services, 4, async (service) => {
+    const snapshot = await localSnapshot(ws, workspaceRepo, service, trees.get(service.name));
+    ctx.progress({ kind: 'step', message: `uploading ${service.name}` });
+    const upload = await uploadEntries(endpoint, snapshot.entries, ctx.signal);
+    return { service: service.name, upload, ...snapshot.origin };
+  });
+}
+
+interface LocalSnapshot {
+  entries: TreeEntry[];
+  origin: { revision?: string; author?: string; time?: number };
+}
+
+/**
+ * The files to upload, as a local commit would snapshot them: the committed git tree (found in
+ * the workspace's repository as commitServices finds it), or the directory given for it.
+ */
+async function localSnapshot(
+  ws: WorkspaceConfig,
+  workspaceRepo: GitRepo | undefined,
+  service: ServiceConfig,
+  tree: DirectoryTree | undefined,
+): Promise<LocalSnapshot> {
+  const label = `service ${service.name}`;
+  if (tree) return { entries: await readDirectoryTree(tree.dir, { label }), origin: tree.origin ?? {} };
+  const repo = workspaceRepo ?? (await openGitRepo(service.source, label));
+  // In the workspace's repository the source is located (and checked) exactly as a local commit does.
+  const path = workspaceRepo ? await sourcePathInRepo(workspaceRepo, ws, service) : await repo?.pathOf(service.source);
+  if (!repo || path === undefined) return { entries: await readDirectoryTree(service.source, { label }), origin: {} };
+  const committed = (await repo.readTrees([{ path, label }])).get(path);
+  if (!committed) throw new BakeError(`${label}: nothing committed at ${path || '.'} (commit it first: bake records committed trees only)`);
+  return { entries: committed.entries, origin: { revision: committed.revision, author: committed.author, time: committed.commitTime } };
+}
+
+/** Uploads one tree; resolves with the hex of its digest, which the service verified. */
+async function uploadEntries(endpoint: ServiceEndpoint, entries: TreeEntry[], signal: AbortSignal | undefined): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of tarStreamOf(sortEntries(entries), { mtime: 0 })) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+  const digest = sha256Digest(body);
+  const res = await sendRequest(endpoint, 'POST', `/v1/uploads?digest=${digest}`, body, 'application/x-tar', signal);
+  const text = await readBody(res);
+  let doc: { upload?: unknown; error?: unknown } = {};
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch {
+    // not JSON: reported below with the status
+  }
+  if (res.statusCode !== 200 || typeof doc.upload !== 'string') {
+    throw remoteError(doc.error, `the bake service refused the upload (HTTP ${res.statusCode})`, 'the bake service refused the upload: ');
+  }
+  return doc.upload;
+}
