@@ -176,7 +176,9 @@ export async function benchDeploy(report) {
     const canaryRun = bake(['-C', ws, '--json', 'deploy', '--env', 'dev', '--strategy', 'canary']);
     canarying = false;
     await canaryPoller;
-    const canaryState = JSON.parse(canaryRun.stdout).state;
+    const canaryJson = JSON.parse(canaryRun.stdout);
+    const canaryState =
+      canaryJson.state === 'committed' ? 'committed' : `${canaryJson.state} (${canaryJson.rollout?.paused?.message ?? 'paused'})`;
 
     report('deploy on the local engine (shop, 3 services per instance)', [
       ['blue/green deploy, 2 replicas', `${fmt(bg.seconds)}; ${failed} failed of ${seen.length} requests`],
@@ -195,7 +197,9 @@ export async function benchDeploy(report) {
       ],
       [
         'canary, 3 steps of 1 s pause each',
-        `${fmt(canaryRun.seconds)} to ${canaryState} (${((canaryRun.seconds - 3) / 3).toFixed(2)} s per step beyond its pause)`,
+        canaryJson.state === 'committed'
+          ? `${fmt(canaryRun.seconds)} to committed (${((canaryRun.seconds - 3) / 3).toFixed(2)} s per step beyond its pause, promote included)`
+          : `${fmt(canaryRun.seconds)}, stopped: ${canaryState}`,
       ],
     ]);
   } finally {

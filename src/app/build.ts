@@ -1,7 +1,12 @@
 import type { RecipeConfig, WorkspaceConfig } from '../config/types.js';
 import { listRecipes, loadRecipe } from '../config/recipe.js';
 import { loadWorkspace } from '../config/workspace.js';
+import { workspacePaths } from '../config/workspace-paths.js';
+import { HistoryRefusedError } from '../history/history-refusal.js';
 import { buildImage, type BuildResult as ImageBuild } from '../image/build-image.js';
+import { StaleBuildError } from '../image/stale-build-error.js';
+import { readManifest } from '../manifest/manifest-file.js';
+import { latestVersion } from '../manifest/model.js';
 import type { LoadResult } from '../publish/engine-load.js';
 import type { PushResult } from '../registry/push.js';
 import { UsageError } from '../util/errors.js';
@@ -24,6 +29,8 @@ export interface BuildOptions {
   maxRebakes?: number;
   /** Bake from the working trees, uncommitted edits included; the build is marked dev. */
   dev?: boolean;
+  /** Keep a build that ends stale (after its rebakes) instead of failing: the override is recorded with it. */
+  allowStale?: boolean;
   /** Load each image into the Docker engine. */
   load?: boolean;
   /** Push each image to this REGISTRY/REPO. */
@@ -44,8 +51,10 @@ export interface BuildResult {
 
 /**
  * Bakes each image from its recipe and the latest committed versions (after committing their
- * services, with `commit`), then loads or pushes them. Throws UsageError when no image is named,
- * InputError for an unknown recipe, and what commit, buildImage and the hand-off throw.
+ * services, with `commit`), then loads or pushes them. Throws HistoryRefusedError (exit 3) before
+ * baking when the history gate refused a service it was to commit; StaleBuildError (exit 3, before
+ * any hand-off) when a build ends stale after its rebakes, unless `allowStale`; UsageError when no
+ * image is named, InputError for an unknown recipe, and what commit, buildImage and the hand-off throw.
  */
 export async function build(ctx: AppContext, options: BuildOptions): Promise<BuildResult> {
   const ws = await loadWorkspace(ctx.workspace);
@@ -55,11 +64,13 @@ export async function build(ctx: AppContext, options: BuildOptions): Promise<Bui
     serialize: options.serialize === true,
     ...(options.maxRebakes !== undefined && { maxRebakes: options.maxRebakes }),
     ...(options.dev === true && { dev: true }),
+    ...(options.allowStale === true && { allowStale: true }),
     env: ctx.env,
     progress: ctx.progress,
   };
   const baked: ImageBuild[] = [];
   for (const recipe of recipes) baked.push(await buildImage(ws, recipe, buildOptions));
+  if (options.allowStale !== true) await refuseStale(ws.dir, baked, commits);
   // The hand-off (and with it the engine client) is loaded only when asked for.
   const handOff = options.load === true || options.push !== undefined ? (await import('./hand-off.js')).handOff : undefined;
   const given = { ...(options.load === true && { load: true }), ...(options.push !== undefined && { push: options.push }) };
@@ -82,15 +93,43 @@ export function servicesOf(recipes: readonly RecipeConfig[]): string[] {
   return [...new Set(recipes.flatMap((r) => r.services))];
 }
 
+/** Commits the images' services first; a refusal by the history gate stops the build before it bakes. */
 async function commitFirst(
   ctx: AppContext,
   recipes: readonly RecipeConfig[],
   given: true | readonly ServiceTree[],
 ): Promise<ServiceCommit[]> {
   const wanted = servicesOf(recipes);
-  if (given === true) return (await commit(ctx, { services: wanted })).commits;
-  const covered = new Set(given.map((t) => t.service));
-  const missing = wanted.filter((s) => !covered.has(s));
-  if (missing.length > 0) throw new UsageError(`bake build --commit: no tree given for ${missing.join(', ')}, which the images contain`);
-  return (await commit(ctx, { trees: given.filter((t) => wanted.includes(t.service)) })).commits;
+  let result;
+  if (given === true) result = await commit(ctx, { services: wanted });
+  else {
+    const covered = new Set(given.map((t) => t.service));
+    const missing = wanted.filter((s) => !covered.has(s));
+    if (missing.length > 0) throw new UsageError(`bake build --commit: no tree given for ${missing.join(', ')}, which the images contain`);
+    result = await commit(ctx, { trees: given.filter((t) => wanted.includes(t.service)) });
+  }
+  // Baking without the refused service's change would bake the stale view the gate just refused.
+  if (result.refused[0]) throw new HistoryRefusedError(result.refused[0]);
+  return result.commits;
+}
+
+/** A build that ended stale fails loudly: the first one is thrown, naming who committed the newer version. */
+async function refuseStale(workspace: string, baked: readonly ImageBuild[], commits: ServiceCommit[] | undefined): Promise<void> {
+  const stale = baked.find((b) => b.stale);
+  const first = stale?.supersededBy?.[0];
+  if (!stale || !first) return;
+  const newer = latestVersion(await readManifest(workspacePaths(workspace).manifest), first.service);
+  throw new StaleBuildError(
+    {
+      image: stale.image,
+      build: stale.build,
+      service: first.service,
+      have: first.have,
+      want: first.latest,
+      ...(newer && { committedBy: newer.author ?? newer.recordedBy, committedAt: newer.recordedAt }),
+      supersededBy: stale.supersededBy ?? [],
+      rebakes: stale.rebaked.length,
+    },
+    { builds: baked, ...(commits && { commits }) },
+  );
 }

@@ -1,8 +1,10 @@
 import { isAbsolute } from 'node:path';
-import { commitServices, type CommitResult as ServiceCommit, type DirectoryTree } from '../commit/commit-services.js';
+import { recordCommits, type CommitResult as ServiceCommit, type DirectoryTree } from '../commit/commit-services.js';
 import type { ServiceConfig, WorkspaceConfig } from '../config/types.js';
 import { loadWorkspace } from '../config/workspace.js';
 import { InputError, UsageError } from '../util/errors.js';
+import type { HistoryProof } from '../history/follows.js';
+import type { CommitRefusal } from '../history/history-refusal.js';
 import type { AppContext } from './context.js';
 
 /** A service committed from a directory rather than from its source: `--from DIR`, or an upload. */
@@ -16,6 +18,12 @@ export interface ServiceTree {
   author?: string;
   /** Its commit time in seconds: the clock of the layer (default SOURCE_DATE_EPOCH, else 0). */
   time?: number;
+  /**
+   * The history gate's precondition. `{after: N}` (`--after N`): recorded only while the latest
+   * version is N (0: none yet), else refused as `moved`. From a remote caller, also the ancestry
+   * it proved in its checkout for `revision`. Absent: a directory is ordered by arrival.
+   */
+  proof?: HistoryProof;
 }
 
 export interface CommitOptions {
@@ -27,23 +35,26 @@ export interface CommitOptions {
   trees?: readonly ServiceTree[];
 }
 
-/** What `bake commit --json` prints. */
+/** What `bake commit --json` prints: the versions recorded or unchanged, and what the history gate refused. */
 export interface CommitResult {
   commits: ServiceCommit[];
+  /** Services not recorded because the caller's history does not follow their latest version (the command exits 3). */
+  refused: CommitRefusal[];
 }
 
-export type { ServiceCommit };
+export type { CommitRefusal, ServiceCommit };
 
 /**
- * Records the committed source of each named service (or each tree given) as its next version;
- * unchanged content creates no version. Throws UsageError when nothing or both names and --all
- * are given, InputError for an unknown service, and what commitServices throws.
+ * Records the committed source of each named service (or each tree given) as its next version,
+ * in the order git history gives; unchanged content creates no version. A service whose checkout
+ * does not follow its latest version is not recorded but listed in `refused` (and recorded as a
+ * refusal); the others are recorded all the same. Throws UsageError when nothing or both names and
+ * --all are given, InputError for an unknown service, and what recordCommits throws.
  */
 export async function commit(ctx: AppContext, options: CommitOptions): Promise<CommitResult> {
   const ws = await loadWorkspace(ctx.workspace);
   const { services, trees } = selectCommit(ws, options);
-  const commits = await commitServices(ws, services, { env: ctx.env, progress: ctx.progress, ...(trees.size > 0 && { trees }) });
-  return { commits };
+  return recordCommits(ws, services, { env: ctx.env, progress: ctx.progress, ...(trees.size > 0 && { trees }) });
 }
 
 /**
@@ -74,7 +85,7 @@ export function selectCommit(
       ...(tree.author !== undefined && { author: tree.author }),
       ...(tree.time !== undefined && { time: tree.time }),
     };
-    trees.set(tree.service, { dir: tree.dir, ...(Object.keys(origin).length > 0 && { origin }) });
+    trees.set(tree.service, { dir: tree.dir, ...(Object.keys(origin).length > 0 && { origin }), ...(tree.proof && { proof: tree.proof }) });
   }
   return { services: names.map((n) => ws.services.get(n)).filter((s) => s !== undefined), trees };
 }

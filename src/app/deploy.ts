@@ -92,7 +92,7 @@ export async function deploy(ctx: AppContext, options: DeployOptions): Promise<D
 async function lastStopped(workspace: string, env: string, image: string): Promise<ReleaseRecord> {
   const record = (await readManifest(workspacePaths(workspace).manifest)).environments[env];
   const last = [...(record?.releases ?? [])].reverse().find((r) => r.image === image && r.state !== 'released');
-  if (!last || last.state !== 'rolled-back' || !last.stopped) {
+  if (last?.state !== 'rolled-back' || !last.stopped) {
     throw new BakeError(`${env} has no stopped rollout to retry${last ? ` (its last release, ${last.id}, is ${last.state})` : ''}`);
   }
   return last;

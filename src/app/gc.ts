@@ -14,7 +14,8 @@ export interface GcOptions {
 /** What `bake gc --json` prints: `engine` only with `engine`. */
 export interface GcResult {
   dryRun: boolean;
-  store: { builds: string[]; blobs: string[]; bytes: number };
+  /** `uploads`: trees uploaded to `bake serve` that nothing needs any more (digests), `uploadBytes` their size. */
+  store: { builds: string[]; blobs: string[]; bytes: number; uploads: string[]; uploadBytes: number };
   engine?: EngineCollectResult;
 }
 
@@ -35,5 +36,5 @@ export async function gc(ctx: AppContext, options: GcOptions = {}): Promise<GcRe
     await client.ping();
     engine = await collectEngine(client, store.droppedConfigs, { dryRun });
   }
-  return { dryRun, store: { builds: store.builds, blobs: store.blobs, bytes: store.bytes }, ...(engine && { engine }) };
+  return { dryRun, store: { builds: store.builds, blobs: store.blobs, bytes: store.bytes, uploads: store.uploads, uploadBytes: store.uploadBytes }, ...(engine && { engine }) };
 }

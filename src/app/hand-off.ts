@@ -17,6 +17,8 @@ export interface HandOffOptions {
   load?: boolean;
   /** Push each build to this REGISTRY/REPO over the distribution API, tagged <image>-<build>. */
   push?: string;
+  /** Push layers gzip-compressed (see pushImage): the pushed digest then differs from the store's. */
+  compress?: boolean;
 }
 
 /** Per build, in the order given: what the load and the push did (absent when not asked for). */
@@ -32,7 +34,7 @@ export interface HandOffResult {
  */
 export async function handOff(ctx: AppContext, options: HandOffOptions): Promise<HandOffResult> {
   const loads = options.load === true ? await loadBuilds(ctx, options.builds) : [];
-  const pushes = options.push !== undefined ? await pushBuilds(ctx, options.builds, options.push) : [];
+  const pushes = options.push !== undefined ? await pushBuilds(ctx, options.builds, options.push, { compress: options.compress === true }) : [];
   return { loads, pushes };
 }
 
@@ -49,15 +51,21 @@ export async function loadBuilds(ctx: AppContext, builds: readonly BuildRef[]): 
   return results;
 }
 
-/** `--push REG/REPO`: every build to a registry, in order, tagged `<image>-<build>`. */
-export async function pushBuilds(ctx: AppContext, builds: readonly BuildRef[], target: string): Promise<PushResult[]> {
+/** `--push REG/REPO`: every build to a registry, in order, tagged `<image>-<build>`; `compress`: gzip layers. */
+export async function pushBuilds(
+  ctx: AppContext,
+  builds: readonly BuildRef[],
+  target: string,
+  options: { compress?: boolean } = {},
+): Promise<PushResult[]> {
   const repository = parseRepository(target, ctx.env);
   const store = await openLayoutStore(workspacePaths(ctx.workspace).store);
   const results: PushResult[] = [];
   for (const build of builds) {
     ctx.progress({ kind: 'step', message: `pushing ${build.image}:${build.build} to ${target}` });
     const tag = `${build.image}-${build.build}`;
-    results.push(await pushImage(store, build.digest as Digest, repository, { tag, env: ctx.env, progress: ctx.progress }));
+    const compress = options.compress === true;
+    results.push(await pushImage(store, build.digest as Digest, repository, { tag, env: ctx.env, progress: ctx.progress, compress }));
   }
   return results;
 }

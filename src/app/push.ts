@@ -11,6 +11,11 @@ export interface PushOptions {
   target: string;
   /** Build id to push; default: the image's newest build. */
   build?: number;
+  /**
+   * Send layers gzip-compressed (each compressed once, cached in the store by digest): fewer bytes
+   * on a real network, but the pushed manifest's digest is not the store's (`storeDigest` is).
+   */
+  compress?: boolean;
 }
 
 /** What `bake push --json` prints. */
@@ -34,7 +39,8 @@ export async function push(ctx: AppContext, options: PushOptions): Promise<PushR
     const message = `no build ${wanted || ''} of ${options.image}`.replace('  ', ' ');
     throw new InputError([{ file: 'command line', field: 'image', message, fix: `run: bake build ${options.image}` }]);
   }
-  const [pushed] = await pushBuilds(ctx, [{ image: options.image, build: build.id, digest: build.digest }], options.target);
+  const wantedBuilds = [{ image: options.image, build: build.id, digest: build.digest }];
+  const [pushed] = await pushBuilds(ctx, wantedBuilds, options.target, { compress: options.compress === true });
   if (!pushed) throw new BakeError(`push of ${options.image}:${build.id} returned no result`);
   return { image: options.image, build: build.id, ...pushed };
 }

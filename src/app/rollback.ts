@@ -4,7 +4,7 @@ import type { Digest } from '../util/digest.js';
 import { BakeError } from '../util/errors.js';
 import type { AppContext } from './context.js';
 import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock } from './environment-runtime.js';
-import { withdrawRelease } from './release-moves.js';
+import { stopRecord, withdrawRelease } from './release-moves.js';
 import { rollOut, rolloutRelease } from './rollout.js';
 import { DEFAULT_PROGRESS_DEADLINE, dueChange, settleEnvironment } from './settle.js';
 import { guardToggles } from './toggle-guard.js';
@@ -70,8 +70,10 @@ export async function rollback(ctx: AppContext, options: RollbackOptions): Promi
           ctx.progress({ kind: 'done', message: `${env.name}: traffic is back on release ${others.join(', ')} (${switchedMs} ms)` });
         }
       }
+      const note = `rolled back during probation${switchedMs !== undefined ? `: traffic switched back in ${switchedMs} ms` : ''}`;
       await withdrawRelease(ctx, await openRuntime(ctx, ws, env), live, {
-        note: `rolled back during probation${switchedMs !== undefined ? `: traffic switched back in ${switchedMs} ms` : ''}`,
+        note,
+        stopped: stopRecord(ctx, { reason: 'abort', message: note }),
       });
       return {
         env: env.name,

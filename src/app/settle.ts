@@ -18,7 +18,7 @@ export async function dueChange(
   now = Date.now(),
 ): Promise<DueChange | undefined> {
   const { live } = await liveAndPrevious(workspace, env, image);
-  if (!live || live.state !== 'probation') return undefined;
+  if (live?.state !== 'probation') return undefined;
   if (live.strategy === 'blue-green' && live.probationUntil && Date.parse(live.probationUntil) <= now && !live.rollout?.paused) {
     return { kind: 'probation-end', release: live };
   }

@@ -9,6 +9,7 @@ const loaders = {
   status: async () => (await import('./status.js')).status,
   log: async () => (await import('./log.js')).log,
   commit: async () => (await import('./commit.js')).commit,
+  latest: async () => (await import('./latest.js')).latest,
   build: async () => (await import('./build.js')).build,
   'hand-off': async () => (await import('./hand-off.js')).handOff,
   release: async () => (await import('./release.js')).release,
@@ -24,6 +25,8 @@ const loaders = {
   upgrade: async () => (await import('./upgrade.js')).upgrade,
   abort: async () => (await import('./abort.js')).abort,
   settle: async () => (await import('./settle.js')).settle,
+  revoke: async () => (await import('./revoke.js')).revoke,
+  unrevoke: async () => (await import('./unrevoke.js')).unrevoke,
 };
 
 type Loaders = typeof loaders;

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bakeClock } from '../util/clock.js';
-import { BakeError, ExitCode, UsageError } from '../util/errors.js';
+import { ExitCode, UsageError } from '../util/errors.js';
+import { classifyError, InternalError } from '../util/internal-error.js';
+import { escapeTerminal } from '../util/terminal-text.js';
 import type { ProgressSink } from '../util/progress.js';
 import type { Command } from './command.js';
 import { GLOBAL_OPTIONS, OPTIONS, parseArgsConfig, parseOptionValues } from './options.js';
@@ -65,6 +67,16 @@ const commands: { name: string; summary: string; load(): Promise<Command> }[] = 
     name: 'router',
     summary: "run an environment's router (deploy and up start it for you)",
     load: async () => (await import('./commands/router.js')).routerCommand,
+  },
+  {
+    name: 'revoke',
+    summary: 'mark a service version bad: refused everywhere, every holder found',
+    load: async () => (await import('./commands/revoke.js')).revokeCommand,
+  },
+  {
+    name: 'unrevoke',
+    summary: 'lift the revocation of a service version',
+    load: async () => (await import('./commands/unrevoke.js')).unrevokeCommand,
   },
   {
     name: 'push',
@@ -200,16 +212,20 @@ function legacyServiceFlag(args: string[], command: Command): string[] {
   );
 }
 
+/**
+ * Prints a failure: every error is a classified BakeError by the time it is shown (an unclassified
+ * one becomes kind `internal`: a generic message naming the operation, with a fix). Stack traces
+ * only with BAKE_DEBUG.
+ */
 function reportError(error: unknown, json: boolean, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): number {
-  if (error instanceof BakeError) {
-    if (json) io.stdout.write(`${JSON.stringify({ error: { kind: error.kind, message: error.message, ...error.details() } }, null, 2)}\n`);
-    io.stderr.write(`bake: ${error.message}\n`);
-    if (process.env['BAKE_DEBUG'] && error.cause) io.stderr.write(`cause: ${String((error.cause as Error).stack ?? error.cause)}\n`);
-    return error.exitCode;
+  const classified = classifyError(error, { local: true });
+  if (json) io.stdout.write(`${JSON.stringify({ error: { kind: classified.kind, message: classified.message, ...classified.details() } }, null, 2)}\n`);
+  const fix = classified instanceof InternalError ? ` (fix: ${classified.fix})` : '';
+  // A message may quote recorded text (an author, a revision): shown, never obeyed by the terminal.
+  io.stderr.write(`bake: ${escapeTerminal(`${classified.message}${fix}`)}\n`);
+  if (process.env['BAKE_DEBUG']) {
+    const cause = classified === error ? classified.cause : error;
+    if (cause !== undefined) io.stderr.write(`cause: ${String((cause as Error).stack ?? cause)}\n`);
   }
-  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  if (json)
-    io.stdout.write(`${JSON.stringify({ error: { kind: 'internal', message: String((error as Error)?.message ?? error) } }, null, 2)}\n`);
-  io.stderr.write(`bake: internal error: ${message}\n`);
-  return ExitCode.error;
+  return classified.exitCode;
 }

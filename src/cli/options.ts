@@ -54,6 +54,14 @@ function conflictPolicy(raw: string, flag: string): 'off' | 'refuse' {
   return raw;
 }
 
+/** `--allow-host a.example,b.example:8443`: host names (optionally with a port) a service answers to. */
+function hostNames(raw: string, flag: string): string[] {
+  const names = raw.split(',').map((name) => name.trim().toLowerCase());
+  const bad = names.find((name) => !/^(?:[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9](?:[a-z0-9-]{0,62}))*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/.test(name));
+  if (bad !== undefined) throw new UsageError(`${flag} takes host names separated by commas (e.g. bake.example.com), got ${JSON.stringify(bad)}`);
+  return names;
+}
+
 const string = <T>(parse: (raw: string, flag: string) => T, short?: string): StringOption<T> => ({
   type: 'string',
   parse,
@@ -77,6 +85,7 @@ export const OPTIONS = {
   serialize: boolean(),
   'max-rebakes': string(wholeNumber(0, 100)),
   load: boolean(),
+  compress: boolean(),
   push: string(text),
   dev: boolean(),
   // release and deploy
@@ -91,11 +100,16 @@ export const OPTIONS = {
   conflict: string(conflictPolicy),
   resume: boolean(),
   retry: boolean(),
+  'allow-revoked': boolean(),
+  // revoke and unrevoke
+  reason: string(text),
+  'and-older': boolean(),
   // status, log, gc
   service: string(text),
   image: string(text),
   limit: string(wholeNumber(1)),
   'dry-run': boolean(),
+  check: boolean(),
   engine: boolean(),
   grace: string(wholeNumber(0)),
   // serve and router
@@ -103,6 +117,9 @@ export const OPTIONS = {
   'no-auth': boolean(),
   port: string(wholeNumber(0, 65_535)),
   listen: string(text),
+  'tls-cert': string(text),
+  'tls-key': string(text),
+  'allow-host': string(hostNames),
 } as const satisfies Record<string, StringOption<unknown> | BooleanOption>;
 
 export type OptionName = keyof typeof OPTIONS;

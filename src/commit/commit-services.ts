@@ -4,8 +4,7 @@ import { lockTuning } from '../lock/lock-tuning.js';
 import { waitingMessage } from '../lock/file-lock.js';
 import { writeLayer, type Layer } from '../layer/layer.js';
 import { readManifest, updateManifest } from '../manifest/manifest-file.js';
-import { latestVersion, type CommittedVersion } from '../manifest/model.js';
-import { markSupersededBuilds } from '../manifest/staleness.js';
+import { latestVersion, type CommittedVersion, type VersionManifest } from '../manifest/model.js';
 import { openLayoutStore } from '../oci/layout-store.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { snapshotService, treeDigest, type Snapshot } from '../source/snapshot.js';
@@ -16,6 +15,10 @@ import { mapLimit } from '../util/map-limit.js';
 import { contentDigest } from '../tree/tree.js';
 import { isoSeconds } from '../util/clock.js';
 import { currentActor, workspacePaths } from '../config/workspace-paths.js';
+import { proveCheckout, type CheckoutCandidate } from '../history/checkout-proof.js';
+import type { HistoryProof } from '../history/follows.js';
+import { HistoryRefusedError, type CommitRefusal } from '../history/history-refusal.js';
+import { recordCandidates, type Candidate } from './record-versions.js';
 
 /** A directory that stands in for a service's source: `--from DIR`, or a tree uploaded to the service. */
 export interface DirectoryTree {
@@ -23,6 +26,12 @@ export interface DirectoryTree {
   dir: string;
   /** Where the files came from (a CI job uploading a committed tree knows this), recorded with the version. */
   origin?: { revision?: string; author?: string; time?: number };
+  /**
+   * The history gate's precondition: `--from DIR --after N` ({after: N}), or what a remote caller
+   * proved in its own checkout ({after, ancestry}: then `origin.revision` is the candidate).
+   * Absent: the version is ordered by arrival.
+   */
+  proof?: HistoryProof;
 }
 
 export interface CommitOptions {
@@ -30,6 +39,11 @@ export interface CommitOptions {
   trees?: ReadonlyMap<string, DirectoryTree>;
   env?: NodeJS.ProcessEnv;
   progress?: ProgressSink;
+  /**
+   * Internal, for the benchmark only: `false` skips proving the ancestry of git sources, so they
+   * are ordered by arrival as before the history gate. Default true.
+   */
+  checkAncestry?: boolean;
 }
 
 export interface CommitResult {
@@ -44,26 +58,31 @@ export interface CommitResult {
   created: boolean;
 }
 
+/** What a commit did: the versions recorded (or found unchanged), and the services the history gate refused. */
+export interface CommitOutcome {
+  commits: CommitResult[];
+  refused: CommitRefusal[];
+}
+
+/** How often a proof that went stale under the lock (`moved`) is made again before it is reported. */
+const MAX_ATTEMPTS = 5;
+
 /**
  * Records a new committed version of each service whose content changed since its latest
- * version. The layer is stored (content-addressed) before the manifest names it, so a crash in
- * between leaves at worst an unreferenced blob. Throws GitError, UnsafeSourceError,
- * BuildCommandError, ManifestError, LockError.
+ * version, in the order git history gives: a git source is recorded only when the checkout
+ * contains the revision of the service's latest version (proved here, before the lock, and checked
+ * again under it); the others are refused (behind, diverged) and the refusal is recorded. The layer
+ * is stored (content-addressed) before the manifest names it, so a crash in between leaves at
+ * worst an unreferenced blob. Throws GitError, UnsafeSourceError, BuildCommandError,
+ * ManifestError, LockError.
  */
-export async function commitServices(
-  ws: WorkspaceConfig,
-  services: readonly ServiceConfig[],
-  options: CommitOptions = {},
-): Promise<CommitResult[]> {
+export async function recordCommits(ws: WorkspaceConfig, services: readonly ServiceConfig[], options: CommitOptions = {}): Promise<CommitOutcome> {
   const paths = workspacePaths(ws.dir);
   const progress = options.progress ?? silent;
   await mkdir(paths.work, { recursive: true });
   const store = await openLayoutStore(paths.store);
-  const sources = await locateSources(
-    ws,
-    services.filter((s) => !options.trees?.has(s.name)),
-  );
-  const known = await readManifest(paths.manifest);
+  const sources = await locateSources(ws, services.filter((s) => !options.trees?.has(s.name)));
+  let known = await readManifest(paths.manifest);
 
   // An unchanged git tree is recognised from its id alone: no file is read.
   const isUnchanged = (service: ServiceConfig) => {
@@ -71,10 +90,7 @@ export async function commitServices(
     const before = latestVersion(known, service.name);
     return tree !== undefined && service.build === undefined && before?.digest === treeDigest(service, tree);
   };
-  const committed = await readCommitted(
-    services.filter((s) => sources.has(s.name) && !isUnchanged(s)),
-    sources,
-  );
+  const committed = await readCommitted(services.filter((s) => sources.has(s.name) && !isUnchanged(s)), sources);
 
   // Services are independent: snapshot and pack them concurrently (git and disk overlap)...
   const prepared = await mapLimit(services, 4, async (service): Promise<Prepared> => {
@@ -94,59 +110,94 @@ export async function commitServices(
     if (before?.digest === digest) return { service, unchanged: before };
     progress({ kind: 'step', message: `pack ${service.name}` });
     const layer = await writeLayer(store, snapshot.entries, { prefix: service.install, mtime: snapshot.time });
-    return { service, snapshot, digest, layer };
+    const repo = sources.get(service.name)?.repo;
+    const checkout = tree && repo ? { top: repo.top, head: tree.head, revision: tree.revision } : undefined;
+    return { service, candidate: candidateOf(service, snapshot, digest, layer), ...(checkout && { checkout }), ...(directory && { directory }) };
   });
-  if (prepared.every((p) => p.unchanged)) return prepared.map((p) => resultOf(p.service.name, p.unchanged as CommittedVersion, false));
 
-  // ...then record them all in one write. The layers are already stored, so a crash before this
-  // leaves at worst unreferenced blobs.
-  const names = prepared.filter((p) => !p.unchanged).map((p) => p.service.name);
-  const results = await updateManifest(
-    paths.manifest,
-    {
-      purpose: `commit ${names.join(', ')}`,
-      ...lockTuning(options.env),
-      onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }),
-    },
-    async (manifest) => {
-      let write = false;
-      const results = prepared.map((p) => {
-        const latest = latestVersion(manifest, p.service.name);
-        if (p.unchanged || !p.snapshot || !p.layer || !p.digest)
-          return resultOf(p.service.name, latest ?? (p.unchanged as CommittedVersion), false);
-        if (latest?.digest === p.digest) return resultOf(p.service.name, latest, false);
-        const version: CommittedVersion = {
-          version: (latest?.version ?? 0) + 1,
-          digest: p.digest,
-          layer: { digest: p.layer.descriptor.digest, size: p.layer.descriptor.size, mediaType: p.layer.descriptor.mediaType },
-          install: p.service.install,
-          source: p.snapshot.source,
-          ...(p.snapshot.revision !== undefined && { revision: p.snapshot.revision }),
-          ...(p.snapshot.author !== undefined && { author: p.snapshot.author }),
-          created: isoSeconds(p.snapshot.time),
-          recordedAt: new Date().toISOString(),
-          recordedBy: currentActor(options.env),
-          generation: manifest.generation + 1,
-        };
-        (manifest.services[p.service.name] ??= { versions: [] }).versions.push(version);
-        write = true;
-        return resultOf(p.service.name, version, true);
-      });
-      if (write) markSupersededBuilds(manifest);
-      return { result: results, write };
-    },
-  );
-  for (const r of results) progress({ kind: 'done', message: `${r.service} v${r.version}${r.created ? '' : ' (unchanged)'}` });
-  return results;
+  const results = new Map<string, CommitResult>();
+  const refused: CommitRefusal[] = [];
+  for (const p of prepared) if (p.unchanged) results.set(p.service.name, resultOf(p.service.name, p.unchanged, false));
+  let pending = prepared.filter((p) => p.candidate);
+  // ...then record them all in one write; a proof that the lock found outdated (someone recorded
+  // the service meanwhile) is made again against the new latest version, and only that service retried.
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const candidates = await mapLimit(pending, 4, (p) => gated(p, known, options.checkAncestry !== false));
+    const names = candidates.map((c) => c.service);
+    const { recorded, manifest } = await updateManifest(
+      paths.manifest,
+      { purpose: `commit ${names.join(', ')}`, ...lockTuning(options.env), onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }) },
+      async (m) => {
+        const { results: recorded, write } = recordCandidates(m, candidates, { actor: currentActor(options.env), lastAttempt: attempt >= MAX_ATTEMPTS });
+        return { result: { recorded, manifest: m }, write };
+      },
+    );
+    for (const r of recorded) {
+      if (r.outcome === 'refused') refused.push(r.refusal);
+      else if (r.outcome !== 'prove-again') results.set(r.service, resultOf(r.service, r.version, r.outcome === 'recorded'));
+    }
+    const again = new Set(recorded.filter((r) => r.outcome === 'prove-again').map((r) => r.service));
+    if (again.size > 0) progress({ kind: 'step', message: `${[...again].join(', ')} moved meanwhile: proving again` });
+    pending = pending.filter((p) => again.has(p.service.name));
+    known = manifest;
+  }
+  const commits = services.flatMap((s) => results.get(s.name) ?? []);
+  for (const r of commits) progress({ kind: 'done', message: `${r.service} v${r.version}${r.created ? '' : ' (unchanged)'}` });
+  for (const r of refused) progress({ kind: 'done', message: `${r.service} refused: ${r.kind}` });
+  return { commits, refused };
+}
+
+/**
+ * {@link recordCommits} for callers that want all or an error: the versions recorded, or the first
+ * refusal thrown as a HistoryRefusedError (exit 3) after the others were recorded.
+ */
+export async function commitServices(ws: WorkspaceConfig, services: readonly ServiceConfig[], options: CommitOptions = {}): Promise<CommitResult[]> {
+  const { commits, refused } = await recordCommits(ws, services, options);
+  if (refused[0]) throw new HistoryRefusedError(refused[0]);
+  return commits;
 }
 
 /** A service after snapshot and pack, before it is recorded. */
 interface Prepared {
   service: ServiceConfig;
   unchanged?: CommittedVersion;
-  snapshot?: Snapshot;
-  digest?: Digest;
-  layer?: Layer;
+  candidate?: Omit<Candidate, 'gate'>;
+  /** Where a git source's files come from: what its proof is made in. */
+  checkout?: CheckoutCandidate;
+  directory?: DirectoryTree;
+}
+
+function candidateOf(service: ServiceConfig, snapshot: Snapshot, digest: Digest, layer: Layer): Omit<Candidate, 'gate'> {
+  return {
+    service: service.name,
+    version: {
+      digest,
+      layer: { digest: layer.descriptor.digest, size: layer.descriptor.size, mediaType: layer.descriptor.mediaType },
+      install: service.install,
+      source: snapshot.source,
+      ...(snapshot.revision !== undefined && { revision: snapshot.revision }),
+      ...(snapshot.author !== undefined && { author: snapshot.author }),
+      created: isoSeconds(snapshot.time),
+    },
+  };
+}
+
+/**
+ * The gate's input for one candidate, proved against `known` (the manifest as last read): a git
+ * source is proved in its checkout; a directory carries the proof it was given (an upload's, or
+ * `--after`'s), or none and is ordered by arrival.
+ */
+async function gated(p: Prepared, known: VersionManifest, checkAncestry: boolean): Promise<Candidate> {
+  const candidate = p.candidate as Omit<Candidate, 'gate'>;
+  if (p.checkout && checkAncestry) {
+    const proof = await proveCheckout(latestVersion(known, p.service.name), p.checkout);
+    return { ...candidate, gate: { proof, candidate: p.checkout.revision, provedBy: 'here' } };
+  }
+  const given = p.directory?.proof;
+  if (!given) return candidate;
+  // With an ancestry, a remote caller proved its checkout (and proves again on `moved`); without, it is `--after`.
+  if (given.ancestry !== undefined) return { ...candidate, gate: { proof: given, candidate: p.directory?.origin?.revision ?? null, provedBy: 'caller' } };
+  return { ...candidate, gate: { proof: given, candidate: null, provedBy: 'user' } };
 }
 
 /** Reads the committed trees of services, batched per repository. */

@@ -124,6 +124,20 @@ export const environmentSpec = object({
   },
 });
 
+const HTTP_URL: Pattern = { regex: /^https?:\/\/[^\s/?#@]+(\/\S*)?$/, says: 'an http:// or https:// URL without credentials in it' };
+
+/** bake.yaml's `hooks:`: whom bake tells when a version is revoked. Operator configuration: no request can change it. */
+export const hooksSpec = object({
+  description: 'Commands and URLs bake tells when something happens.',
+  properties: {
+    revoked: string({
+      description:
+        'Shell command run in the workspace after bake revoke or unrevoke, with a JSON document on standard input: the versions, why, who and when, the version to use, and every environment, build and image digest that holds them. It gets no secrets in its environment; a failure is reported and does not undo the revocation.',
+    }),
+    webhook: string({ description: 'URL the same JSON document is POSTed to after bake revoke or unrevoke.', pattern: HTTP_URL }),
+  },
+});
+
 /** `<workspace>/bake.yaml`. */
 export const workspaceSpec = object({
   description: 'bake workspace (bake.yaml): the services whose committed versions bake records and packages, and where they are deployed.',
@@ -132,6 +146,7 @@ export const workspaceSpec = object({
   properties: {
     services: map(serviceSpec, { description: 'Services by name.', keys: SERVICE_NAME }),
     environments: map(environmentSpec, { description: 'Deployment environments by name.', keys: ENVIRONMENT_NAME }),
+    hooks: hooksSpec,
   },
 });
 

@@ -1,5 +1,5 @@
 import type { Infer } from './spec-builder.js';
-import type { environmentSpec, recipeSpec, serviceSpec } from './spec.js';
+import type { environmentSpec, hooksSpec, recipeSpec, serviceSpec } from './spec.js';
 
 /**
  * The validated shapes of the two input files. Loaders produce these only after every problem in
@@ -34,6 +34,8 @@ export interface WorkspaceConfig {
   file: string;
   services: Map<string, ServiceConfig>;
   environments: Map<string, EnvironmentConfig>;
+  /** bake.yaml's `hooks:` (revoke notifications), when it has them. */
+  hooks?: Infer<typeof hooksSpec>;
 }
 
 export type BaseConfig =

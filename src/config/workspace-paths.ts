@@ -9,6 +9,10 @@ export interface WorkspacePaths {
   store: string;
   locks: string;
   work: string;
+  /** Trees uploaded to `bake serve`, one directory per digest (`<64 hex>/`). */
+  uploads: string;
+  /** `bake serve`'s markers of the requests it is running. */
+  inflight: string;
 }
 
 export function workspacePaths(dir: string): WorkspacePaths {
@@ -20,6 +24,8 @@ export function workspacePaths(dir: string): WorkspacePaths {
     store: join(bakeDir, 'store'),
     locks: join(bakeDir, 'locks'),
     work: join(bakeDir, 'work'),
+    uploads: join(bakeDir, 'uploads'),
+    inflight: join(bakeDir, 'service', 'inflight'),
   };
 }
 

@@ -36,6 +36,7 @@ export async function loadWorkspace(dir: string): Promise<WorkspaceConfig> {
     file,
     services: new Map(Object.entries(raw.services).map(([name, s]) => [name, toService(root, name, s)])),
     environments: new Map(Object.entries(raw.environments).map(([name, e]) => [name, toEnvironment(name, e)])),
+    ...(raw.hooks !== undefined && { hooks: raw.hooks }),
   };
 }
 

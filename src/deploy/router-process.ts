@@ -64,7 +64,9 @@ export async function findRouter(workspace: string, env: string): Promise<{ info
 
 /**
  * The environment's router, started in the background (detached, logging to router.log) when it
- * is not running. `entry` is the bake CLI script that runs `bake router`.
+ * is not running. `entry` is the bake CLI script that runs `bake router`. A service whose port is
+ * 0 (bake.yaml sets none) gets the port the environment's last router had, when it is still free,
+ * so URLs survive a `bake down` and `bake up`.
  */
 export async function ensureRouter(
   workspace: string,

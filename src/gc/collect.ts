@@ -1,19 +1,22 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { updateManifest } from '../manifest/manifest-file.js';
+import { removeStaleTempFiles, updateManifest } from '../manifest/manifest-file.js';
 import type { ImageManifest } from '../oci/image-config.js';
 import { openLayoutStore } from '../oci/layout-store.js';
 import { Annotation } from '../oci/media-types.js';
 import { lockTuning } from '../lock/lock-tuning.js';
 import { workspacePaths } from '../config/workspace-paths.js';
+import { collectUploads } from './collect-uploads.js';
 import { keptBuilds } from './reachable.js';
 
 export interface CollectOptions {
   dryRun?: boolean;
-  /** Blobs younger than this are kept even if unreferenced: a bake may be about to record them. */
+  /** Blobs and uploads younger than this are kept even if unreferenced: a bake may be about to record them. */
   graceSeconds?: number;
   env?: NodeJS.ProcessEnv;
 }
+
+type StoreCollection = Omit<CollectResult, 'uploads' | 'uploadBytes'>;
 
 export interface CollectResult {
   /** Builds whose image is no longer in the store (their records stay, marked collected). */
@@ -22,18 +25,26 @@ export interface CollectResult {
   bytes: number;
   /** Config digests (engine image IDs) of this workspace's builds that were not kept. */
   droppedConfigs: string[];
+  /** Trees uploaded to `bake serve` that were removed, and their bytes. */
+  uploads: string[];
+  uploadBytes: number;
 }
 
 /**
  * Removes from the OCI layout every blob that no kept build and no committed service version
  * references, and the refs of collected builds. Runs under the manifest lock; blobs younger than
- * the grace period survive, because a bake writes blobs before it records them.
+ * the grace period survive, because a bake writes blobs before it records them. Also removes
+ * uploads older than the grace period that no in-flight service request names, and manifest temp
+ * files a killed writer left.
  */
 export async function collectStore(workspace: string, options: CollectOptions = {}): Promise<CollectResult> {
   const paths = workspacePaths(workspace);
   const store = await openLayoutStore(paths.store);
   const grace = (options.graceSeconds ?? 3600) * 1000;
-  return updateManifest(paths.manifest, { purpose: 'garbage collection', ...lockTuning(options.env) }, async (manifest) => {
+  if (!options.dryRun) await removeStaleTempFiles(paths.manifest);
+  const uploads = await collectUploads(workspace, { graceMs: grace, dryRun: options.dryRun === true });
+  const tuning = { purpose: 'garbage collection', ...lockTuning(options.env) };
+  const collectedStore = await updateManifest(paths.manifest, tuning, async (manifest): Promise<{ result: StoreCollection; write: boolean }> => {
     const kept = keptBuilds(manifest);
     const live = new Set<string>();
     for (const history of Object.values(manifest.services)) for (const v of history.versions) live.add(v.layer.digest);
@@ -84,6 +95,7 @@ export async function collectStore(workspace: string, options: CollectOptions = 
       write: !options.dryRun && collected.length > 0,
     };
   });
+  return { ...collectedStore, uploads: uploads.uploads, uploadBytes: uploads.bytes };
 }
 
 function droppedConfigs(manifest: { builds: Record<string, { config: string }[]> }, kept: readonly string[]): string[] {

@@ -59,3 +59,13 @@ export function describeRefusal(r: HistoryRefusalDetails): string {
   }[r.kind];
   return `refusing to record ${r.service}: ${recorded}, and ${why}. Fix: ${r.fix}`;
 }
+
+/** A refusal as a commit's result lists it (`refused: […]`): the details and the sentence. */
+export interface CommitRefusal extends HistoryRefusalDetails {
+  message: string;
+}
+
+/** The result form of a refusal. */
+export function commitRefusalOf(error: HistoryRefusedError): CommitRefusal {
+  return { ...error.refusal, message: error.message };
+}

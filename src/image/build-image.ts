@@ -14,6 +14,8 @@ import { contentDigest } from '../tree/tree.js';
 import { staleServices, type Superseded } from '../manifest/staleness.js';
 import { openLayoutStore, type LayoutStore } from '../oci/layout-store.js';
 import { describeVector } from '../manifest/vector.js';
+import { revokedIn, revokedRefusal } from '../revoke/revoked-refusal.js';
+import { revocationIndex } from '../revoke/revocations.js';
 import { planBuild, type BuildPlan } from './plan.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { bakeClock, isoSeconds } from '../util/clock.js';
@@ -26,6 +28,8 @@ export interface BuildOptions {
   maxRebakes?: number;
   /** Bake from the working trees, uncommitted edits included; the build is marked dev. */
   dev?: boolean;
+  /** A build that ends stale (after its rebakes) is kept on purpose: the override is recorded with it. */
+  allowStale?: boolean;
   env?: NodeJS.ProcessEnv;
   progress?: ProgressSink;
 }
@@ -44,6 +48,10 @@ export interface BuildResult {
   reproducible: boolean;
   /** Builds of this run that were found stale at record time and rebaked, oldest first. */
   rebaked: { build: number; digest: string; vector: VersionVector; supersededBy: Superseded[]; reused: boolean }[];
+  /** When it ended stale: the services that had a newer committed version. */
+  supersededBy?: Superseded[];
+  /** `allowStale`: the staleness it ended with, recorded with the build. */
+  overrides?: NonNullable<BuildRecord['overrides']>;
 }
 
 const DEFAULT_MAX_REBAKES = 3;
@@ -54,7 +62,8 @@ const DEFAULT_MAX_REBAKES = 3;
  * proves no service in the vector got a newer commit meanwhile; if one did, the build is recorded
  * stale and rebaked with the new vector (at most `maxRebakes` times). With `serialize`, the
  * image's lock is held throughout, so bakes of one image never overlap; different images proceed
- * in parallel. Throws InputError, StoreError, ManifestError, LockError.
+ * in parallel. Throws InputError, StoreError, ManifestError, LockError, and RevokedRefusedError
+ * (exit 3) when a version it would hold is revoked.
  */
 export async function buildImage(ws: WorkspaceConfig, recipe: RecipeConfig, options: BuildOptions = {}): Promise<BuildResult> {
   const paths = workspacePaths(ws.dir);
@@ -92,6 +101,9 @@ async function bakeWithRebakes(
     const overrides = options.dev ? await workingTreeVersions(ws, recipe, manifest, store, options.env) : undefined;
     const plan = planBuild(ws, recipe, manifest, { ...(options.env && { env: options.env }), ...(overrides && { overrides }) });
     progress({ kind: 'step', message: `${plan.image}: ${describeVector(plan.vector)}` });
+    // Refused before anything is assembled. --dev bakes working trees, not the versions numbered.
+    const revoked = options.dev ? [] : revokedIn(manifest, revocationIndex(manifest), plan.vector);
+    if (revoked.length > 0) throw revokedRefusal({ action: 'bake', image: plan.image }, revoked);
     const base = await resolveBase(recipe.base, store, { mtime: bakeClock(0, options.env), recipeFile: recipe.file });
     const provisioner = recipe.provision
       ? await engineProvisioner(recipe.image, recipe.provision, store, paths.work, options.env)
@@ -107,18 +119,19 @@ async function bakeWithRebakes(
       ]);
     const image = plan.level === 'heavy' ? await assembleHeavy(plan, base, store, provisioner) : await assembleLight(plan, base, store);
     progress({ kind: 'step', message: `${plan.image}: assembled ${image.manifest.digest}` });
+    const final = rebaked.length >= maxRebakes;
     const result = await recordBuild(
       paths.manifest,
       store,
       plan,
       image,
       base.description,
-      options,
+      { ...options, final },
       progress,
       provisioner === undefined && !options.dev,
     );
     const { supersededBy: superseded, ...recorded } = result;
-    if (!result.stale || rebaked.length >= maxRebakes) return { ...recorded, rebaked };
+    if (!result.stale || final) return { ...recorded, rebaked, ...(result.stale && { supersededBy: superseded }) };
     progress({
       kind: 'done',
       message: `${plan.image}:${result.build} is stale (${superseded.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ')}); rebaking`,
@@ -133,20 +146,24 @@ async function recordBuild(
   plan: BuildPlan,
   image: AssembledImage,
   base: string,
-  options: BuildOptions,
+  options: BuildOptions & { final: boolean },
   progress: ProgressSink,
   reproducible: boolean,
 ): Promise<Omit<BuildResult, 'rebaked'> & { supersededBy: Superseded[] }> {
   return updateManifest(manifestFile, manifestLockOptions(`record build of ${plan.image}`, options, progress), async (manifest) => {
     const builds = (manifest.builds[plan.image] ??= []);
     const supersededBy = staleServices(manifest, plan.vector);
+    // Kept stale on purpose (--allow-stale, no rebake left): said so on the record, like a release's override.
+    const overrides = options.allowStale && options.final ? staleOverrides(supersededBy, currentActor(options.env)) : [];
     // A light image is the same for every vector: a build is the digest *and* the pinned vector.
     const existing = builds.find(
       (b) => b.digest === image.manifest.digest && sameVector(b.vector, plan.vector) && (b.dev ?? false) === (options.dev ?? false),
     );
     if (existing) {
       if (!(await store.resolve(`${plan.image}:${existing.id}`))) await store.tag(image.manifest, `${plan.image}:${existing.id}`);
-      return { result: { ...resultOf(existing, true), stale: supersededBy.length > 0, supersededBy }, write: false };
+      if (overrides.length > 0) existing.overrides = [...(existing.overrides ?? []), ...overrides];
+      const result = { ...resultOf(existing, true), stale: supersededBy.length > 0, supersededBy, ...(overrides.length > 0 && { overrides }) };
+      return { result, write: overrides.length > 0 };
     }
     const record: BuildRecord = {
       id: builds.reduce((max, b) => Math.max(max, b.id), 0) + 1,
@@ -165,12 +182,18 @@ async function recordBuild(
       reproducible,
       ...(options.dev && { dev: true }),
       generation: manifest.generation + 1,
+      ...(overrides.length > 0 && { overrides }),
     };
     // Tag before the manifest names the build, so a recorded build always has its ref.
     await store.tag(image.manifest, `${plan.image}:${record.id}`);
     builds.push(record);
-    return { result: { ...resultOf(record, false), supersededBy }, write: true };
+    return { result: { ...resultOf(record, false), supersededBy, ...(overrides.length > 0 && { overrides }) }, write: true };
   });
+}
+
+function staleOverrides(superseded: readonly Superseded[], by: string): NonNullable<BuildRecord['overrides']> {
+  const at = new Date().toISOString();
+  return superseded.map((s) => ({ kind: 'stale', service: s.service, have: s.have, want: s.latest, flag: '--allow-stale', at, by }));
 }
 
 function manifestLockOptions(purpose: string, options: BuildOptions, progress: ProgressSink) {

@@ -14,12 +14,27 @@ export interface TarWriteOptions {
   mtime: number;
 }
 
-/** Streams the entries as a tar archive. Entries must already be sorted and safe. */
+/**
+ * Bodies asked for ahead of the one being written: a streamed source (git) then never waits for a
+ * request's round trip, and holds only what the tar has not taken yet.
+ */
+const LOOKAHEAD = 32;
+
+/**
+ * Streams the entries as a tar archive. Entries must already be sorted and safe. A file with
+ * `open` is streamed (never whole in memory) and must have the declared size; others are read.
+ */
 export function tarStreamOf(entries: readonly TreeEntry[], options: TarWriteOptions): Readable {
   const pack = tarStream.pack();
   const mtime = new Date(options.mtime * 1000);
+  const opened = new Map<number, Readable>();
+  let ahead = 0;
   (async () => {
-    for (const entry of entries) {
+    for (const [index, entry] of entries.entries()) {
+      for (; ahead < entries.length && ahead <= index + LOOKAHEAD; ahead++) {
+        const next = entries[ahead];
+        if (next?.type === 'file' && next.open) opened.set(ahead, next.open());
+      }
       const header = {
         name: entry.type === 'directory' ? `${entry.path}/` : entry.path,
         mode: entry.mode,
@@ -32,7 +47,11 @@ export function tarStreamOf(entries: readonly TreeEntry[], options: TarWriteOpti
         devminor: 0,
         linkname: '',
       };
-      if (entry.type === 'file') {
+      const stream = opened.get(index);
+      opened.delete(index);
+      if (stream) {
+        await addStreamed(pack, { ...header, type: 'file', size: entry.size }, stream, entry.path);
+      } else if (entry.type === 'file') {
         const body = entry.read ? await entry.read() : Buffer.alloc(0);
         await addEntry(pack, { ...header, type: 'file', size: body.length }, body);
       } else if (entry.type === 'symlink') {
@@ -42,8 +61,25 @@ export function tarStreamOf(entries: readonly TreeEntry[], options: TarWriteOpti
       }
     }
     pack.finalize();
-  })().catch((error: unknown) => pack.destroy(error as Error));
+  })().catch((error: unknown) => {
+    for (const stream of opened.values()) stream.destroy();
+    pack.destroy(error as Error);
+  });
   return pack as unknown as Readable;
+}
+
+/** Streams one file's body into the archive; its length must be the size the header declares. */
+function addStreamed(pack: tarStream.Pack, header: tarStream.Header, body: Readable, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sink = pack.entry(header, (error) =>
+      error ? reject(new UnsafeSourceError(`${path}: its contents are not the ${header.size} bytes listed (${error.message})`, path)) : resolve(),
+    );
+    body.once('error', (error) => {
+      sink.destroy(error);
+      reject(error);
+    });
+    body.pipe(sink as unknown as NodeJS.WritableStream);
+  });
 }
 
 function addEntry(pack: tarStream.Pack, header: tarStream.Header, body?: Buffer): Promise<void> {

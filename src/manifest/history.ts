@@ -4,7 +4,7 @@ import type { VersionManifest } from './model.js';
 export interface HistoryEvent {
   at: string;
   by: string;
-  kind: 'commit' | 'build' | 'release' | 'refusal' | 'interrupted' | 'change';
+  kind: 'commit' | 'commit-refusal' | 'build' | 'release' | 'refusal' | 'interrupted' | 'change' | 'revoke' | 'unrevoke';
   subject: string;
   detail: Record<string, unknown>;
   summary: string;
@@ -37,6 +37,28 @@ export function historyOf(manifest: VersionManifest, filter: HistoryFilter = {})
         subject: `${service} v${v.version}`,
         detail: { service, version: v.version, digest: v.digest, revision: v.revision ?? null, author: v.author ?? null },
         summary: `commit ${service} v${v.version}${v.revision ? ` rev ${v.revision.slice(0, 12)}` : ''}${v.author ? ` by ${v.author}` : ''}`,
+      });
+    }
+    for (const f of history.refusals ?? []) {
+      const from = f.candidate ? `rev ${f.candidate.slice(0, 12)}` : 'a directory';
+      events.push({
+        at: f.at,
+        by: f.by,
+        kind: 'commit-refusal',
+        subject: service,
+        detail: { ...f, service },
+        summary: `REFUSED commit ${service} from ${from}: ${f.kind} (latest v${f.version}${f.revision ? ` rev ${f.revision.slice(0, 12)}` : ''})`,
+      });
+    }
+    for (const r of history.revocations ?? []) {
+      const via = r.via !== undefined ? ` (with v${r.via} --and-older)` : '';
+      events.push({
+        at: r.at,
+        by: r.by,
+        kind: r.revoked ? 'revoke' : 'unrevoke',
+        subject: `${service} v${r.version}`,
+        detail: { ...r, service },
+        summary: `${r.revoked ? 'REVOKED' : 'unrevoked'} ${service} v${r.version}${via}${r.reason ? `: ${r.reason}` : ''}`,
       });
     }
   }

@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ManifestError } from '../util/errors.js';
 import { withFileLock, type LockHolder } from '../lock/file-lock.js';
 import { atomicWriteFile } from '../util/atomic-write.js';
+import { isProcessAlive } from '../util/process-alive.js';
 import { emptyManifest, MANIFEST_SCHEMA, type VersionManifest } from './model.js';
 
 /**
@@ -94,4 +96,29 @@ export async function updateManifest<T>(
       return result;
     },
   );
+}
+
+/** How old a writer's temp file must be before it is removed even though its process id is alive (reused). */
+const STALE_TEMP_MS = 10 * 60_000;
+
+/**
+ * Removes the temp files that writers of `file` killed mid-write left beside it
+ * (`.manifest.json.<pid>.<random>.tmp`, see atomicWriteFile): those whose process is gone, and
+ * any older than ten minutes (a write takes milliseconds). A live writer's file is kept, so this
+ * is safe while other bake processes run. Resolves with the names removed.
+ */
+export async function removeStaleTempFiles(file: string): Promise<string[]> {
+  const dir = dirname(file);
+  const prefix = `.${basename(file)}.`;
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const match = name.startsWith(prefix) ? /^(\d+)\.[a-f0-9]+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (!match) continue;
+    const info = await stat(join(dir, name)).catch(() => undefined);
+    if (!info) continue;
+    if (isProcessAlive(Number(match[1])) && Date.now() - info.mtimeMs < STALE_TEMP_MS) continue;
+    await rm(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }

@@ -28,6 +28,39 @@ export interface VersionManifest {
 export interface ServiceHistory {
   /** Ascending by version; version n is at index n-1. */
   versions: CommittedVersion[];
+  /** Commits the history gate refused (behind, diverged, moved): kept so `bake log` shows them. */
+  refusals?: CommitRefusalRecord[];
+  /** Revocations and unrevocations of its versions (bake revoke/unrevoke), append-only: a version's last entry decides. */
+  revocations?: RevocationRecord[];
+}
+
+/** One revocation (or its reversal) of a committed version: who, when and why. Never edited, only appended to. */
+export interface RevocationRecord {
+  version: number;
+  /** true: revoked from here on; false: an unrevoke. */
+  revoked: boolean;
+  /** Why (required to revoke; optional to unrevoke). */
+  reason: string | null;
+  at: string;
+  by: string;
+  /** --and-older: the version named on the command line, when this one was revoked as its ancestor. */
+  via?: number;
+  /** The manifest generation it was recorded at. */
+  generation: number;
+}
+
+/** A new version of a service that was not recorded, because the caller's history does not follow the latest one. */
+export interface CommitRefusalRecord {
+  at: string;
+  by: string;
+  kind: 'behind' | 'diverged' | 'moved';
+  /** The latest version when it was refused, and the revision it came from (null: a directory). */
+  version: number;
+  revision: string | null;
+  /** The revision the caller tried to record from (null: a directory). */
+  candidate: string | null;
+  fix: string;
+  message: string;
 }
 
 /** One immutable committed version of a service. */
@@ -82,6 +115,8 @@ export interface BuildRecord {
   generation: number;
   /** When garbage collection removed its image from the store; it cannot be released after that. */
   collected?: string;
+  /** `build --allow-stale`: the staleness it ended with, recorded instead of failing the build. */
+  overrides?: { kind: 'stale'; service: string; have: number; want: number; flag: '--allow-stale'; at: string; by: string }[];
 }
 
 /** What each release went through; the deploy step moves it along. */
@@ -101,8 +136,8 @@ export interface ReleaseRecord {
   serviceLayers: Record<string, Digest>;
   at: string;
   by: string;
-  /** Gate checks that failed and were overridden (--allow-stale, --rollback), kept for the record. */
-  overrides: { kind: string; service: string; have: number; want: number; flag: '--allow-stale' | '--rollback' }[];
+  /** Gate checks that failed and were overridden (--allow-stale, --rollback, --allow-revoked), kept for the record. */
+  overrides: { kind: string; service: string; have: number; want: number; flag: '--allow-stale' | '--rollback' | '--allow-revoked' }[];
   state: ReleaseState;
   /** The manifest generation this release was recorded at. */
   generation: number;

@@ -2,6 +2,8 @@ import type { RaceDetails } from '../util/errors.js';
 import { latestVersion, type BuildRecord, type CommittedVersion, type VersionManifest, type VersionVector } from '../manifest/model.js';
 import { staleServices } from '../manifest/staleness.js';
 import { compareVectors } from '../manifest/vector.js';
+import { revokedIn, revokedRefusal, type RevokedHolding, type RevokedRefusedError } from '../revoke/revoked-refusal.js';
+import { revocationIndex } from '../revoke/revocations.js';
 
 export interface GateInput {
   manifest: VersionManifest;
@@ -13,6 +15,8 @@ export interface GateInput {
   rollback: boolean;
   /** Whether the environment accepts --dev builds (from uncommitted working trees). */
   acceptsDev?: boolean;
+  /** --allow-revoked: release it although it holds a revoked version (recorded). */
+  allowRevoked?: boolean;
 }
 
 export interface GateVerdict {
@@ -20,6 +24,10 @@ export interface GateVerdict {
   refusal?: { race: RaceDetails; message: string };
   /** Checks that failed but were overridden, recorded with the release. */
   overridden: RaceDetails[];
+  /** Present when the build holds a revoked version and --allow-revoked was not given (exit 3, kind revoked). */
+  revoked?: RevokedRefusedError;
+  /** Revoked versions released anyway with --allow-revoked, recorded with the release. */
+  allowedRevoked?: RevokedHolding[];
 }
 
 /**
@@ -28,6 +36,8 @@ export interface GateVerdict {
  * (b) it moves some service backwards relative to what the environment runs (regression);
  * (c) its vector is incomparable with the live one (conflict: the two images of a race).
  * `allowStale` overrides (a); `rollback` overrides all three, since going back is its point.
+ * Before those, a build that holds a revoked version is refused (`revoked`); only `allowRevoked`
+ * overrides that, never --rollback: going back must not quietly go back to a known-bad version.
  */
 export function checkRelease(input: GateInput): GateVerdict {
   const { manifest, build, env } = input;
@@ -43,6 +53,13 @@ export function checkRelease(input: GateInput): GateVerdict {
       },
       overridden,
     };
+  }
+
+  // --dev builds carry working trees, not the committed versions their numbers name.
+  const revoked = build.dev ? [] : revokedIn(manifest, revocationIndex(manifest), build.vector);
+  if (revoked.length > 0 && !input.allowRevoked) {
+    const action = input.rollback ? 'rollback' : 'release';
+    return { revoked: revokedRefusal({ action, image: build.image, build: build.id, env }, revoked), overridden };
   }
 
   const stale = staleServices(manifest, build.vector)[0];
@@ -92,7 +109,7 @@ export function checkRelease(input: GateInput): GateVerdict {
       overridden.push(race);
     }
   }
-  return { overridden };
+  return { overridden, ...(revoked.length > 0 && { allowedRevoked: revoked }) };
 }
 
 function who(version: CommittedVersion | undefined): { committedBy?: string; committedAt?: string } {

@@ -1,4 +1,5 @@
-import { InputError, RaceRefusedError } from '../util/errors.js';
+import { ENVIRONMENT_NAME, ENVIRONMENT_NAME_SAYS } from '../config/names.js';
+import { InputError, RaceRefusedError, type BakeError } from '../util/errors.js';
 import { lockTuning } from '../lock/lock-tuning.js';
 import { waitingMessage } from '../lock/file-lock.js';
 import { updateManifest } from '../manifest/manifest-file.js';
@@ -13,6 +14,8 @@ export interface ReleaseOptions {
   build?: number;
   allowStale?: boolean;
   rollback?: boolean;
+  /** Release it although it holds a revoked version (recorded with the release). */
+  allowRevoked?: boolean;
   /** The environment accepts --dev builds. */
   acceptsDev?: boolean;
   /** `installing` when a deploy follows; plain hand-offs are `released`. */
@@ -43,14 +46,14 @@ export interface ReleaseResult {
   config: Digest;
 }
 
-type Outcome = { ok: ReleaseResult } | { refused: RaceRefusedError };
+type Outcome = { ok: ReleaseResult } | { refused: BakeError };
 
-const ENV_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /**
  * Hands a build to an environment through the race gate, under the manifest lock so the check
  * and the record see the same manifest. A refusal is recorded too, then thrown as
- * RaceRefusedError (exit 3). Throws InputError for an unknown image, build or bad env name.
+ * RaceRefusedError (exit 3), or RevokedRefusedError (exit 3) for a revoked version. Throws
+ * InputError for an unknown image, build or bad env name.
  */
 export async function releaseImage(
   workspace: string,
@@ -58,13 +61,13 @@ export async function releaseImage(
   envName: string,
   options: ReleaseOptions = {},
 ): Promise<ReleaseResult> {
-  if (!ENV_NAME.test(envName)) {
+  if (!ENVIRONMENT_NAME.test(envName)) {
     throw new InputError([
       {
         file: 'command line',
         field: '--env',
         message: `invalid environment name ${JSON.stringify(envName)}`,
-        fix: 'use lower-case letters, digits, ".", "_" and "-"',
+        fix: `use ${ENVIRONMENT_NAME_SAYS}`,
       },
     ]);
   }
@@ -106,8 +109,15 @@ export async function releaseImage(
         allowStale: options.allowStale === true,
         rollback: options.rollback === true,
         acceptsDev: options.acceptsDev === true,
+        allowRevoked: options.allowRevoked === true,
       });
       const at = new Date().toISOString();
+      if (verdict.revoked) {
+        const { service, have, want } = verdict.revoked.refusal;
+        const message = verdict.revoked.message;
+        env.refusals.push({ at, by, image, build: build.id, kind: 'revoked', service, have, want: want ?? 0, message });
+        return { result: { refused: verdict.revoked }, write: true };
+      }
       if (verdict.refusal) {
         const { race, message } = verdict.refusal;
         env.refusals.push({
@@ -134,13 +144,22 @@ export async function releaseImage(
         serviceLayers: build.serviceLayers,
         at,
         by,
-        overrides: verdict.overridden.map((o) => ({
-          kind: o.kind,
-          service: o.service,
-          have: o.have,
-          want: o.want,
-          flag: o.kind === 'stale' && options.allowStale ? '--allow-stale' : '--rollback',
-        })),
+        overrides: [
+          ...verdict.overridden.map((o) => ({
+            kind: o.kind,
+            service: o.service,
+            have: o.have,
+            want: o.want,
+            flag: o.kind === 'stale' && options.allowStale ? ('--allow-stale' as const) : ('--rollback' as const),
+          })),
+          ...(verdict.allowedRevoked ?? []).map((r) => ({
+            kind: 'revoked',
+            service: r.service,
+            have: r.version,
+            want: r.use ?? 0,
+            flag: '--allow-revoked' as const,
+          })),
+        ],
         state: options.initialState ?? 'released',
         generation: manifest.generation + 1,
         ...options.extra,

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { selectRecipes, servicesOf, type BuildOptions } from '../app/build.js';
 import type { CommitOptions } from '../app/commit.js';
 import type { AppContext } from '../app/context.js';
@@ -7,7 +6,7 @@ import { loadWorkspace } from '../config/workspace.js';
 import { currentActor } from '../config/workspace-paths.js';
 import { BakeError, UsageError } from '../util/errors.js';
 import type { ProgressEvent } from '../util/progress.js';
-import { readBody, sendRequest, serviceEndpoint, type ServiceEndpoint } from './endpoint.js';
+import { readBody, sendRequest, serviceEndpoint, type ServiceEndpoint, type ServiceResponse } from './endpoint.js';
 import { remoteError } from './remote-error.js';
 import { isRemoteCommand, type RemoteOptions, type RemoteRequest } from './requests.js';
 import { uploadTrees } from './upload-trees.js';
@@ -66,7 +65,7 @@ async function postCommand(ctx: AppContext, endpoint: ServiceEndpoint, request: 
   return readAnswer(ctx, endpoint, res);
 }
 
-async function readAnswer(ctx: AppContext, endpoint: ServiceEndpoint, res: IncomingMessage): Promise<unknown> {
+async function readAnswer(ctx: AppContext, endpoint: ServiceEndpoint, res: ServiceResponse): Promise<unknown> {
   const closed = (cause?: unknown) =>
     new BakeError(`the bake service at ${endpoint.base.origin} closed the connection before the command finished`, { cause });
   let pending = '';

@@ -24,6 +24,8 @@ export async function useCaseOf(workspace: string, request: RemoteRequest): Prom
       return { name: 'release', options: request.options };
     case 'push':
       return { name: 'push', options: request.options };
+    case 'latest':
+      return { name: 'latest', options: request.options };
     case 'status':
       return { name: 'status', options: request.options };
     case 'log':

@@ -1,14 +1,25 @@
-import type { IncomingMessage } from 'node:http';
-import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { BakeError, UsageError } from '../util/errors.js';
+import { HttpClientError, httpStream } from '../util/http-client.js';
 
-/** A bake service as a client reaches it: its base URL and the bearer token to show. */
+/** A bake service as a client reaches it: its base URL, the bearer token to show, the CA to trust. */
 export interface ServiceEndpoint {
   base: URL;
   token: string | undefined;
+  /** BAKE_SERVICE_CA: the certificates (PEM) an https service's certificate must chain to. */
+  ca?: Buffer;
 }
 
-/** The service named by `url`, with BAKE_SERVICE_TOKEN from `env`. Throws UsageError for a URL bake cannot speak to. */
+/** An answer as it starts: its status, and its body to read. */
+export type ServiceResponse = Readable & { statusCode: number };
+
+/**
+ * The service named by `url`, with BAKE_SERVICE_TOKEN and BAKE_SERVICE_CA from `env`. An https
+ * URL is spoken to over TLS, trusting the system's CAs or BAKE_SERVICE_CA's; a plain http URL is
+ * accepted with a token only on this machine (127.0.0.1, localhost, ::1), so a token never
+ * crosses a network in clear text. Throws UsageError for a URL bake will not speak to.
+ */
 export function serviceEndpoint(url: string, env: NodeJS.ProcessEnv): ServiceEndpoint {
   let base: URL;
   try {
@@ -16,45 +27,84 @@ export function serviceEndpoint(url: string, env: NodeJS.ProcessEnv): ServiceEnd
   } catch (error) {
     throw new UsageError(`the bake service URL ${JSON.stringify(url)} is not a URL (e.g. http://127.0.0.1:7878)`, { cause: error });
   }
-  if (base.protocol !== 'http:') {
-    throw new UsageError(`the bake service URL ${url} must be http://HOST:PORT (bake serve listens on 127.0.0.1)`);
+  if ((base.protocol !== 'http:' && base.protocol !== 'https:') || base.username || base.password) {
+    throw new UsageError(`the bake service URL ${base.origin} must be http://127.0.0.1:PORT or https://HOST:PORT, without credentials in it`);
   }
-  return { base, token: env['BAKE_SERVICE_TOKEN'] || undefined };
+  const token = env['BAKE_SERVICE_TOKEN'] || undefined;
+  if (base.protocol === 'http:' && token !== undefined && !isLoopback(base.hostname)) {
+    throw new UsageError(
+      `refusing to send BAKE_SERVICE_TOKEN in clear text to ${base.origin}: plain http is for 127.0.0.1 only; ` +
+        'use https:// (bake serve --tls-cert FILE --tls-key FILE, or a TLS proxy)',
+    );
+  }
+  const caFile = env['BAKE_SERVICE_CA'] || undefined;
+  let ca: Buffer | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = readFileSync(caFile);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new UsageError(`BAKE_SERVICE_CA=${caFile} cannot be read (${code}); name a PEM file of the CA to trust`, { cause: error });
+    }
+  }
+  return { base, token, ...(ca && { ca }) };
 }
 
 /**
- * Sends one request and resolves with the response as it starts (the caller reads the body), or
- * rejects with a BakeError when no service answers. `signal` aborts it.
+ * Sends one request and resolves with the answer as it starts (the caller reads the body), or
+ * rejects with a BakeError when no service answers or its certificate is not trusted. The token
+ * goes to the endpoint's origin only (never along a redirect, which is not followed). `signal`
+ * aborts it.
  */
-export function sendRequest(
+export async function sendRequest(
   endpoint: ServiceEndpoint,
   method: 'GET' | 'POST',
   path: string,
-  body: Buffer,
+  body: Buffer | Readable,
   type: string,
   signal?: AbortSignal,
-): Promise<IncomingMessage> {
-  const { base, token } = endpoint;
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: base.hostname,
-        port: base.port || 80,
-        method,
-        path,
-        headers: { 'content-type': type, 'content-length': String(body.length), ...(token && { authorization: `Bearer ${token}` }) },
-        ...(signal && { signal }),
-      },
-      resolve,
-    );
-    req.on('error', (error) => reject(new BakeError(`no bake service answers at ${base.origin} (${error.message})`, { cause: error })));
-    req.end(body);
-  });
+): Promise<ServiceResponse> {
+  const { base, token, ca } = endpoint;
+  try {
+    const response = await httpStream(new URL(path, base), {
+      method,
+      headers: { 'content-type': type, ...(Buffer.isBuffer(body) && { 'content-length': String(body.length) }) },
+      body,
+      ...(token !== undefined && { bearer: token }),
+      ...(ca !== undefined && { ca }),
+      ...(signal !== undefined && { signal }),
+    });
+    return Object.assign(response.body, { statusCode: response.status });
+  } catch (error) {
+    const code = error instanceof HttpClientError ? error.code : undefined;
+    if (code !== undefined && TLS_TRUST.has(code)) {
+      throw new BakeError(
+        `the bake service at ${base.origin} presented a certificate this client does not trust (${code}); ` +
+          'set BAKE_SERVICE_CA to the PEM file of the CA that signed it',
+        { cause: error },
+      );
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new BakeError(`no bake service answers at ${base.origin} (${reason})`, { cause: error });
+  }
 }
 
-/** The whole body of a response, as text. */
-export async function readBody(res: IncomingMessage): Promise<string> {
+/** The whole body of an answer, as text. */
+export async function readBody(res: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+const TLS_TRUST = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }

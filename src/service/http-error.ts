@@ -1,21 +1,34 @@
 import { BakeError, ExitCode } from '../util/errors.js';
 
-const KINDS: Record<number, string> = { 400: 'bad-request', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found', 413: 'too-large' };
+const KINDS: Record<number, string> = {
+  400: 'bad-request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  408: 'timeout',
+  413: 'too-large',
+  415: 'unsupported-media-type',
+  503: 'busy',
+};
 
 /**
- * A request the service refuses before running anything: a 4xx that changes nothing. Its exit
- * code is what the client exits with: 1 for a missing or too weak token, 2 for a bad request.
+ * A request the service refuses before running anything: a 4xx (or a 503 to retry later) that
+ * changes nothing. Its exit code is what the client exits with: 1 for a missing or too weak
+ * token, a refused origin or a busy service, 2 for a bad request. `headers` go with the answer
+ * (`retry-after` on a 503).
  */
 export class HttpError extends BakeError {
   override name = 'HttpError';
   override readonly kind: string;
   override readonly exitCode: number;
   readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(status: number, message: string, options?: { cause?: unknown }) {
+  constructor(status: number, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
     super(message, options);
     this.status = status;
     this.kind = KINDS[status] ?? 'service';
-    this.exitCode = status === 401 || status === 403 ? ExitCode.error : status < 500 ? ExitCode.usage : ExitCode.error;
+    this.exitCode = status === 401 || status === 403 || status >= 500 ? ExitCode.error : ExitCode.usage;
+    this.headers = options?.headers ?? {};
   }
 }

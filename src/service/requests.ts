@@ -4,6 +4,8 @@ import type { LogOptions } from '../app/log.js';
 import type { PushOptions } from '../app/push.js';
 import type { ReleaseOptions } from '../app/release.js';
 import type { StatusOptions } from '../app/status.js';
+import type { LatestOptions } from '../app/latest.js';
+import type { HistoryProof } from '../history/follows.js';
 
 // What a remote caller may ask the service for: `{command, options, actor}` as JSON, typed per
 // command. These are the use cases' own options minus everything that names a host path or the
@@ -18,11 +20,18 @@ export interface UploadedTree {
   revision?: string;
   author?: string;
   time?: number;
+  /**
+   * The history gate's input, made by the caller: the latest version it proved against, and (for a
+   * committed git tree) how `revision` relates to that version's revision in the caller's checkout.
+   * The service checks it under the manifest lock; absent: ordered by arrival, like a directory.
+   */
+  proof?: HistoryProof;
 }
 
 /** The options of each command the service runs, by command. */
 export interface RemoteOptions {
   commit: { services: UploadedTree[] };
+  latest: LatestOptions;
   build: Omit<BuildOptions, 'commit' | 'dev'> & { commit?: UploadedTree[] };
   release: ReleaseOptions;
   push: PushOptions;
@@ -51,12 +60,14 @@ const UPLOADS = { type: 'uploads' } as const;
 /** Every option of every remote command; the compiler holds it equal to RemoteOptions. */
 export const REQUEST_FIELDS: { [C in RemoteCommand]: { [K in keyof Required<RemoteOptions[C]>]: Field } } = {
   commit: { services: UPLOADS },
+  latest: { services: { type: 'strings' } },
   build: {
     images: { type: 'strings' },
     all: { type: 'boolean', flag: '--all' },
     commit: { type: 'uploads', flag: '--commit' },
     serialize: { type: 'boolean', flag: '--serialize' },
     maxRebakes: { type: 'integer', min: 0, max: 100, flag: '--max-rebakes' },
+    allowStale: { type: 'boolean', flag: '--allow-stale' },
     load: { type: 'boolean', flag: '--load' },
     push: { type: 'string', flag: '--push' },
   },
@@ -67,7 +78,12 @@ export const REQUEST_FIELDS: { [C in RemoteCommand]: { [K in keyof Required<Remo
     allowStale: { type: 'boolean', flag: '--allow-stale' },
     rollback: { type: 'boolean', flag: '--rollback' },
   },
-  push: { image: NAME, target: NAME, build: { type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, flag: '--build' } },
+  push: {
+    image: NAME,
+    target: NAME,
+    build: { type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, flag: '--build' },
+    compress: { type: 'boolean', flag: '--compress' },
+  },
   status: { env: { type: 'string', flag: '--env' } },
   log: {
     service: { type: 'string', flag: '--service' },
@@ -83,7 +99,7 @@ export const REQUEST_FIELDS: { [C in RemoteCommand]: { [K in keyof Required<Remo
 };
 
 /** The commands a read token may run. */
-export const READ_COMMANDS: ReadonlySet<RemoteCommand> = new Set(['status', 'log']);
+export const READ_COMMANDS: ReadonlySet<RemoteCommand> = new Set(['status', 'log', 'latest']);
 
 /** True for a command the service runs. */
 export function isRemoteCommand(name: string): name is RemoteCommand {

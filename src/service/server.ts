@@ -1,14 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AppContext } from '../app/context.js';
+import { workspacePaths } from '../config/workspace-paths.js';
+import { removeStaleTempFiles } from '../manifest/manifest-file.js';
+import { UsageError } from '../util/errors.js';
+import { createLogger } from '../util/log.js';
+import { DEFAULT_BODY_TIMEOUT, timedBody, type BodyTimeout } from './body-timeout.js';
+import { runCall, useCaseOf, type UseCaseCall } from './dispatch.js';
+import { readJson, refuse, send } from './http-answers.js';
 import { HttpError } from './http-error.js';
 import { startInflight, type Job } from './inflight.js';
 import { parseRequest } from './parse-request.js';
-import { errorDocument } from './remote-error.js';
+import { publicError } from './public-error.js';
+import { guardRequest } from './request-guard.js';
 import { describeRequest, READ_COMMANDS, type RemoteRequest } from './requests.js';
-import { grantOf, recordedActor, type Grant } from './tokens.js';
-import { receiveUpload, UploadError } from './uploads.js';
-import { runCall, useCaseOf } from './dispatch.js';
+import { grantOf, recordedActor, type Grant, type Tokens } from './tokens.js';
+import { createSlots } from './upload-slots.js';
+import { receiveUpload, removeStaleUploads } from './uploads.js';
 
 /**
  * `bake serve`: one process owns a workspace's manifest, lock and store, and runs the remote use
@@ -16,48 +25,82 @@ import { runCall, useCaseOf } from './dispatch.js';
  * locks and race gate as the CLI. Requests are typed JSON, `{command, options, actor}`, checked
  * before anything runs; those that touch the same image meet at the same locks, unrelated ones run
  * in parallel. The answer streams back as NDJSON: `{progress}` lines, then `{result}` or `{error}`.
- * A client that disconnects does not stop its command.
+ * A client that disconnects does not stop its command. Only requests that name this service (Host,
+ * Origin) and send JSON or tar are served, whatever the token (see request-guard.ts).
  */
 export interface ServiceOptions {
   workspace: string;
   port: number;
-  /** Bearer tokens and what they grant; undefined only with --no-auth. */
-  tokens: Map<string, Grant> | undefined;
+  /** Bearer tokens (their digests) and what they grant; undefined only with --no-auth. */
+  tokens: Tokens | undefined;
+  /** Largest upload in bytes (default 1 GiB). */
   maxUploadBytes?: number;
+  /** Uploads received at once (default 4); up to 64 more wait, beyond that 503. */
+  uploadSlots?: number;
+  /** How slowly a body may arrive (default: 1 KiB in every 30 s). */
+  bodyTimeout?: Partial<BodyTimeout>;
+  /** Certificate and key (PEM) to serve https with. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** Host names besides 127.0.0.1 and localhost it answers to (a TLS proxy's name). */
+  allowHosts?: readonly string[];
   /** The environment use cases run with (default: this process's); BAKE_ACTOR is set per request. */
   env?: NodeJS.ProcessEnv;
 }
 
-const MAX_JSON_BYTES = 64 * 1024;
 /** Requests that write a commit or a build get an in-flight marker, so a crash is recorded. */
 const MARKED = new Set(['commit', 'build']);
+const log = createLogger('service');
 
-export async function startService(options: ServiceOptions): Promise<{ port: number; close(): Promise<void> }> {
-  const inflight = await startInflight(options.workspace);
+/**
+ * Starts the service on 127.0.0.1 after clearing what a crash left (manifest temp files, half
+ * uploads) and recording interrupted requests. Resolves with the port it listens on.
+ */
+export async function startService(options: ServiceOptions): Promise<{ port: number; url: string; close(): Promise<void> }> {
+  const { workspace } = options;
+  const env = options.env ?? process.env;
+  const debug = Boolean(env['BAKE_DEBUG']);
+  await removeStaleTempFiles(workspacePaths(workspace).manifest);
+  await removeStaleUploads(workspace);
+  const inflight = await startInflight(workspace);
   const running = new Map<string, Job>();
+  const uploads = createSlots(options.uploadSlots ?? 4, 64);
+  const bodyTimeout = { ...DEFAULT_BODY_TIMEOUT, ...options.bodyTimeout };
+  const maxUploadBytes = options.maxUploadBytes ?? 1 << 30;
+  let guard = { port: options.port, tls: options.tls !== undefined, allowHosts: options.allowHosts ?? [] };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
-      const status = error instanceof HttpError ? error.status : error instanceof UploadError ? 400 : 500;
-      if (!res.headersSent) send(res, status, { error: errorDocument(error) });
-      else res.end();
+      if (debug) log.debug('request failed', { url: req.url, error: String((error as Error)?.stack ?? error) });
+      refuse(req, res, error, workspace, debug);
     });
-  });
-  server.requestTimeout = 15 * 60_000;
+  };
+  const server = options.tls ? tlsServer(options.tls, onRequest) : createServer(onRequest);
+  // Headers must arrive promptly; a body is held to its own pace (body-timeout.ts); the whole
+  // request, a 1 GiB upload included, within ten minutes. Answers (long bakes) are not bounded.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 10 * 60_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    guardRequest(req, url.pathname, guard);
     if (req.method === 'GET' && url.pathname === '/v1/health') return send(res, 200, { ok: true });
     const grant: Grant | undefined = options.tokens ? grantOf(options.tokens, req.headers.authorization) : { role: 'write' };
     if (!grant) throw new HttpError(401, 'a bearer token is required (BAKE_SERVICE_TOKEN)');
     if (req.method === 'GET' && url.pathname === '/v1/queue') return send(res, 200, { running: [...running.values()] });
     if (req.method === 'POST' && url.pathname === '/v1/uploads') {
       if (grant.role !== 'write') throw new HttpError(403, 'uploading needs a write token');
-      const dir = await receiveUpload(options.workspace, url.searchParams.get('digest') ?? '', req, options.maxUploadBytes ?? 1 << 30);
-      return send(res, 200, { upload: dir.split('/').pop() });
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > maxUploadBytes) throw new HttpError(413, `upload of ${declared} bytes is larger than the ${maxUploadBytes} allowed`);
+      const release = await uploads.acquire();
+      try {
+        const digest = url.searchParams.get('digest') ?? '';
+        return send(res, 200, { upload: await receiveUpload(workspace, digest, timedBody(req, bodyTimeout), { maxBytes: maxUploadBytes }) });
+      } finally {
+        release();
+      }
     }
     if (req.method === 'POST' && url.pathname === '/v1/commands') {
-      const request = parseRequest(await readJson(req));
+      const request = parseRequest(await readJson(timedBody(req, bodyTimeout)));
       if (grant.role === 'read' && !READ_COMMANDS.has(request.command)) throw new HttpError(403, `${request.command} needs a write token`);
       return run(request, grant, res);
     }
@@ -65,8 +108,6 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
   }
 
   async function run(request: RemoteRequest, grant: Grant, res: ServerResponse): Promise<void> {
-    // Uploads are resolved before the answer starts, so a missing one is a 400 like any bad request.
-    const call = await useCaseOf(options.workspace, request);
     const actor = recordedActor(grant, request.actor);
     const job: Job = {
       id: randomUUID(),
@@ -77,25 +118,36 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
       startedAt: new Date().toISOString(),
       state: 'running',
     };
+    // The marker names the request's uploads before they are resolved, so gc never removes an
+    // upload between being found here and being read by the use case.
+    const marked = MARKED.has(request.command);
+    if (marked) await inflight.mark(job);
+    let call: UseCaseCall;
+    try {
+      // Uploads are resolved before the answer starts, so a missing one is a 400 like any bad request.
+      call = await useCaseOf(workspace, request);
+    } catch (error) {
+      if (marked) await inflight.clear(job);
+      throw error;
+    }
     running.set(job.id, job);
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const line = (value: unknown) => {
       if (!res.destroyed) res.write(`${JSON.stringify(value)}\n`);
     };
     const ctx: AppContext = {
-      workspace: options.workspace,
-      env: { ...(options.env ?? process.env), BAKE_ACTOR: actor },
+      workspace,
+      env: { ...env, BAKE_ACTOR: actor },
       progress: (event) => {
         job.state = event.kind === 'wait' ? `waiting: ${event.message}` : 'running';
         line({ progress: event });
       },
     };
-    const marked = MARKED.has(request.command);
     try {
-      if (marked) await inflight.mark(job);
       line({ result: await runCall(ctx, call) });
     } catch (error) {
-      line({ error: errorDocument(error) });
+      if (debug) log.debug('command failed', { command: request.command, error: String((error as Error)?.stack ?? error) });
+      line({ error: publicError(error, workspace, debug).document });
     } finally {
       running.delete(job.id);
       if (marked) await inflight.clear(job);
@@ -108,27 +160,19 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
     server.listen(options.port, '127.0.0.1', () => resolve());
   });
   const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  guard = { ...guard, port };
   return {
-    port: typeof address === 'object' && address ? address.port : options.port,
+    port,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_JSON_BYTES) throw new HttpError(413, `request body larger than ${MAX_JSON_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
+function tlsServer(tls: { cert: Buffer; key: Buffer }, onRequest: (req: IncomingMessage, res: ServerResponse) => void) {
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return createTlsServer({ cert: tls.cert, key: tls.key }, onRequest);
   } catch (error) {
-    throw new HttpError(400, `request body is not JSON: ${(error as Error).message}`, { cause: error });
+    throw new UsageError(`bake serve: the TLS certificate and key cannot be used together (${(error as Error).message})`, { cause: error });
   }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
 }

@@ -11,31 +11,44 @@ import { sortEntries, type TreeEntry } from '../tree/tree.js';
 import { sha256Digest } from '../util/digest.js';
 import { BakeError } from '../util/errors.js';
 import { mapLimit } from '../util/map-limit.js';
+import type { CheckoutCandidate } from '../history/checkout-proof.js';
 import { readBody, sendRequest, type ServiceEndpoint } from './endpoint.js';
 import { remoteError } from './remote-error.js';
 import type { UploadedTree } from './requests.js';
+
+/** One service's tree, uploaded, and the checkout its history proof is to be made in. */
+export interface PreparedUpload {
+  /** The upload as a commit request names it: a committed tree without its proof yet, or a directory with its `--after`. */
+  tree: UploadedTree;
+  /** A committed git tree's checkout: where its ancestry is proved, against the latest version the service reports. */
+  checkout?: CheckoutCandidate;
+}
 
 /**
  * The caller's side of a commit through the service: snapshot each service the commit names
  * here, in the caller's checkout (its committed git tree, or the directory given for it), upload
  * it as a tar stream the service verifies against its digest, and name the uploads. The service
- * never reads the caller's file system, nor commits its own checkout for a caller.
+ * never reads the caller's file system, nor commits its own checkout for a caller: the history
+ * proof of a committed tree is made here too, in the caller's repository (see remote-commit.ts).
  */
-export async function uploadTrees(ctx: AppContext, endpoint: ServiceEndpoint, options: CommitOptions): Promise<UploadedTree[]> {
+export async function uploadTrees(ctx: AppContext, endpoint: ServiceEndpoint, options: CommitOptions): Promise<PreparedUpload[]> {
   const ws = await loadWorkspace(ctx.workspace);
   const { services, trees } = selectCommit(ws, options);
   const workspaceRepo = await openGitRepo(ws.dir, 'workspace');
   return mapLimit(services, 4, async (service) => {
-    const snapshot = await localSnapshot(ws, workspaceRepo, service, trees.get(service.name));
+    const given = trees.get(service.name);
+    const snapshot = await localSnapshot(ws, workspaceRepo, service, given);
     ctx.progress({ kind: 'step', message: `uploading ${service.name}` });
     const upload = await uploadEntries(endpoint, snapshot.entries, ctx.signal);
-    return { service: service.name, upload, ...snapshot.origin };
+    const tree = { service: service.name, upload, ...snapshot.origin, ...(given?.proof && { proof: given.proof }) };
+    return { tree, ...(snapshot.checkout && { checkout: snapshot.checkout }) };
   });
 }
 
 interface LocalSnapshot {
   entries: TreeEntry[];
   origin: { revision?: string; author?: string; time?: number };
+  checkout?: CheckoutCandidate;
 }
 
 /**
@@ -56,7 +69,11 @@ async function localSnapshot(
   if (!repo || path === undefined) return { entries: await readDirectoryTree(service.source, { label }), origin: {} };
   const committed = (await repo.readTrees([{ path, label }])).get(path);
   if (!committed) throw new BakeError(`${label}: nothing committed at ${path || '.'} (commit it first: bake records committed trees only)`);
-  return { entries: committed.entries, origin: { revision: committed.revision, author: committed.author, time: committed.commitTime } };
+  return {
+    entries: committed.entries,
+    origin: { revision: committed.revision, author: committed.author, time: committed.commitTime },
+    checkout: { top: repo.top, head: committed.head, revision: committed.revision },
+  };
 }
 
 /** Uploads one tree; resolves with the hex of its digest, which the service verified. */

@@ -1,55 +1,60 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { BakeError } from '../util/errors.js';
-import { assertSafeEntries } from '../tree/safe-entries.js';
-import { readTar } from '../layer/tar.js';
-import { materialize } from '../source/materialize.js';
+import { workspacePaths } from '../config/workspace-paths.js';
+import { readSafeTar } from '../layer/safe-tar.js';
 import { isDigest } from '../util/digest.js';
-import { copyHashed } from '../util/hashed-copy.js';
+import { BakeError } from '../util/errors.js';
+import { isProcessAlive } from '../util/process-alive.js';
 
-/** An upload that does not match its digest, is too large, or holds unsafe paths. */
+/** An upload that does not match its digest, or names one that was never made. */
 export class UploadError extends BakeError {
   override name = 'UploadError';
   override readonly kind: string = 'upload';
   override readonly exitCode: number = 2;
 }
 
+/** A half-written upload: `.tmp-<pid>-<random>`, so a restart can tell its own from a live process's. */
+const TEMP = /^\.tmp-(?:(\d+)-)?/;
+
 /**
- * Receives a tar stream of a service's committed tree, verifies it against the digest the client
- * computed, checks every path, and unpacks it under `<workspace>/.bake/uploads/<hex>/`. Returns
- * that directory; an identical upload is unpacked once. Throws UploadError; on any failure
- * nothing is left behind.
+ * Receives a tar stream of a service's tree and unpacks it under
+ * `<workspace>/.bake/uploads/<hex>/`, streaming file bodies to disk (memory stays bounded
+ * whatever the size) through readSafeTar, which refuses links through links, hard links, devices,
+ * duplicates and anything over `maxBytes`; then checks the sha256 of the bytes received against
+ * the digest the client named. Resolves with the hex. An upload already present is not unpacked
+ * again (its age is refreshed, so gc keeps it); identical uploads racing each other all succeed.
+ * Throws UploadError for a malformed digest or a mismatch, UnsafeSourceError (TarLimitError for a
+ * limit) for the archive, none naming a path of this machine; on any failure nothing is left.
  */
-export async function receiveUpload(workspace: string, digest: string, body: Readable, maxBytes: number): Promise<string> {
-  if (!isDigest(digest)) throw new UploadError(`upload digest ${JSON.stringify(digest)} is not sha256:<64 hex>`);
-  const root = join(workspace, '.bake', 'uploads');
-  const dir = join(root, digest.slice(7));
-  if (
-    await stat(dir).then(
-      () => true,
-      () => false,
-    )
-  ) {
+export async function receiveUpload(workspace: string, digest: string, body: Readable, limits: { maxBytes: number }): Promise<string> {
+  if (!isDigest(digest)) throw new UploadError(`upload digest ${JSON.stringify(digest.slice(0, 80))} is not sha256:<64 hex>`);
+  const hex = digest.slice(7);
+  const root = workspacePaths(workspace).uploads;
+  const dir = join(root, hex);
+  if (await isDirectory(dir)) {
     body.resume();
-    return dir;
+    await touch(dir);
+    return hex;
   }
   await mkdir(root, { recursive: true });
-  const tmp = join(root, `.tmp-${randomBytes(6).toString('hex')}`);
-  const tarFile = `${tmp}.tar`;
+  const tmp = join(root, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
-    const tooLarge = () => new UploadError(`upload larger than ${maxBytes} bytes`);
-    const { digest: actual } = await copyHashed(body, tarFile, { maxBytes, tooLarge });
-    if (actual !== digest) throw new UploadError(`upload does not match its digest: expected ${digest}, got ${actual}`);
-    const entries = await readTar(createReadStream(tarFile), `upload ${digest.slice(0, 19)}`);
-    assertSafeEntries(entries, { label: `upload ${digest.slice(0, 19)}`, links: 'contained' });
-    await materialize(entries, tmp);
-    await rename(tmp, dir);
-    return dir;
+    const result = await readSafeTar(body, tmp, { label: `upload ${digest.slice(0, 19)}…`, limits: { maxBytes: limits.maxBytes } });
+    if (result.digest !== digest) {
+      throw new UploadError(`upload does not match its digest: expected ${digest}, got ${result.digest} (${result.bytes} bytes received)`);
+    }
+    try {
+      await rename(tmp, dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // An identical upload finished first: the same bytes, so the same tree. Keep that one.
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !(await isDirectory(dir))) throw error;
+      await touch(dir);
+    }
+    return hex;
   } finally {
-    await rm(tarFile, { force: true });
     await rm(tmp, { recursive: true, force: true });
   }
 }
@@ -60,12 +65,39 @@ export async function receiveUpload(workspace: string, digest: string, body: Rea
  * UploadError when it is malformed or was never uploaded.
  */
 export async function uploadedTree(workspace: string, hex: string): Promise<string> {
-  if (!/^[a-f0-9]{64}$/.test(hex)) throw new UploadError(`upload ${JSON.stringify(hex)} is not the 64 hex digits of a digest`);
-  const dir = join(workspace, '.bake', 'uploads', hex);
-  const present = await stat(dir).then(
+  if (!/^[a-f0-9]{64}$/.test(hex)) throw new UploadError(`upload ${JSON.stringify(hex.slice(0, 80))} is not the 64 hex digits of a digest`);
+  const dir = join(workspacePaths(workspace).uploads, hex);
+  if (!(await isDirectory(dir))) throw new UploadError(`no upload sha256:${hex}; POST it to /v1/uploads first`);
+  return dir;
+}
+
+/**
+ * Removes the half-written uploads a dead service process left (a crash mid-upload), keeping
+ * those of a live process. Run when the service starts. Resolves with how many it removed.
+ */
+export async function removeStaleUploads(workspace: string): Promise<number> {
+  const root = workspacePaths(workspace).uploads;
+  let removed = 0;
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const match = TEMP.exec(name);
+    if (!match) continue;
+    const pid = match[1] !== undefined ? Number(match[1]) : undefined;
+    if (pid !== undefined && pid !== process.pid && isProcessAlive(pid)) continue;
+    await rm(join(root, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
     (s) => s.isDirectory(),
     () => false,
   );
-  if (!present) throw new UploadError(`no upload sha256:${hex}; POST it to /v1/uploads first`);
-  return dir;
+}
+
+/** Marks an upload as just used: gc removes only uploads older than its grace period. */
+async function touch(dir: string): Promise<void> {
+  const now = new Date();
+  await utimes(dir, now, now).catch(() => undefined);
 }

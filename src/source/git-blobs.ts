@@ -1,65 +1,137 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { GitError } from '../util/errors.js';
 
 /**
- * Reads many git blobs through one `git cat-file --batch` process: one spawn for a whole commit
- * instead of one `git archive` per service (each spawn forks the whole Node process, which gets
- * slower as the heap fills with file contents).
+ * Streams git blobs out of one `git cat-file --batch` process shared by a whole commit: one spawn
+ * instead of one per service (each spawn forks the whole Node process), and no blob is ever held
+ * whole in memory. Bodies come back in the order they were opened, so a caller reads each body to
+ * its end (or destroys it) before the next one it opened can flow; bodies are slices of git's
+ * output chunks, never copied, and git is paused while a body's reader is behind.
  */
-export function readBlobs(top: string, oids: readonly string[]): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    const blobs = new Map<string, Buffer>();
-    if (oids.length === 0) return resolve(blobs);
-    const child = spawn('git', ['-C', top, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    // Chunks not yet consumed; joined only once enough bytes for the next step have arrived, so a
-    // large blob is copied once rather than once per chunk.
-    let chunks: Buffer[] = [];
-    let buffered = 0;
-    const take = (n: number): Buffer => {
-      const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, buffered);
-      chunks = all.length > n ? [all.subarray(n)] : [];
-      buffered -= n;
-      return all.subarray(0, n);
-    };
-    let current: { oid: string; size: number } | undefined;
-    let stderr = '';
-    let failed = false;
-    const fail = (error: Error) => {
-      if (failed) return;
-      failed = true;
-      child.kill();
-      reject(error);
-    };
-    child.stdout.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      buffered += chunk.length;
-      for (;;) {
-        if (!current) {
-          if (chunks.length > 1) chunks = [Buffer.concat(chunks, buffered)];
-          const nl = chunks[0]?.indexOf(10) ?? -1;
-          if (nl < 0) return;
-          const header = take(nl + 1)
-            .subarray(0, nl)
-            .toString('utf8');
-          const [oid, type, size] = header.split(' ');
-          if (type === 'missing' || !oid || !size)
-            return fail(new GitError(`git cat-file: object ${oid ?? header} is missing from ${top}`));
-          current = { oid, size: Number(size) };
+export interface BlobReader {
+  /** The blob's bytes as a stream. Nothing is requested until this is called; destroy() skips the rest. */
+  open(oid: string): Readable;
+}
+
+/** One opened body waiting for (or receiving) its bytes. */
+interface Pending {
+  oid: string;
+  body: Readable;
+  /** Body bytes plus git's trailing newline still to come; set once the header arrived. */
+  remaining?: number;
+}
+
+/** Opens a reader on the repository at `top`; git starts on the first open and exits when idle. */
+export function blobReader(top: string): BlobReader {
+  let session: Session | undefined;
+  return {
+    open(oid) {
+      session ??= new Session(top, (closed) => {
+        if (session === closed) session = undefined;
+      });
+      return session.open(oid);
+    },
+  };
+}
+
+class Session {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly queue: Pending[] = [];
+  private header: Buffer | undefined;
+  private stderr = '';
+  private failure: Error | undefined;
+  private closing = false;
+
+  constructor(
+    private readonly top: string,
+    private readonly onClose: (session: Session) => void,
+  ) {
+    this.child = spawn('git', ['-C', top, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.child.once('error', (error) => this.fail(new GitError(`cannot run git cat-file in ${top}: ${error.message}`, { cause: error })));
+    this.child.stdin.on('error', (error) => this.fail(new GitError(`git cat-file in ${top}: ${error.message}`, { cause: error })));
+    this.child.once('close', (code) => {
+      this.onClose(this);
+      if (code !== 0 || this.queue.length > 0) this.fail(new GitError(`git cat-file failed in ${top}: ${this.stderr.trim() || `exit ${code}`}`));
+    });
+  }
+
+  open(oid: string): Readable {
+    const pending: Pending = { oid, body: new Readable({ highWaterMark: 1 << 18, read: () => this.child.stdout.resume() }) };
+    // A reader that gives up still has its bytes coming: they are skipped, not pushed.
+    pending.body.once('close', () => this.maybeIdle());
+    if (this.failure || this.closing) {
+      process.nextTick(() => pending.body.destroy(this.failure ?? new GitError(`git cat-file in ${this.top} was closed`)));
+      return pending.body;
+    }
+    this.queue.push(pending);
+    this.child.stdin.write(`${oid}\n`);
+    return pending.body;
+  }
+
+  private onData(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const current = this.queue[0];
+      if (!current) return this.fail(new GitError(`git cat-file in ${this.top} sent more than was asked for`));
+      if (current.remaining === undefined) {
+        const nl = chunk.indexOf(10, offset);
+        const piece = chunk.subarray(offset, nl < 0 ? chunk.length : nl);
+        this.header = this.header ? Buffer.concat([this.header, piece]) : piece;
+        if (nl < 0) return;
+        offset = nl + 1;
+        const [oid, type, size] = this.header.toString('utf8').split(' ');
+        this.header = undefined;
+        if (type === 'missing' || oid !== current.oid || size === undefined) {
+          return this.fail(new GitError(`git cat-file: object ${current.oid} is missing from ${this.top}`));
         }
-        if (buffered < current.size + 1) return;
-        // Copy out of the shared chunk so the rest of it can be freed.
-        blobs.set(current.oid, Buffer.from(take(current.size + 1).subarray(0, current.size)));
-        current = undefined;
+        current.remaining = Number(size) + 1;
       }
+      const n = Math.min(current.remaining, chunk.length - offset);
+      const bodyBytes = current.remaining - n === 0 ? n - 1 : n; // the last byte is git's newline
+      current.remaining -= n;
+      if (bodyBytes > 0 && !current.body.destroyed && !current.body.push(chunk.subarray(offset, offset + bodyBytes))) {
+        this.child.stdout.pause(); // resumed by the body's read()
+      }
+      offset += n;
+      if (current.remaining === 0) {
+        this.queue.shift();
+        if (!current.body.destroyed) current.body.push(null);
+        // The next body must not wait for a pause meant for this one.
+        this.child.stdout.resume();
+        this.maybeIdle();
+      }
+    }
+  }
+
+  /** With nothing asked for, git is told to exit; the next open starts a new one. */
+  private maybeIdle(): void {
+    const current = this.queue[0];
+    // Bytes owed to a destroyed reader are still read (and dropped): keep git flowing.
+    if (current?.body.destroyed) this.child.stdout.resume();
+    if (this.queue.length > 0 || this.closing) return;
+    setImmediate(() => {
+      if (this.queue.length > 0 || this.closing) return;
+      this.closing = true;
+      this.onClose(this);
+      this.child.stdin.end();
     });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', (error) => fail(new GitError(`cannot run git cat-file in ${top}: ${error.message}`, { cause: error })));
-    child.once('close', (code) => {
-      if (failed) return;
-      if (code !== 0) return fail(new GitError(`git cat-file failed in ${top}: ${stderr.trim()}`));
-      resolve(blobs);
-    });
-    child.stdin.on('error', (error) => fail(new GitError(`git cat-file in ${top}: ${error.message}`, { cause: error })));
-    child.stdin.end(`${oids.join('\n')}\n`);
-  });
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.onClose(this);
+    this.child.kill();
+    for (const pending of this.queue.splice(0)) pending.body.destroy(error);
+  }
+}
+
+/** Reads a blob whole: for the few consumers that need bytes in memory (symlink targets, build copies). */
+export async function readWhole(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

@@ -1,8 +1,8 @@
 import { realpath } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import { GitError, UnsafeSourceError } from '../util/errors.js';
-import { mapLimit } from '../util/map-limit.js';
-import { readBlobs } from './git-blobs.js';
+import { blobReader, readWhole } from './git-blobs.js';
+import { lastCommits } from './git-last-commits.js';
 import { run, SpawnError } from '../util/exec.js';
 import type { TreeEntry } from '../tree/tree.js';
 
@@ -35,7 +35,8 @@ export interface GitRepo {
   /** Tree ids at HEAD for directories (by path in the repository); missing ones are absent. */
   treeIds(paths: readonly string[]): Promise<Map<string, string>>;
   /**
-   * Reads the committed trees of several directories at once (one ls-tree, one cat-file).
+   * Reads the committed trees of several directories at once (one ls-tree, one history walk, one
+   * cat-file). File contents are not read here: each file entry streams its blob when opened.
    * Throws GitError naming the service when a directory has nothing committed, UnsafeSourceError
    * for a submodule inside it.
    */
@@ -62,16 +63,24 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
   }
   const head = headRun.stdout.trim();
 
-  // One `git ls-tree` answers for every directory at once.
+  // One `git ls-tree` answers for every directory at once; HEAD is fixed, so answers are kept.
+  const knownIds = new Map<string, string | undefined>();
   async function treeIds(paths: readonly string[]): Promise<Map<string, string>> {
+    const unknown = [...new Set(paths)].filter((p) => !knownIds.has(p));
+    const wanted = unknown.filter((p) => p !== '');
+    if (unknown.includes('')) knownIds.set('', (await git(top, ['rev-parse', `${head}^{tree}`], 'cannot read HEAD')).trim());
+    if (wanted.length > 0) {
+      const out = await git(top, ['ls-tree', '-z', head, '--', ...wanted], 'cannot list the committed tree');
+      for (const p of wanted) knownIds.set(p, undefined);
+      for (const record of out.split('\0')) {
+        const match = /^\d+ tree ([0-9a-f]+)\t(.*)$/s.exec(record);
+        if (match?.[1] && match[2] !== undefined) knownIds.set(match[2], match[1]);
+      }
+    }
     const ids = new Map<string, string>();
-    const wanted = paths.filter((p) => p !== '');
-    if (paths.includes('')) ids.set('', (await git(top, ['rev-parse', `${head}^{tree}`], 'cannot read HEAD')).trim());
-    if (wanted.length === 0) return ids;
-    const out = await git(top, ['ls-tree', '-z', head, '--', ...wanted], 'cannot list the committed tree');
-    for (const record of out.split('\0')) {
-      const match = /^\d+ tree ([0-9a-f]+)\t(.*)$/s.exec(record);
-      if (match?.[1] && match[2] !== undefined) ids.set(match[2], match[1]);
+    for (const p of paths) {
+      const id = knownIds.get(p);
+      if (id !== undefined) ids.set(p, id);
     }
     return ids;
   }
@@ -80,13 +89,16 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
   async function listFiles(paths: readonly string[]): Promise<Listed[]> {
     const out = await git(
       top,
-      ['ls-tree', '-r', '-t', '-z', head, '--', ...paths.filter((p) => p !== '')],
+      ['ls-tree', '-r', '-t', '-l', '-z', head, '--', ...paths.filter((p) => p !== '')],
       'cannot list the committed tree',
     );
     const listed: Listed[] = [];
     for (const record of out.split('\0')) {
-      const match = /^(\d+) (blob|tree|commit) ([0-9a-f]+)\t(.*)$/s.exec(record);
-      if (match) listed.push({ mode: match[1] ?? '', type: match[2] as Listed['type'], oid: match[3] ?? '', path: match[4] ?? '' });
+      const match = /^(\d+) (blob|tree|commit) ([0-9a-f]+) +(-|\d+)\t(.*)$/s.exec(record);
+      if (match) {
+        const [, mode = '', type, oid = '', size = '-', path = ''] = match;
+        listed.push({ mode, type: type as Listed['type'], oid, size: size === '-' ? 0 : Number(size), path });
+      }
     }
     return listed;
   }
@@ -111,15 +123,18 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
         }
       }
       // The commit that last touched each directory: its time is the clock, its id the revision.
-      const origins = await mapLimit(dirs, 4, async ({ path, label }) => {
-        const args = ['log', '-1', '--format=%H%x00%ct%x00%an <%ae>', head, ...(path === '' ? [] : ['--', path])];
-        const [revision, time, author] = (await git(top, args, `${label}: cannot read the history of ${path || '.'}`)).trim().split('\0');
-        return { revision: revision || head, time: Number(time), author: author ?? '' };
-      });
+      const origins = await lastCommits(top, head, dirs.map((d) => d.path));
       const listing = await listFiles(dirs.map((d) => d.path));
-      const blobs = await readBlobs(top, [...new Set(listing.filter((f) => f.type === 'blob').map((f) => f.oid))]);
+      // Symlink targets are needed now (the safety check reads them); file bodies stream later.
+      const reader = blobReader(top);
+      const links = new Map<string, string>();
+      await Promise.all(
+        [...new Set(listing.filter((f) => f.type === 'blob' && f.mode === '120000').map((f) => f.oid))].map(async (oid) => {
+          links.set(oid, (await readWhole(reader.open(oid))).toString('utf8'));
+        }),
+      );
       const result = new Map<string, CommittedTree>();
-      dirs.forEach(({ path, label }, i) => {
+      for (const { path, label } of dirs) {
         const prefix = path === '' ? '' : `${path}/`;
         const entries: TreeEntry[] = [];
         for (const file of listing) {
@@ -131,21 +146,21 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
               `${label}: ${file.path} is a git submodule; its files are not part of this repository's tree (vendor them, or make it a service of its own)`,
               rel,
             );
+          } else if (file.mode === '120000') {
+            entries.push({ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: links.get(file.oid) ?? '' });
           } else {
-            const body = blobs.get(file.oid) ?? Buffer.alloc(0);
-            if (file.mode === '120000')
-              entries.push({ path: rel, type: 'symlink', mode: 0o777, size: 0, linkTarget: body.toString('utf8') });
-            else
-              entries.push({
-                path: rel,
-                type: 'file',
-                mode: file.mode === '100755' ? 0o755 : 0o644,
-                size: body.length,
-                read: async () => body,
-              });
+            const oid = file.oid;
+            entries.push({
+              path: rel,
+              type: 'file',
+              mode: file.mode === '100755' ? 0o755 : 0o644,
+              size: file.size,
+              open: () => reader.open(oid),
+              read: () => readWhole(reader.open(oid)),
+            });
           }
         }
-        const origin = origins[i] ?? { revision: head, time: 0, author: '' };
+        const origin = origins.get(path) ?? { revision: head, time: 0, author: '' };
         result.set(path, {
           entries,
           revision: origin.revision,
@@ -155,7 +170,7 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
           author: origin.author,
           pathInRepo: path,
         });
-      });
+      }
       return result;
     },
   };
@@ -166,6 +181,8 @@ interface Listed {
   mode: string;
   type: 'blob' | 'tree' | 'commit';
   oid: string;
+  /** Blob size in bytes; 0 for trees and submodules. */
+  size: number;
   path: string;
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Digest } from '../util/digest.js';
 
 /** What a file tree is made of. Special files (devices, fifos, sockets) never get this far. */
@@ -20,6 +21,11 @@ export interface TreeEntry {
   linkTarget?: string;
   /** File contents. Present for files only. */
   read?: () => Promise<Buffer>;
+  /**
+   * The same contents as a stream, when the source can give them without holding the file in
+   * memory (git blobs); writers prefer it to `read`. Read it to the end or destroy it.
+   */
+  open?: () => Readable;
 }
 
 /** Sorts entries by path, bytewise, so a parent always precedes its children. */

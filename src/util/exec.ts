@@ -20,6 +20,8 @@ export interface RunOptions {
   /** The environment the child starts from; default this process's (build commands pass buildCommandEnv's). */
   baseEnv?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** runShell only: written to the command's standard input (default: none, stdin is closed). */
+  input?: string;
 }
 
 /** A program that could not be started at all (not installed, cwd missing). */
@@ -73,6 +75,7 @@ export async function runShell(command: string, options: RunOptions = {}): Promi
     env: { ...(options.baseEnv ?? process.env), ...options.env },
     extendEnv: false,
     ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
+    ...(options.input !== undefined && { input: options.input }),
     all: true,
     reject: false,
   });

@@ -234,7 +234,7 @@ describe.skipIf(tools.skip)('the deploy lifecycle', () => {
     expect(Number((await fetch(`${urls['pv']?.['catalog']}/version`)).headers.get('x-bake-release'))).toBe(previewed.run.json.release);
     // Nobody runs bake: the router process ends the 2 s probation on its own.
     const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && (await router('pv')).instances.length > 1) await new Promise((r) => setTimeout(r, 250));
+    while (Date.now() < deadline && (await status('pv')).live[0].state !== 'committed') await new Promise((r) => setTimeout(r, 250));
     expect((await router('pv')).instances.map((i) => i.release)).toEqual([previewed.run.json.release]);
     expect((await status('pv')).live[0].state).toBe('committed');
   });

@@ -105,7 +105,8 @@ describe.skipIf(tools.skip)('deploying to a local environment behind the router'
     const before = (await state()).instances[0]?.release ?? 0;
     await change('catalog', 'catalog v2');
     const pinned = startLoad(`${urls['catalog']}/version`, { concurrency: 1, headers: { 'x-bake-release': String(before) } });
-    const { run, load } = await deploy(['--strategy', 'rolling']);
+    // --batch is accepted as documented: both instances are replaced in one batch.
+    const { run, load } = await deploy(['--strategy', 'rolling', '--batch', '2']);
     const pins = await pinned.stop();
     expect(run.exitCode, run.stderr).toBe(0);
     expect(load.failed, load.failures.join('; ')).toBe(0);
@@ -274,6 +275,17 @@ describe.skipIf(tools.skip)('deploying to a local environment behind the router'
     expect((await state()).instances.map((i) => i.release)).toEqual([old, old]);
     const live = (await status()).live[0];
     expect(live?.id).toBe(old);
+  });
+
+  it('keeps the router ports it had last time when bake.yaml sets none', async () => {
+    await steady();
+    const before = { ...urls };
+    const down = await bake(['-C', repo.dir, '--json', 'down', 'dev']);
+    expect(down.exitCode, down.stderr).toBe(0);
+    const up = await bake(['-C', repo.dir, '--json', 'up', 'dev']);
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(up.json.router).toEqual(before);
+    urls = up.json.router;
   });
 
   it('refuses a --dev build for an environment that does not accept dev builds', async () => {

@@ -18,7 +18,10 @@ Options:
                    of this workspace's collected builds that no running container uses
   --grace SECONDS  keep unreferenced blobs younger than this (default 3600)
 
-JSON: {"store":{"builds","blobs","bytes"},"engine":{"containers","images"}}`,
+Uploads to bake serve (.bake/uploads) older than --grace that no running request names are
+removed too.
+
+JSON: {"store":{"builds","blobs","bytes","uploads","uploadBytes"},"engine":{"containers","images"}}`,
   options: ['dry-run', 'engine', 'grace'],
   service: 'forward',
   positionals: false,
@@ -36,6 +39,7 @@ JSON: {"store":{"builds","blobs","bytes"},"engine":{"containers","images"}}`,
       human: [
         `store: ${verb} ${store.builds.length} build(s), ${store.blobs.length} blob(s), ${(store.bytes / 1e6).toFixed(1)} MB`,
         ...store.builds.map((b) => `  ${b}`),
+        ...(store.uploads.length > 0 ? [`uploads: ${verb} ${store.uploads.length}, ${(store.uploadBytes / 1e6).toFixed(1)} MB`] : []),
         ...(engine ? [`engine: ${verb} ${engine.containers.length} container(s), ${engine.images.length} image(s)`] : []),
         ...(engine?.images ?? []).map((i) => `  ${i}`),
       ],

@@ -1,3 +1,4 @@
+import { escapeTerminal } from '../../util/terminal-text.js';
 import { defineCommand } from '../command.js';
 import { invoke } from '../invoke.js';
 
@@ -20,6 +21,7 @@ JSON: {"events":[{"at","by","kind":"commit"|"build"|"release"|"refusal","subject
       ...(values.env !== undefined && { env: values.env }),
       ...(values.limit !== undefined && { limit: values.limit }),
     });
-    return { json: result, human: result.events.map((e) => `${e.at}  ${e.by.padEnd(16)}  ${e.summary}`) };
+    // Recorded text comes from whoever recorded it: escape sequences are shown, never obeyed.
+    return { json: result, human: result.events.map((e) => escapeTerminal(`${e.at}  ${e.by.padEnd(16)}  ${e.summary}`).replaceAll('\n', '\\n')) };
   },
 });

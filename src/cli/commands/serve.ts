@@ -1,32 +1,42 @@
-import { UsageError } from '../../util/errors.js';
+import { readFile } from 'node:fs/promises';
 import { startService } from '../../service/server.js';
 import { loadTokens } from '../../service/tokens.js';
+import { InputError, UsageError } from '../../util/errors.js';
 import { defineCommand } from '../command.js';
 
 export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'run the bake service: one manifest and lock shared by many CI jobs',
-  help: `Usage: bake serve --tokens FILE [--port PORT] | --no-auth
+  help: `Usage: bake serve --tokens FILE [--port PORT] [--tls-cert FILE --tls-key FILE] [--allow-host NAME,…] | --no-auth
 
-Serves the workspace to clients (bake --service http://127.0.0.1:PORT …, or BAKE_SERVICE) on
+Serves the workspace to clients (bake --service-url http://127.0.0.1:PORT …, or BAKE_SERVICE) on
 127.0.0.1: commit, build, release, push, status, log and gc run here, through the same locks and
 race gate as a local run, with the same output and exit codes. commit takes uploads of each
 service's committed tree (verified against its digest). Progress streams to the client; a client
 that disconnects does not stop its command. Requests that a crash interrupted are recorded as
-failed when the service starts again.
+failed when the service starts again; half-written uploads and manifest temp files are removed.
 
 Writes are recorded as the caller's BAKE_ACTOR (else user@host), as "NAME (actor)" when the
 token's line names it.
 
 Options:
-  --tokens FILE   bearer tokens, one per line: "read TOKEN [NAME]" (status, log) or "write TOKEN [NAME]"
-  --no-auth       accept every request (loopback only; for a single developer)
-  --port PORT     default 7878; 0 picks a free port (printed on stdout)
+  --tokens FILE       bearer tokens, one per line: "read TOKEN [NAME]" (status, log) or "write TOKEN [NAME]";
+                      TOKEN may be sha256:<hex> of the token. The file must be private (chmod 600 FILE)
+  --no-auth           accept every request (loopback only; for a single developer)
+  --port PORT         default 7878; 0 picks a free port (printed on stdout)
+  --tls-cert FILE     serve https with this certificate (PEM; with --tls-key). Clients trust a
+  --tls-key FILE      private CA with BAKE_SERVICE_CA=FILE
+  --allow-host NAMES  host names besides 127.0.0.1 and localhost the service answers to (a proxy's)
+
+Requests naming another host (DNS rebinding), carrying a foreign Origin (a web page), or a body
+that is not application/json or application/x-tar are refused (403, 415), with or without auth.
+A body that delivers less than 1 KiB in 30 s is cut (408; BAKE_SERVICE_BODY_TIMEOUT_MS changes
+the window).
 
 Endpoints: POST /v1/commands {"command", "options": {…}, "actor"} (NDJSON answer: {"progress"} lines, then
 {"result"} or {"error"}), POST /v1/uploads?digest=sha256:… (a tar; answers {"upload": HEX}),
 GET /v1/queue, GET /v1/health.`,
-  options: ['tokens', 'no-auth', 'port'],
+  options: ['tokens', 'no-auth', 'port', 'tls-cert', 'tls-key', 'allow-host'],
   service: 'ignore',
   positionals: false,
   async run(ctx, _p, values) {
@@ -34,10 +44,25 @@ GET /v1/queue, GET /v1/health.`,
     if (typeof tokensFile !== 'string' && values['no-auth'] !== true) {
       throw new UsageError('bake serve: pass --tokens FILE (or --no-auth on a machine only you use)');
     }
+    if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+      throw new UsageError('bake serve: --tls-cert and --tls-key go together (the certificate and its private key, PEM)');
+    }
     const port = values['port'] ?? 7878;
     const tokens = typeof tokensFile === 'string' ? await loadTokens(tokensFile) : undefined;
-    const service = await startService({ workspace: ctx.workspace, port, tokens, env: ctx.env });
-    process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${service.port}` })}\n`);
+    const tls =
+      values['tls-cert'] !== undefined && values['tls-key'] !== undefined
+        ? { cert: await readPem(values['tls-cert'], 'certificate'), key: await readPem(values['tls-key'], 'private key') }
+        : undefined;
+    const service = await startService({
+      workspace: ctx.workspace,
+      port,
+      tokens,
+      env: ctx.env,
+      ...(tls && { tls }),
+      ...(values['allow-host'] !== undefined && { allowHosts: values['allow-host'] }),
+      ...bodyTimeout(ctx.env),
+    });
+    process.stdout.write(`${JSON.stringify({ url: service.url })}\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);
@@ -46,3 +71,25 @@ GET /v1/queue, GET /v1/health.`,
     return { json: {}, human: [] };
   },
 });
+
+async function readPem(file: string, what: string): Promise<Buffer> {
+  const pem = await readFile(file).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new InputError([{ file, message: `cannot read the TLS ${what} (${code})`, fix: 'pass a readable PEM file' }], { cause: error });
+  });
+  if (!pem.toString('latin1').includes('-----BEGIN ')) {
+    throw new InputError([{ file, message: `the TLS ${what} is not PEM`, fix: 'pass a PEM file (-----BEGIN …-----)' }]);
+  }
+  return pem;
+}
+
+/** BAKE_SERVICE_BODY_TIMEOUT_MS: the window of the slow-body cut, for tests and slow links. */
+function bodyTimeout(env: NodeJS.ProcessEnv): { bodyTimeout?: { windowMs: number } } {
+  const raw = env['BAKE_SERVICE_BODY_TIMEOUT_MS'];
+  if (raw === undefined || raw === '') return {};
+  const windowMs = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(windowMs) || windowMs < 100 || windowMs > 600_000) {
+    throw new UsageError(`BAKE_SERVICE_BODY_TIMEOUT_MS takes milliseconds from 100 to 600000, got ${JSON.stringify(raw)}`);
+  }
+  return { bodyTimeout: { windowMs } };
+}

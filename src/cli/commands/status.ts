@@ -1,5 +1,6 @@
 import { describeVector } from '../../manifest/vector.js';
 import type { StatusResult } from '../../app/status.js';
+import { escapeTerminal } from '../../util/terminal-text.js';
 import { defineCommand } from '../command.js';
 import { invoke } from '../invoke.js';
 
@@ -30,7 +31,8 @@ rollout stopped.`,
   service: 'forward',
   async run(ctx, _positionals, values) {
     const result = await invoke(ctx, 'status', { ...(values.env !== undefined && { env: values.env }) });
-    return { json: result, human: renderStatus(result) };
+    // Recorded text (revisions, authors, messages) is shown with its control characters escaped.
+    return { json: result, human: renderStatus(result).map((line) => escapeTerminal(line).replaceAll('\n', '\\n')) };
   },
 });
 
