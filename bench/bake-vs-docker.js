@@ -37,7 +37,7 @@ function writeData(file, size, kind, seed) {
 }
 
 /** A git workspace with `scale.services` services of `scale.bytes` each, half text, half random. */
-function makeWorkspace(dir, scale) {
+export function makeWorkspace(dir, scale) {
   const services = Array.from({ length: scale.services }, (_, s) => `svc${String(s).padStart(3, '0')}`);
   let yaml = 'services:\n';
   for (const name of services) {

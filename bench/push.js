@@ -1,4 +1,4 @@
-// Issue 4's push benchmark: a 10-service image (10 × 5 MB) pushed to Debian's docker-registry on
+// Issue 4's and issue 13's push benchmarks. Issue 4's: a 10-service image (10 × 5 MB) pushed to Debian's docker-registry on
 // 127.0.0.1, cold and with 9 of 10 service layers already there, by `bake push` (distribution
 // API, no engine) and by `docker push` of the same image in the same run.
 import { execFileSync, spawn } from 'node:child_process';
@@ -6,6 +6,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { makeWorkspace } from './bake-vs-docker.js';
 import { bake, fmt, gitEnv, hasDocker, ratio, sh, tempDir, timed } from './lib.js';
 
 function freePort() {
@@ -52,6 +53,13 @@ function workspace(dir) {
   sh('git init -q -b main && git add -A && git commit -qm init', { cwd: dir, env: gitEnv });
 }
 
+/** Bytes the registry stored under its data directory (its blobs are shared by repositories). */
+function registryBytes(dir) {
+  return Number(sh(`du -sb ${join(dir, 'data')} 2>/dev/null | cut -f1 || echo 0`).trim() || 0);
+}
+
+const mb = (n) => `${(n / 1e6).toFixed(1)} MB`;
+
 export async function benchPush(report) {
   if (!hasDocker()) {
     report('push', [['push benchmark', 'SKIPPED: needs a Docker engine for the docker push comparison']]);
@@ -63,6 +71,61 @@ export async function benchPush(report) {
     report('push', [['push benchmark', 'SKIPPED: docker-registry is not installed (apt-get install -y docker-registry)']]);
     return;
   }
+  await benchSmallPush(report);
+  await benchLargePush(report);
+}
+
+/**
+ * Issue 13: a 500 MB image (10 services × 50 MB, half text, half random) pushed uncompressed, with
+ * --compress (first: compressing; again to a new repository: the cached twins), and by
+ * `docker push` (which gzips on every push), in the same run; bytes sent and time.
+ */
+async function benchLargePush(report) {
+  const tmp = tempDir('push-large');
+  const registry = await startRegistry(tmp.dir);
+  const loaded = [];
+  try {
+    const ws = join(tmp.dir, 'ws');
+    mkdirSync(ws);
+    makeWorkspace(ws, { services: 10, bytes: 50e6, files: 10 });
+    const built = JSON.parse(bake(['-C', ws, '--json', 'build', '--commit', '--load', 'big']).stdout).builds[0];
+    loaded.push(built.load.tag);
+    const push = (repo, extra = []) => {
+      const run = bake(['-C', ws, '--json', 'push', ...extra, 'big', `${registry.address}/${repo}`]);
+      return { seconds: run.seconds, result: JSON.parse(run.stdout) };
+    };
+    const plain = push('plain');
+    const gzip1 = push('gzip1', ['--compress']);
+    const gzip2 = push('gzip2', ['--compress']);
+    const again = push('gzip2', ['--compress']);
+    const dockerRef = `${registry.address}/docker:1`;
+    execFileSync('/usr/bin/docker', ['tag', built.load.imageId, dockerRef]);
+    loaded.push(dockerRef);
+    const before = registryBytes(tmp.dir);
+    const docker = timed('/usr/bin/docker', ['push', '-q', dockerRef]);
+    const dockerBytes = registryBytes(tmp.dir) - before;
+    const at100 = (bytes) => `${(bytes / 12.5e6).toFixed(1)} s at 100 Mbit/s`;
+    report('push a 500 MB image to a local registry (10 services × 50 MB, half text, half random)', [
+      ['bake push (uncompressed)', `${fmt(plain.seconds)}, ${mb(plain.result.bytes)} sent (${at100(plain.result.bytes)})`],
+      ['bake push --compress, first (gzip -6)', `${fmt(gzip1.seconds)}, ${mb(gzip1.result.bytes)} sent (${at100(gzip1.result.bytes)})`],
+      ['bake push --compress, cached twins, new repo', `${fmt(gzip2.seconds)}, ${mb(gzip2.result.bytes)} sent`],
+      ['bake push --compress, same repo again', `${fmt(again.seconds)} (${again.result.uploaded} uploaded, ${again.result.skipped} skipped)`],
+      ['docker push (gzips every push)', `${fmt(docker.seconds)}, ${mb(dockerBytes)} stored (${at100(dockerBytes)})`],
+      ['speed-up: docker push / bake push', `${ratio(docker.seconds, plain.seconds)} uncompressed, ${ratio(docker.seconds, gzip2.seconds)} --compress cached`],
+      [
+        'pushed digests',
+        `uncompressed = store digest: ${plain.result.digest === built.digest ? 'yes' : 'NO'}; --compress: ${gzip1.result.digest === gzip2.result.digest ? 'stable' : 'UNSTABLE'} ${gzip1.result.digest.slice(0, 19)}, store ${gzip1.result.storeDigest.slice(0, 19)}`,
+      ],
+    ]);
+  } finally {
+    if (loaded.length > 0) sh(`/usr/bin/docker rmi -f ${loaded.join(' ')} >/dev/null 2>&1 || true`);
+    registry.stop();
+    tmp.cleanup();
+  }
+}
+
+/** Issue 4's benchmark: 10 × 5 MB, cold and with 9 of 10 service layers present. */
+async function benchSmallPush(report) {
   const tmp = tempDir('push');
   const registry = await startRegistry(tmp.dir);
   const tag = `bake-bench-push-${process.pid}`;

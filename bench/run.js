@@ -6,6 +6,8 @@ import { benchParallelBakes } from './parallel-bakes.js';
 import { benchPush } from './push.js';
 import { benchDeploy } from './deploy.js';
 import { benchService } from './service.js';
+import { benchRevoke } from './revoke.js';
+import { benchHistory } from './history.js';
 
 const sections = {
   bake: benchBakeVsDocker,
@@ -14,6 +16,8 @@ const sections = {
   push: benchPush,
   deploy: benchDeploy,
   service: benchService,
+  revoke: benchRevoke,
+  history: benchHistory,
 };
 
 function report(title, rows) {

@@ -11,6 +11,8 @@ import { pageOf, type Page, type PageOptions } from './paging.js';
 export interface BuildsViewOptions extends PageOptions {
   /** Only this image's builds. */
   image?: string;
+  /** With `image`: only this build (a link to one build, from a refusal). */
+  build?: number;
 }
 
 /** One layer of an image, and what it holds. */
@@ -75,7 +77,8 @@ export async function buildsView(ctx: AppContext, options: BuildsViewOptions = {
   const images = Object.entries(manifest.builds)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([image, list]) => ({ image, builds: list.length, latest: list.at(-1)?.id ?? 0 }));
-  const chosen = options.image === undefined ? Object.values(manifest.builds).flat() : (manifest.builds[options.image] ?? []);
+  const all = options.image === undefined ? Object.values(manifest.builds).flat() : (manifest.builds[options.image] ?? []);
+  const chosen = options.build === undefined ? all : all.filter((b) => b.id === options.build);
   const newestFirst = [...chosen].sort((a, b) => b.generation - a.generation || b.id - a.id);
   const page = pageOf(newestFirst, options);
   const released = releasesByBuild(manifest);

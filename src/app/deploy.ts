@@ -32,7 +32,8 @@ export interface DeployOptions {
 }
 
 /**
- * Releases a build through the race gate (RaceRefusedError, exit 3, before anything starts), then
+ * Releases a build through the race gate (RaceRefusedError, or IncompatibleRefusedError when some
+ * mix of versions the rollout creates cannot work together: exit 3, before anything starts), then
  * under the environment's lock loads it by digest and rolls it out behind the router. First it
  * does what is due (a probation that ran out, a rollout past its deadline) and checks live toggles
  * against the new versions (turned off first, or ToggleConflictError, exit 3). A failed rollout is
@@ -82,6 +83,8 @@ export async function deploy(ctx: AppContext, options: DeployOptions): Promise<D
       env: ctx.env,
       progress: ctx.progress,
       extra: { strategy, ...(retried && { retryOf: retried.id }) },
+      // The compatibility check judges every mix of versions this rollout will run.
+      rollout: { strategy, replicas: env.replicas, batch: env.batch, probation: env.probationSeconds > 0 || env.preview === true },
     });
     const result = await rollOut(ctx, await open(), rolloutRelease(release), strategy);
     return { ...result, ...(togglesOff.length > 0 && { togglesOff }) };

@@ -1,6 +1,5 @@
 import type { EnvironmentConfig } from '../config/types.js';
 import { loadWorkspace } from '../config/workspace.js';
-import { findRouter } from '../deploy/router-process.js';
 import { BakeError } from '../util/errors.js';
 import type { AppContext } from './context.js';
 import { status, type EnvironmentStatus } from './status.js';
@@ -16,13 +15,16 @@ export interface EnvironmentDeclared {
   probationSeconds: number;
 }
 
-/** One environment as the dashboard shows it: its status (with router figures when its router runs) and its declaration. */
+/** Earlier releases sent per environment: the page shows the newest; `bake log --env` has them all. */
+export const PREVIOUS_SHOWN = 10;
+
+/** One environment as the dashboard shows it: its status and its declaration. */
 export interface EnvironmentView extends EnvironmentStatus {
   name: string;
   /** Absent from bake.yaml (only recorded in the manifest), or bake.yaml could not be read: null. */
   declared: EnvironmentDeclared | null;
-  /** The router's feature toggles; null when no router runs. */
-  toggles: Record<string, boolean> | null;
+  /** How many earlier releases there are; `previous` holds only the newest PREVIOUS_SHOWN of them. */
+  previousTotal: number;
 }
 
 /** What `environmentsView` answers. */
@@ -34,30 +36,24 @@ export interface EnvironmentsViewResult {
 }
 
 /**
- * Every environment, recorded or declared: its live releases with their states and rollouts, what
- * it ran before, why its last rollout stopped, and — for environments a deploy put behind a router
- * — every serving release's share and figures (status --env) and the toggles. Reads the manifest
- * once more per environment whose router runs. Throws ManifestError for a corrupt manifest.
+ * Every environment, recorded or declared: its live releases with their states and rollouts, the
+ * newest releases before them, why its last rollout stopped, what is pending, and what bake.yaml
+ * declares (strategy, canary steps). A function of the manifest and bake.yaml only: what the
+ * routers see now is `routerFigures`. Throws ManifestError for a corrupt manifest.
  */
 export async function environmentsView(ctx: AppContext, _options: EnvironmentsViewOptions = {}): Promise<EnvironmentsViewResult> {
   const [overall, config] = await Promise.all([status(ctx, {}), declaredEnvironments(ctx.workspace)]);
   const names = [...new Set([...Object.keys(overall.environments), ...config.declared.keys()])].sort();
-  const environments = await Promise.all(
-    names.map(async (name): Promise<EnvironmentView> => {
-      let entry: EnvironmentStatus = overall.environments[name] ?? { live: [], running: {}, previous: [], refusals: 0 };
-      // Only a deploy starts a router (a plain `bake release` has none): its figures cost one more status read.
-      const router = await findRouter(ctx.workspace, name).catch(() => undefined);
-      let toggles: Record<string, boolean> | null = null;
-      if (router) {
-        if (entry.serving === undefined) entry = (await status(ctx, { env: name })).environments[name] ?? entry;
-        toggles = await router.client.state().then(
-          (s) => s.toggles,
-          () => null,
-        );
-      }
-      return { ...entry, name, declared: config.declared.get(name) ?? null, toggles };
-    }),
-  );
+  const environments = names.map((name): EnvironmentView => {
+    const entry: EnvironmentStatus = overall.environments[name] ?? { live: [], running: {}, previous: [], refusals: 0 };
+    return {
+      ...entry,
+      previous: entry.previous.slice(0, PREVIOUS_SHOWN),
+      previousTotal: entry.previous.length,
+      name,
+      declared: config.declared.get(name) ?? null,
+    };
+  });
   return { generation: overall.generation, environments, configProblem: config.problem };
 }
 
@@ -71,6 +67,7 @@ async function declaredEnvironments(workspace: string): Promise<{ declared: Map<
     return { declared, problem: null };
   } catch (error) {
     if (!(error instanceof BakeError)) throw error;
-    return { declared: new Map(), problem: error.message };
+    // Said relative to the workspace: whoever reads the page need not learn the host's paths.
+    return { declared: new Map(), problem: error.message.split(`${workspace}/`).join('') };
   }
 }

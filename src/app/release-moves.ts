@@ -6,6 +6,8 @@ import { currentActor } from '../config/workspace-paths.js';
 import type { AppContext } from './context.js';
 import { deployContext } from './deploy-context.js';
 import type { EnvironmentRuntime } from './environment-runtime.js';
+import { migrateAfterRetire } from '../compat/run-migrations.js';
+import { migrationSite } from './migration-site.js';
 
 /**
  * The two ways a release on probation leaves it, shared by promote, rollback, abort, the canary
@@ -39,7 +41,9 @@ export async function withdrawRelease(
 
 /**
  * Promotes `live`: it gets the full replica count and all traffic, every other instance is retired
- * (they run `previous`, which an undo starts again), and it is committed. Throws StepsUndoneError, UndoFailedError.
+ * (they run `previous`, which an undo starts again), and it is committed; then the contract
+ * migrations that no running version needs any more run. Throws StepsUndoneError, UndoFailedError,
+ * MigrationFailedError (the release stays committed).
  */
 export async function promoteRelease(
   ctx: AppContext,
@@ -59,6 +63,8 @@ export async function promoteRelease(
     note: options.note,
     patch: { probationUntil: undefined, rollout: undefined },
   });
+  // The old instances are gone and the probation is over: the contract migrations it waited for may run.
+  await migrateAfterRetire(migrationSite(ctx, rt), live, (await rt.router.state()).instances.map((i) => i.vector));
 }
 
 /** The context without its signal: these moves finish once begun. */

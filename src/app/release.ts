@@ -12,6 +12,8 @@ export interface ReleaseOptions {
   allowStale?: boolean;
   /** Go back on purpose: allows regressions and conflicts (recorded). */
   rollback?: boolean;
+  /** Release it although it holds a revoked version (recorded). */
+  allowRevoked?: boolean;
 }
 
 /** What `bake release --json` prints. */
@@ -19,7 +21,7 @@ export type { ReleaseResult };
 
 /**
  * Hands a build to an environment through the race gate. Throws RaceRefusedError (exit 3) when
- * the gate refuses (the refusal is recorded), InputError for an unknown image, build or bad
+ * the gate refuses (the refusal is recorded; RevokedRefusedError for a revoked version), InputError for an unknown image, build or bad
  * environment name, UsageError when the image or environment is missing.
  */
 export async function release(ctx: AppContext, options: ReleaseOptions): Promise<ReleaseResult> {
@@ -29,6 +31,7 @@ export async function release(ctx: AppContext, options: ReleaseOptions): Promise
     ...(options.build !== undefined && { build: options.build }),
     allowStale: options.allowStale === true,
     rollback: options.rollback === true,
+    allowRevoked: options.allowRevoked === true,
     env: ctx.env,
     progress: ctx.progress,
   });

@@ -74,7 +74,13 @@ async function postWebhook(ctx: AppContext, url: string, document: RevocationDoc
       maxBodyBytes: MAX_OUTPUT,
       ...(ctx.signal && { signal: ctx.signal }),
     });
-    return { kind: 'webhook', target, ok: response.ok, status: response.status, ...(!response.ok && { output: tail(await response.text()) }) };
+    return {
+      kind: 'webhook',
+      target,
+      ok: response.ok,
+      status: response.status,
+      ...(!response.ok && { output: tail(await response.text()) }),
+    };
   } catch (error) {
     return { kind: 'webhook', target, ok: false, output: (error as Error).message };
   }

@@ -6,11 +6,14 @@ import type { AppContext } from './context.js';
 import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock } from './environment-runtime.js';
 import { stopRecord, withdrawRelease } from './release-moves.js';
 import { rollOut, rolloutRelease } from './rollout.js';
+import { allowedRevokedNote, revokedOnRollback } from './revoked-rollback.js';
 import { DEFAULT_PROGRESS_DEADLINE, dueChange, settleEnvironment } from './settle.js';
 import { guardToggles } from './toggle-guard.js';
 
 export interface RollbackOptions {
   env: string;
+  /** Go back even to a release that holds a revoked version (recorded). */
+  allowRevoked?: boolean;
 }
 
 /** A release on probation was withdrawn: `to` is the release that serves again, if any. */
@@ -44,8 +47,11 @@ export type RollbackResult = WithdrawResult | RedeployResult;
  * second and restarts nothing — then its instances are retired and it is marked rolled-back. A
  * committed release is replaced by redeploying the previous release's build as a new release
  * (blue-green, recorded with --rollback). Live toggles the previous versions do not meet are turned
- * off first, or refused (ToggleConflictError, exit 3). Throws BakeError when nothing runs or there
- * is nothing to go back to, and what deploy throws.
+ * off first, or refused (ToggleConflictError, exit 3). It never goes back to a revoked version
+ * unless `allowRevoked` (RevokedRefusedError, exit 3, before anything moves), nor to code older
+ * than a contract migration that ran (IncompatibleRefusedError, exit 3, naming the migration; no
+ * override). Throws BakeError when nothing runs or there is nothing to go back to, and what
+ * deploy throws.
  */
 export async function rollback(ctx: AppContext, options: RollbackOptions): Promise<RollbackResult> {
   const { ws, env } = await environmentConfig(ctx, options.env);
@@ -57,6 +63,7 @@ export async function rollback(ctx: AppContext, options: RollbackOptions): Promi
     const { live, previous } = await liveAndPrevious(ws.dir, env.name, env.image);
     if (!live) throw new BakeError(`${env.name} runs nothing to roll back`);
     if (live.state === 'probation') {
+      const revoked = previous ? await revokedOnRollback(ws.dir, env.name, previous, options.allowRevoked === true) : [];
       const togglesOff = previous ? await guardToggles(ctx, ws.dir, env.name, [previous.vector], 'rollback') : [];
       const router = await findRouter(ws.dir, env.name);
       let switchedMs: number | undefined;
@@ -70,7 +77,9 @@ export async function rollback(ctx: AppContext, options: RollbackOptions): Promi
           ctx.progress({ kind: 'done', message: `${env.name}: traffic is back on release ${others.join(', ')} (${switchedMs} ms)` });
         }
       }
-      const note = `rolled back during probation${switchedMs !== undefined ? `: traffic switched back in ${switchedMs} ms` : ''}`;
+      const note =
+        `rolled back during probation${switchedMs !== undefined ? `: traffic switched back in ${switchedMs} ms` : ''}` +
+        allowedRevokedNote(revoked);
       await withdrawRelease(ctx, await openRuntime(ctx, ws, env), live, {
         note,
         stopped: stopRecord(ctx, { reason: 'abort', message: note }),
@@ -90,10 +99,12 @@ export async function rollback(ctx: AppContext, options: RollbackOptions): Promi
       build: previous.build,
       rollback: true,
       allowStale: true,
+      allowRevoked: options.allowRevoked === true,
       acceptsDev: env.dev,
       initialState: 'installing',
       env: ctx.env,
       extra: { strategy: 'blue-green' },
+      rollout: { strategy: 'blue-green', replicas: env.replicas, batch: env.batch },
     });
     const rt = await openRuntime(ctx, ws, env);
     // Going back keeps nothing on probation: the release being left is what is wrong.

@@ -12,6 +12,8 @@ import type { AppContext } from './context.js';
 import { deployContext } from './deploy-context.js';
 import { liveAndPrevious, routerUrls, type EnvironmentRuntime } from './environment-runtime.js';
 import { stopRecord } from './release-moves.js';
+import { migrateAfterRetire, migrateBeforeStart } from '../compat/run-migrations.js';
+import { migrationSite } from './migration-site.js';
 
 export { deployContext };
 
@@ -53,8 +55,11 @@ export function rolloutRelease(release: ReleaseResult): RolloutRelease {
  * for `probation` seconds (probation); canary and A/B stay on probation, and a canary with `steps`
  * ramps through them (runCanarySteps). A failed or interrupted deploy is undone step by step and
  * the release marked rolled-back with the reason, which makes the previous release live again.
- * With nothing running yet, every strategy is a recreate. Throws StepsUndoneError (kind
- * interrupted: StepsInterruptedError), UndoFailedError, CanaryFailedError, RolloutInterruptedError.
+ * With nothing running yet, every strategy is a recreate. Schema migrations: expand ones run
+ * before the first new instance starts; contract ones once the release is committed with the old
+ * instances gone (MigrationFailedError, after the release is recorded committed, when one fails).
+ * Throws StepsUndoneError (kind interrupted: StepsInterruptedError), UndoFailedError,
+ * CanaryFailedError, RolloutInterruptedError, MigrationFailedError.
  */
 export async function rollOut(
   ctx: AppContext,
@@ -79,6 +84,8 @@ export async function rollOut(
     preview: rt.env.preview === true,
   };
   try {
+    // Expand migrations before any new instance starts: add-only, so the old fleet keeps working (never undone).
+    await migrateBeforeStart(migrationSite(ctx, rt), release, old.map((i) => i.vector));
     await runSteps(strategySteps(chosen, deploy, old, options), {
       what: `deploy of ${release.image}:${release.build} to ${rt.env.name}`,
       log: deploy.log,
@@ -128,6 +135,10 @@ export async function rollOut(
     note,
     patch: { strategy: chosen, ...(probationUntil && { probationUntil }), ...(rollout && { rollout }) },
   });
+  // Contract migrations only once the old instances are gone: never on probation or with a canary live.
+  if (state === 'committed') {
+    await migrateAfterRetire(migrationSite(ctx, rt), release, (await rt.router.state()).instances.map((i) => i.vector));
+  }
   const result: DeployResult = {
     env: rt.env.name,
     image: release.image,

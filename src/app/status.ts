@@ -3,6 +3,7 @@ import { readManifest } from '../manifest/manifest-file.js';
 import type { BuildRecord, ReleaseFigures, ReleaseRecord, VersionVector } from '../manifest/model.js';
 import { staleServices } from '../manifest/staleness.js';
 import { liveReleases, runningVector } from '../release/release.js';
+import { revokedStatus, type RevokedStatus } from '../revoke/revoked-status.js';
 import type { AppContext } from './context.js';
 
 export interface StatusOptions {
@@ -58,9 +59,14 @@ export interface StatusResult {
   images: Record<string, BuildStatus[]>;
   environments: Record<string, EnvironmentStatus>;
   interrupted: NonNullable<Awaited<ReturnType<typeof readManifest>>['interrupted']>;
+  /** Every revoked version, and every environment (live now), build and image digest that holds one. */
+  revoked: RevokedStatus;
 }
 
-/** The latest version of each service, every build and whether it is stale, and what each environment runs. */
+/**
+ * The latest version of each service, every build and whether it is stale, what each environment
+ * runs, and every revoked version with what holds it.
+ */
 export async function status(ctx: AppContext, options: StatusOptions = {}): Promise<StatusResult> {
   const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
   const services = Object.fromEntries(
@@ -117,7 +123,8 @@ export async function status(ctx: AppContext, options: StatusOptions = {}): Prom
       if (serving) status.serving = serving;
     }
   }
-  return { generation: manifest.generation, services, images, environments, interrupted: manifest.interrupted ?? [] };
+  const revoked = revokedStatus(manifest, { ...(options.env !== undefined && { env: options.env }) });
+  return { generation: manifest.generation, services, images, environments, interrupted: manifest.interrupted ?? [], revoked };
 }
 
 /** What waits in an environment, said the way an operator acts on it. */

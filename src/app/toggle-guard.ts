@@ -2,7 +2,10 @@ import { findRouter } from '../deploy/router-process.js';
 import { ToggleConflictError } from '../deploy/rollout-errors.js';
 import type { VersionVector } from '../manifest/model.js';
 import { recordChange } from '../release/release-state.js';
-import { unmet } from '../router/toggle-requirements.js';
+import { unmet, unmetInterfaces } from '../router/toggle-requirements.js';
+import { interfaceProviders } from '../compat/interface-providers.js';
+import { workspacePaths } from '../config/workspace-paths.js';
+import { readManifest } from '../manifest/manifest-file.js';
 import type { AppContext } from './context.js';
 
 /**
@@ -23,19 +26,32 @@ export async function guardToggles(
   const router = await findRouter(workspace, env);
   if (!router) return [];
   const state = await router.client.state();
-  const conflicts: { toggle: string; service: string; have: number; want: number; refuse: boolean }[] = [];
+  const conflicts: { toggle: string; service: string; have: number; want: number; refuse: boolean; needs: string }[] = [];
+  let manifest: Awaited<ReturnType<typeof readManifest>> | undefined;
   for (const [toggle, on] of Object.entries(state.toggles)) {
-    const rule = state.toggleRules?.[toggle];
+    let rule = state.toggleRules?.[toggle];
     if (!on || !rule) continue;
+    if (rule.interfaces && rule.interfaces.length > 0) {
+      // Versions committed since the toggle was set: the router learns what they provide before they run.
+      manifest ??= await readManifest(workspacePaths(workspace).manifest);
+      const known = manifest;
+      const fresh = rule.interfaces.map((i) => ({ ...i, providers: interfaceProviders(known, i.interface) }));
+      if (JSON.stringify(fresh) !== JSON.stringify(rule.interfaces)) {
+        rule = { ...rule, interfaces: fresh };
+        await router.client.setToggle(toggle, true, rule);
+      }
+    }
     for (const vector of vectors) {
       const broken = unmet(vector, rule.requires)[0];
-      if (broken) {
+      const iface = broken ? undefined : unmetInterfaces(vector, rule.interfaces ?? [])[0];
+      if (broken || iface) {
         conflicts.push({
           toggle,
-          service: broken.service,
-          have: vector[broken.service] ?? 0,
-          want: broken.version,
+          service: broken?.service ?? iface?.service ?? '',
+          have: broken ? (vector[broken.service] ?? 0) : (iface?.have ?? 0),
+          want: broken?.version ?? 0,
           refuse: rule.conflict === 'refuse',
+          needs: broken ? `${broken.service}>=${broken.version}` : `${iface?.requirement.interface} ${iface?.requirement.range}`,
         });
         break;
       }
@@ -44,7 +60,7 @@ export async function guardToggles(
   const refused = conflicts.find((c) => c.refuse);
   if (refused) {
     throw new ToggleConflictError(
-      `refusing the ${action} of ${env}: toggle ${refused.toggle} is on and requires ${refused.service}>=${refused.want}, ` +
+      `refusing the ${action} of ${env}: toggle ${refused.toggle} is on and requires ${refused.needs}, ` +
         `but it would run ${refused.service} v${refused.have}. Turn it off first (bake toggle ${refused.toggle} off --env ${env})`,
       refused.toggle,
       refused.service,
@@ -54,7 +70,7 @@ export async function guardToggles(
   }
   for (const c of conflicts) {
     await router.client.setToggle(c.toggle, false);
-    const message = `toggle ${c.toggle} off before the ${action}: it requires ${c.service}>=${c.want}, and ${c.service} v${c.have} will run`;
+    const message = `toggle ${c.toggle} off before the ${action}: it requires ${c.needs}, and ${c.service} v${c.have} will run`;
     ctx.progress({ kind: 'done', message: `${env}: ${message}` });
     await recordChange(
       workspace,

@@ -1,6 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findRouter } from '../deploy/router-process.js';
-import { blockers, ToggleBlockedError, type Requirement } from '../router/toggle-requirements.js';
+import { interfaceProviders } from '../compat/interface-providers.js';
+import type { WorkspaceConfig } from '../config/types.js';
+import { workspacePaths } from '../config/workspace-paths.js';
+import { readManifest } from '../manifest/manifest-file.js';
+import { blockers, ToggleBlockedError, type InterfaceRequirement, type Requirement } from '../router/toggle-requirements.js';
 import { recordChange } from '../release/release-state.js';
 import { BakeError, UsageError } from '../util/errors.js';
 import type { AppContext } from './context.js';
@@ -14,7 +18,11 @@ export interface ToggleOptions {
   env: string;
   feature: string;
   on: boolean;
-  /** Turning on waits until every live instance running one of these services runs at least that version. */
+  /**
+   * Turning on waits until every live instance running one of these services runs at least that
+   * version. A name that is no service of bake.yaml but an interface some version provides
+   * (`orders-api>=3`) requires that interface: every live provider's major at least that.
+   */
   requires?: Requirement[];
   /** How long to keep checking the requirements before refusing (0 to MAX_TOGGLE_WAIT_SECONDS; default 0). */
   waitSeconds?: number;
@@ -50,11 +58,11 @@ export async function toggle(ctx: AppContext, options: ToggleOptions): Promise<T
   const { ws, env } = await environmentConfig(ctx, options.env);
   const router = await findRouter(ws.dir, env.name);
   if (!router) throw new BakeError(`${env.name} is not running (no router): bake up ${env.name} first`);
-  const requires = options.requires ?? [];
-  if (options.on && requires.length > 0) {
+  const { requires, interfaces } = await resolveRequirements(ws, options.requires ?? []);
+  if (options.on && requires.length + interfaces.length > 0) {
     const deadline = Date.now() + wait * 1000;
     for (;;) {
-      const blocking = blockers((await router.client.state()).instances, requires);
+      const blocking = blockers((await router.client.state()).instances, requires, interfaces);
       if (blocking.length === 0) break;
       const left = deadline - Date.now();
       if (left <= 0) throw new ToggleBlockedError(options.feature, env.name, blocking);
@@ -62,10 +70,14 @@ export async function toggle(ctx: AppContext, options: ToggleOptions): Promise<T
       await sleep(Math.min(POLL_MS, left), undefined, ctx.signal ? { signal: ctx.signal } : {});
     }
   }
-  const rule = options.on && requires.length > 0 ? { requires, conflict: options.conflict ?? 'off' } : undefined;
+  const rule =
+    options.on && requires.length + interfaces.length > 0
+      ? { requires, conflict: options.conflict ?? 'off', ...(interfaces.length > 0 && { interfaces }) }
+      : undefined;
   await router.client.setToggle(options.feature, options.on, rule);
   const toggles = (await router.client.state()).toggles;
-  const needs = rule ? ` (requires ${requires.map((r) => `${r.service}>=${r.version}`).join(', ')}; on conflict: ${rule.conflict})` : '';
+  const named = [...requires.map((r) => `${r.service}>=${r.version}`), ...interfaces.map((i) => `${i.interface} ${i.range}`)];
+  const needs = rule ? ` (requires ${named.join(', ')}; on conflict: ${rule.conflict})` : '';
   await recordChange(
     ws.dir,
     env.name,
@@ -77,4 +89,30 @@ export async function toggle(ctx: AppContext, options: ToggleOptions): Promise<T
     { env: ctx.env },
   );
   return { env: env.name, feature: options.feature, on: options.on, toggles };
+}
+
+/**
+ * Splits `--requires` into service requirements (a service of bake.yaml) and interface ones (an
+ * interface some committed version provides: `orders-api>=3` is the range `>=3` over its majors).
+ * Throws UsageError for a name that is neither.
+ */
+async function resolveRequirements(
+  ws: WorkspaceConfig,
+  named: readonly Requirement[],
+): Promise<{ requires: Requirement[]; interfaces: InterfaceRequirement[] }> {
+  const requires = named.filter((r) => ws.services.has(r.service));
+  const rest = named.filter((r) => !ws.services.has(r.service));
+  if (rest.length === 0) return { requires, interfaces: [] };
+  const manifest = await readManifest(workspacePaths(ws.dir).manifest);
+  const interfaces = rest.map((r): InterfaceRequirement => {
+    const providers = interfaceProviders(manifest, r.service);
+    if (Object.keys(providers).length === 0) {
+      throw new UsageError(
+        `bake toggle: --requires ${r.service}>=${r.version}: no service or interface named ${r.service} ` +
+          `(services: ${[...ws.services.keys()].join(', ')}; an interface must be provided by some committed version)`,
+      );
+    }
+    return { interface: r.service, range: `>=${r.version}`, providers };
+  });
+  return { requires, interfaces };
 }

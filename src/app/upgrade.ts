@@ -88,6 +88,7 @@ export async function upgrade(ctx: AppContext, options: UpgradeOptions): Promise
       env: ctx.env,
       progress: ctx.progress,
       extra: { strategy: 'in-place', upgradeOf: live.id },
+      rollout: { strategy: 'in-place', replicas: env.replicas, batch: 1 },
     });
     const rt = await openRuntime(ctx, ws, env);
     const from = await rt.targetOf(live);

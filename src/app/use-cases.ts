@@ -27,6 +27,14 @@ const loaders = {
   settle: async () => (await import('./settle.js')).settle,
   revoke: async () => (await import('./revoke.js')).revoke,
   unrevoke: async () => (await import('./unrevoke.js')).unrevoke,
+  // The dashboard's read models (bake serve's page): paged, read-only.
+  'manifest-generation': async () => (await import('./manifest-generation.js')).manifestGeneration,
+  'environments-view': async () => (await import('./environments-view.js')).environmentsView,
+  'versions-view': async () => (await import('./versions-view.js')).versionsView,
+  'builds-view': async () => (await import('./builds-view.js')).buildsView,
+  'refusals-view': async () => (await import('./refusals-view.js')).refusalsView,
+  timeline: async () => (await import('./timeline.js')).timeline,
+  'router-figures': async () => (await import('./router-figures.js')).routerFigures,
 };
 
 type Loaders = typeof loaders;

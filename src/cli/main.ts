@@ -219,7 +219,8 @@ function legacyServiceFlag(args: string[], command: Command): string[] {
  */
 function reportError(error: unknown, json: boolean, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): number {
   const classified = classifyError(error, { local: true });
-  if (json) io.stdout.write(`${JSON.stringify({ error: { kind: classified.kind, message: classified.message, ...classified.details() } }, null, 2)}\n`);
+  const document = { error: { kind: classified.kind, message: classified.message, ...classified.details() } };
+  if (json) io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   const fix = classified instanceof InternalError ? ` (fix: ${classified.fix})` : '';
   // A message may quote recorded text (an author, a revision): shown, never obeyed by the terminal.
   io.stderr.write(`bake: ${escapeTerminal(`${classified.message}${fix}`)}\n`);

@@ -81,6 +81,7 @@ export const OPTIONS = {
   revision: string(text),
   author: string(text),
   'commit-time': string(wholeNumber(0, 253_402_300_799)),
+  after: string(wholeNumber(0)),
   commit: boolean(),
   serialize: boolean(),
   'max-rebakes': string(wholeNumber(0, 100)),

@@ -19,6 +19,8 @@ import { proveCheckout, type CheckoutCandidate } from '../history/checkout-proof
 import type { HistoryProof } from '../history/follows.js';
 import { HistoryRefusedError, type CommitRefusal } from '../history/history-refusal.js';
 import { recordCandidates, type Candidate } from './record-versions.js';
+import type { Declarations } from '../compat/declarations.js';
+import { declarationSalt, declarationsOf } from '../compat/read-declarations.js';
 
 /** A directory that stands in for a service's source: `--from DIR`, or a tree uploaded to the service. */
 export interface DirectoryTree {
@@ -106,13 +108,15 @@ export async function recordCommits(ws: WorkspaceConfig, services: readonly Serv
       ...(directory?.origin !== undefined && { origin: directory.origin }),
       ...(options.env !== undefined && { env: options.env }),
     });
-    const digest = snapshot.treeDigest ?? (await contentDigest(snapshot.entries, `${service.install}\0${service.build ?? ''}`));
+    const digest = snapshot.treeDigest ?? (await contentDigest(snapshot.entries, `${service.install}\0${service.build ?? ''}${declarationSalt(service)}`));
     if (before?.digest === digest) return { service, unchanged: before };
     progress({ kind: 'step', message: `pack ${service.name}` });
     const layer = await writeLayer(store, snapshot.entries, { prefix: service.install, mtime: snapshot.time });
     const repo = sources.get(service.name)?.repo;
     const checkout = tree && repo ? { top: repo.top, head: tree.head, revision: tree.revision } : undefined;
-    return { service, candidate: candidateOf(service, snapshot, digest, layer), ...(checkout && { checkout }), ...(directory && { directory }) };
+    // What the version declares (provides, requires, schema) is recorded with it (src/compat).
+    const declared = await declarationsOf(service, snapshot.entries);
+    return { service, candidate: candidateOf(service, snapshot, digest, layer, declared), ...(checkout && { checkout }), ...(directory && { directory }) };
   });
 
   const results = new Map<string, CommitResult>();
@@ -167,7 +171,7 @@ interface Prepared {
   directory?: DirectoryTree;
 }
 
-function candidateOf(service: ServiceConfig, snapshot: Snapshot, digest: Digest, layer: Layer): Omit<Candidate, 'gate'> {
+function candidateOf(service: ServiceConfig, snapshot: Snapshot, digest: Digest, layer: Layer, declared: Declarations): Omit<Candidate, 'gate'> {
   return {
     service: service.name,
     version: {
@@ -178,6 +182,7 @@ function candidateOf(service: ServiceConfig, snapshot: Snapshot, digest: Digest,
       ...(snapshot.revision !== undefined && { revision: snapshot.revision }),
       ...(snapshot.author !== undefined && { author: snapshot.author }),
       created: isoSeconds(snapshot.time),
+      ...declared,
     },
   };
 }

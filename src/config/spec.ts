@@ -22,6 +22,44 @@ const ABSOLUTE_PATH: Pattern = { regex: /^\/./, says: 'an absolute path other th
 const INNER_PATH: Pattern = { regex: /^(?!\/)(?!(.*\/)?\.\.(\/|$)).+/, says: 'a relative path inside the tree, without ..' };
 const URL_PATH: Pattern = { regex: /^\//, says: 'an HTTP path starting with /, e.g. /healthz' };
 
+const INTERFACE_NAME: Pattern = {
+  regex: /^[a-z0-9][a-z0-9._-]{0,62}$/,
+  says: 'an interface name of lower-case letters, digits, ".", "_" and "-" (at most 63), e.g. orders-api',
+};
+const MIGRATION_NUMBER: Pattern = { regex: /^[1-9][0-9]{0,5}$/, says: 'a migration number 1, 2, 3…' };
+
+const providesSpec = map(integer({ description: 'The major version of the interface it provides.', minimum: 0, maximum: 1000000 }), {
+  description: 'Interfaces this service provides: name → major version, e.g. {orders-api: 3}.',
+  keys: INTERFACE_NAME,
+});
+const requiresSpec = map(string({ description: 'A semver range of the majors it works with, e.g. ">=2 <4" or ^3.' }), {
+  description: 'Interfaces this service calls: name → semver range. The release gate refuses a rollout during which a running provider is outside it.',
+  keys: INTERFACE_NAME,
+});
+const migrateSpec = string({
+  description:
+    'Host command (sh -c, in the source directory) that runs one migration: BAKE_MIGRATION, BAKE_MIGRATION_KIND, BAKE_SERVICE, BAKE_ENV are set; the database URL comes from the environment bake runs in.',
+});
+/** The schema fields that change with the code (bake.yaml's `schema:` or an interfaces file's). */
+const schemaLevels = {
+  reads: integer({ description: 'The schema (migration number) the code reads; default: writes, else 0.', minimum: 0, maximum: 999999 }),
+  writes: integer({ description: 'The schema (migration number) the code writes; default: reads.', minimum: 0, maximum: 999999 }),
+  migrations: map(string({ description: 'expand (adds only) or contract (drops).', enum: ['expand', 'contract'] }), {
+    description: 'Migration number → expand or contract, every one up to max(reads, writes).',
+    keys: MIGRATION_NUMBER,
+  }),
+};
+
+/** A service's interfaces file (`interfaces: FILE`): what its version declares, committed with its code. */
+export const interfacesFileSpec = object({
+  description: 'What a service version declares: the interfaces it provides and requires, and the schema its code needs.',
+  properties: {
+    provides: providesSpec,
+    requires: requiresSpec,
+    schema: object({ description: 'The database schema the code needs.', properties: schemaLevels }),
+  },
+});
+
 /** One entry of bake.yaml's `services:`. */
 export const serviceSpec = object({
   description: 'A service: its source, how it is built, where it is installed and how it runs.',
@@ -43,6 +81,17 @@ export const serviceSpec = object({
     port: integer({ description: 'TCP port the service listens on (exposed by images that contain it).', minimum: 1, maximum: 65535 }),
     health: string({ description: 'HTTP path that answers 200 when the service is healthy, e.g. /healthz.', pattern: URL_PATH }),
     env: map(string(), { description: 'Environment variables for the service process.', keys: ENV_NAME }),
+    provides: providesSpec,
+    requires: requiresSpec,
+    interfaces: string({
+      description:
+        'A YAML or JSON file among the files the service installs (its committed tree, or `output`), declaring provides, requires and schema (reads, writes, migrations) with the code; read at commit time and recorded with the version. Those fields are then not declared here.',
+      pattern: INNER_PATH,
+    }),
+    schema: object({
+      description: 'The database schema the code needs, and how to migrate it (expand before new instances start, contract after the old ones are gone).',
+      properties: { ...schemaLevels, migrate: migrateSpec },
+    }),
   },
 });
 

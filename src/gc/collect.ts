@@ -44,7 +44,8 @@ export async function collectStore(workspace: string, options: CollectOptions = 
   if (!options.dryRun) await removeStaleTempFiles(paths.manifest);
   const uploads = await collectUploads(workspace, { graceMs: grace, dryRun: options.dryRun === true });
   const tuning = { purpose: 'garbage collection', ...lockTuning(options.env) };
-  const collectedStore = await updateManifest(paths.manifest, tuning, async (manifest): Promise<{ result: StoreCollection; write: boolean }> => {
+  type Update = { result: StoreCollection; write: boolean };
+  const collectedStore = await updateManifest(paths.manifest, tuning, async (manifest): Promise<Update> => {
     const kept = keptBuilds(manifest);
     const live = new Set<string>();
     for (const history of Object.values(manifest.services)) for (const v of history.versions) live.add(v.layer.digest);

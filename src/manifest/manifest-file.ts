@@ -75,8 +75,11 @@ export async function updateManifest<T>(
   options: UpdateOptions,
   fn: (manifest: VersionManifest, signal: AbortSignal) => Promise<{ result: T; write: boolean }>,
 ): Promise<T> {
-  // Refuse a corrupt or newer manifest before taking the lock, so refusing touches nothing.
-  await readManifest(file);
+  // Refuse a corrupt or newer manifest before taking the lock, so refusing touches nothing. If
+  // nobody wrote it meanwhile (every write renames a new file in: a new inode and mtime), the copy
+  // read here is the one used under the lock: a long history is parsed once per update, not twice.
+  const stamped = await stampOf(file);
+  const early = await readManifest(file);
   return withFileLock(
     file,
     {
@@ -86,7 +89,8 @@ export async function updateManifest<T>(
       ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
     },
     async ({ signal, assertHeld }) => {
-      const manifest = await readManifest(file);
+      const unchanged = stamped !== undefined && stamped === (await stampOf(file));
+      const manifest = unchanged ? early : await readManifest(file);
       const { result, write } = await fn(manifest, signal);
       if (write) {
         await assertHeld();
@@ -121,4 +125,14 @@ export async function removeStaleTempFiles(file: string): Promise<string[]> {
     removed.push(name);
   }
   return removed;
+}
+
+/** Identity of the manifest file's current content (inode, size, mtime in ns); undefined when absent. */
+async function stampOf(file: string): Promise<string | undefined> {
+  try {
+    const s = await stat(file, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
 }

@@ -83,6 +83,42 @@ export interface CommittedVersion {
   recordedBy: string;
   /** The manifest generation this version was recorded at: orders it against builds and releases. */
   generation: number;
+  /** Interfaces it provides (name → major version), declared with the code and recorded at commit time (src/compat). */
+  provides?: Record<string, number>;
+  /** Interfaces it calls (name → semver range of majors it works with). */
+  requires?: Record<string, string>;
+  /** The database schema its code needs, and the migrations it knows. */
+  schema?: SchemaDeclaration;
+}
+
+/** A migration: `expand` adds only (safe while older code runs); `contract` drops what older code may still use. */
+export type MigrationKind = 'expand' | 'contract';
+
+/**
+ * What a version's code needs of its database. Migrations are numbered 1, 2, 3… and run in order.
+ * The code needs every expand migration up to max(reads, writes) before it starts, and works with a
+ * contract migration K only when K <= min(reads, writes).
+ */
+export interface SchemaDeclaration {
+  reads: number;
+  writes: number;
+  /** Migration number → kind, as far as this version knows them. */
+  migrations: Record<string, MigrationKind>;
+}
+
+/** One run of a migration command in an environment, recorded with the release it ran for. */
+export interface MigrationRun {
+  service: string;
+  migration: number;
+  kind: MigrationKind;
+  /** The version whose declaration it ran from. */
+  version: number;
+  status: 'applied' | 'failed';
+  at: string;
+  by: string;
+  ms: number;
+  /** The end of the command's output, when it failed. */
+  output?: string;
 }
 
 /** Service name → version number contained in an image. */
@@ -153,6 +189,8 @@ export interface ReleaseRecord {
   retryOf?: number;
   /** `bake upgrade`: the release whose running instances were upgraded in place. */
   upgradeOf?: number;
+  /** Schema migrations run for this release (expand before its instances started, contract after the old ones went). */
+  migrations?: MigrationRun[];
 }
 
 /** One canary step's traffic figures, as the router counted them. */
@@ -195,7 +233,7 @@ export interface RolloutStop {
 export interface EnvironmentChange {
   at: string;
   by: string;
-  kind: 'state' | 'promote' | 'withdraw' | 'abort' | 'toggle' | 'probation-end' | 'step' | 'upgrade';
+  kind: 'state' | 'promote' | 'withdraw' | 'abort' | 'toggle' | 'probation-end' | 'step' | 'upgrade' | 'migrate';
   /** The release it concerns, if any. */
   release?: number;
   /** For `state`: the state entered. */

@@ -57,7 +57,8 @@ export async function pushImage(
       return;
     }
     progress({ kind: 'step', message: `uploading ${blob.digest.slice(0, 19)} (${blob.size} bytes)` });
-    bytes += await uploadBlob(client, store, blob.digest, repository.name);
+    const sent = await uploadBlob(client, store, blob.digest, repository.name); // not `bytes += await`: uploads overlap
+    bytes += sent;
     uploaded++;
   });
   const put = await client.request('PUT', `/v2/${repository.name}/manifests/${options.tag}`, {

@@ -4,6 +4,8 @@ import { staleServices } from '../manifest/staleness.js';
 import { compareVectors } from '../manifest/vector.js';
 import { revokedIn, revokedRefusal, type RevokedHolding, type RevokedRefusedError } from '../revoke/revoked-refusal.js';
 import { revocationIndex } from '../revoke/revocations.js';
+import type { IncompatibleRefusedError } from '../compat/incompatible-error.js';
+import { compatibilityRefusal, type RolloutShape } from '../compat/release-compatibility.js';
 
 export interface GateInput {
   manifest: VersionManifest;
@@ -17,6 +19,8 @@ export interface GateInput {
   acceptsDev?: boolean;
   /** --allow-revoked: release it although it holds a revoked version (recorded). */
   allowRevoked?: boolean;
+  /** How the release will roll out: the windows the compatibility check judges (default: a hand-off). */
+  rollout?: RolloutShape;
 }
 
 export interface GateVerdict {
@@ -28,6 +32,8 @@ export interface GateVerdict {
   revoked?: RevokedRefusedError;
   /** Revoked versions released anyway with --allow-revoked, recorded with the release. */
   allowedRevoked?: RevokedHolding[];
+  /** Present when some running consumer would have a requirement unmet, or the code does not fit the schema (exit 3, kind incompatible). */
+  incompatible?: IncompatibleRefusedError;
 }
 
 /**
@@ -38,6 +44,9 @@ export interface GateVerdict {
  * `allowStale` overrides (a); `rollback` overrides all three, since going back is its point.
  * Before those, a build that holds a revoked version is refused (`revoked`); only `allowRevoked`
  * overrides that, never --rollback: going back must not quietly go back to a known-bad version.
+ * After them, (d) every mix of versions the rollout creates must meet every declared requirement,
+ * and the code must fit the environment's schema (`incompatible`, see compatibilityRefusal): no
+ * flag overrides that.
  */
 export function checkRelease(input: GateInput): GateVerdict {
   const { manifest, build, env } = input;
@@ -109,6 +118,15 @@ export function checkRelease(input: GateInput): GateVerdict {
       overridden.push(race);
     }
   }
+  // Last: no override makes versions that cannot work together work (src/compat).
+  const incompatible = compatibilityRefusal({
+    manifest,
+    build,
+    env,
+    rollback: input.rollback,
+    ...(input.rollout && { rollout: input.rollout }),
+  });
+  if (incompatible) return { incompatible, overridden };
   return { overridden, ...(revoked.length > 0 && { allowedRevoked: revoked }) };
 }
 

@@ -8,6 +8,7 @@ import { silent, type ProgressSink } from '../util/progress.js';
 import { currentActor, workspacePaths } from '../config/workspace-paths.js';
 import type { Digest } from '../util/digest.js';
 import { checkRelease } from './gate.js';
+import type { RolloutShape } from '../compat/release-compatibility.js';
 
 export interface ReleaseOptions {
   /** Build id to release; default: the image's newest build. */
@@ -29,6 +30,8 @@ export interface ReleaseOptions {
   bind?: { vector: VersionVector; serviceLayers: Record<string, Digest> };
   /** Recorded with the release: how it is rolled out, and what it retries or upgrades. */
   extra?: Pick<ReleaseRecord, 'strategy' | 'retryOf' | 'upgradeOf'>;
+  /** How the release will roll out (strategy, replicas, batch): the windows the compatibility check judges. Default: a hand-off. */
+  rollout?: RolloutShape;
 }
 
 export interface ReleaseResult {
@@ -52,7 +55,8 @@ type Outcome = { ok: ReleaseResult } | { refused: BakeError };
 /**
  * Hands a build to an environment through the race gate, under the manifest lock so the check
  * and the record see the same manifest. A refusal is recorded too, then thrown as
- * RaceRefusedError (exit 3), or RevokedRefusedError (exit 3) for a revoked version. Throws
+ * RaceRefusedError (exit 3), RevokedRefusedError (exit 3) for a revoked version, or
+ * IncompatibleRefusedError (exit 3) for versions that cannot work together. Throws
  * InputError for an unknown image, build or bad env name.
  */
 export async function releaseImage(
@@ -110,8 +114,14 @@ export async function releaseImage(
         rollback: options.rollback === true,
         acceptsDev: options.acceptsDev === true,
         allowRevoked: options.allowRevoked === true,
+        ...(options.rollout && { rollout: options.rollout }),
       });
       const at = new Date().toISOString();
+      if (verdict.incompatible) {
+        const { service, have, want, message } = verdict.incompatible;
+        env.refusals.push({ at, by, image, build: build.id, kind: 'incompatible', service, have, want, message });
+        return { result: { refused: verdict.incompatible }, write: true };
+      }
       if (verdict.revoked) {
         const { service, have, want } = verdict.revoked.refusal;
         const message = verdict.revoked.message;

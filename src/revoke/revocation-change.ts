@@ -40,7 +40,12 @@ export function reasonProblem(reason: string | undefined | null, required: boole
   }
   if (reason.trim().length === 0) return { file: 'command line', field: '--reason', message: 'the reason is empty', fix: REASON_FIX };
   if (reason.length > 4096) {
-    return { file: 'command line', field: '--reason', message: 'the reason is longer than 4096 characters', fix: 'say it in a line or two' };
+    return {
+      file: 'command line',
+      field: '--reason',
+      message: 'the reason is longer than 4096 characters',
+      fix: 'say it in a line or two',
+    };
   }
   return undefined;
 }
@@ -52,7 +57,11 @@ const REASON_FIX = 'say why, e.g. --reason "CVE-2026-1234: SQL injection in sear
  * state) and returns the document for the owners. Throws InputError, changing nothing, for an
  * empty reason, an unknown service or version, or an unrevoke of a version that is not revoked.
  */
-export function applyRevocation(manifest: VersionManifest, request: RevocationRequest, who: { by: string; at: string }): RevocationDocument {
+export function applyRevocation(
+  manifest: VersionManifest,
+  request: RevocationRequest,
+  who: { by: string; at: string },
+): RevocationDocument {
   const problem = reasonProblem(request.reason, request.event === 'revoked');
   if (problem) throw new InputError([problem]);
   const history = manifest.services[request.service];

@@ -58,7 +58,12 @@ export function revokedVersions(index: RevocationIndex): Revocation[] {
  * descendants of vN are the versions above N. Undefined when every one of them is revoked too, or
  * none was committed yet: the fix still has to be committed.
  */
-export function replacementFor(manifest: VersionManifest, index: RevocationIndex, service: string, version: number): CommittedVersion | undefined {
+export function replacementFor(
+  manifest: VersionManifest,
+  index: RevocationIndex,
+  service: string,
+  version: number,
+): CommittedVersion | undefined {
   const versions = manifest.services[service]?.versions ?? [];
   for (let i = versions.length - 1; i >= 0; i--) {
     const candidate = versions[i];

@@ -21,8 +21,13 @@ export const DEFAULT_BODY_TIMEOUT: BodyTimeout = { windowMs: 30_000, minBytes: 1
  */
 export function timedBody(body: Readable, timeout: BodyTimeout): Readable {
   const guard = new RateGuard(timeout);
+  const gone = () => new HttpError(400, 'the client closed the connection before the body ended');
   body.on('error', (error) => guard.destroy(error));
-  body.on('aborted', () => guard.destroy(new HttpError(400, 'the client closed the connection before the body ended')));
+  // A client that went away (while its upload waited for a slot, say) must not hold one for a window.
+  body.on('close', () => {
+    if (!body.readableEnded) guard.destroy(gone());
+  });
+  if (body.destroyed && !body.readableEnded) queueMicrotask(() => guard.destroy(gone()));
   // The reader sees a failure through its own iteration or pipe; this listener only keeps a cut
   // that lands while nobody listens (a drained duplicate upload) from crashing the process.
   guard.on('error', () => undefined);

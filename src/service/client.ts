@@ -8,15 +8,16 @@ import { BakeError, UsageError } from '../util/errors.js';
 import type { ProgressEvent } from '../util/progress.js';
 import { readBody, sendRequest, serviceEndpoint, type ServiceEndpoint, type ServiceResponse } from './endpoint.js';
 import { remoteError } from './remote-error.js';
-import { isRemoteCommand, type RemoteOptions, type RemoteRequest } from './requests.js';
-import { uploadTrees } from './upload-trees.js';
+import { buildThroughService, commitThroughService, type Post } from './remote-commit.js';
+import { isRemoteCommand, type RemoteCommand, type RemoteOptions, type RemoteRequest } from './requests.js';
 
 /**
  * Runs a use case at the bake service at `url` instead of here: the same typed options go in,
  * the same typed result comes back, progress is relayed to `ctx.progress` as it streams, and a
  * failure is thrown as a RemoteError with the remote error's kind, exit code and details. A
- * commit (and `build --commit`) first uploads the caller's committed trees. Throws UsageError for
- * a use case the service does not run, BakeError when no service answers.
+ * commit (and `build --commit`) first uploads the caller's committed trees and proves their
+ * ancestry in the caller's checkout (remote-commit.ts). Throws UsageError for a use case the
+ * service does not run, BakeError when no service answers.
  */
 export async function callService<N extends UseCaseName>(
   ctx: AppContext,
@@ -26,27 +27,21 @@ export async function callService<N extends UseCaseName>(
 ): Promise<UseCaseResult<N>> {
   if (!isRemoteCommand(name)) throw new UsageError(`bake ${name} does not run through a bake service; run it without one`);
   const endpoint = serviceEndpoint(url, ctx.env);
-  const remote = await remoteOptions(ctx, endpoint, name, options);
-  const request = { command: name, options: remote, actor: currentActor(ctx.env) } as RemoteRequest;
-  return (await postCommand(ctx, endpoint, request)) as UseCaseResult<N>;
+  const post: Post = (command, remote) => postCommand(ctx, endpoint, { command, options: remote, actor: currentActor(ctx.env) } as RemoteRequest);
+  return (await callRemote(ctx, endpoint, name, options, post)) as UseCaseResult<N>;
 }
 
-/** The request's options: the use case's own, but trees travel as uploads and no host path is named. */
-async function remoteOptions(
-  ctx: AppContext,
-  endpoint: ServiceEndpoint,
-  name: string,
-  options: unknown,
-): Promise<RemoteOptions[keyof RemoteOptions]> {
-  if (name === 'commit') return { services: await uploadTrees(ctx, endpoint, options as CommitOptions) };
-  if (name !== 'build') return options as RemoteOptions[keyof RemoteOptions];
+/** The request for a use case: its own options, but trees travel as uploads and no host path is named. */
+async function callRemote(ctx: AppContext, endpoint: ServiceEndpoint, name: RemoteCommand, options: unknown, post: Post): Promise<unknown> {
+  if (name === 'commit') return commitThroughService(ctx, endpoint, options as CommitOptions, post);
+  if (name !== 'build') return post(name as RemoteCommand, options as RemoteOptions[RemoteCommand]);
   const { commit, dev, ...rest } = options as BuildOptions;
   if (dev === true) throw new UsageError('bake build --dev bakes working trees and does not run through a bake service');
-  if (commit === undefined || commit === false) return rest;
+  if (commit === undefined || commit === false) return post('build', rest);
   // The services to commit are those the images contain, read from the caller's own checkout.
   const trees: CommitOptions =
     commit === true ? { services: servicesOf(await selectRecipes(await loadWorkspace(ctx.workspace), rest)) } : { trees: commit };
-  return { ...rest, commit: await uploadTrees(ctx, endpoint, trees) };
+  return buildThroughService(ctx, endpoint, rest, trees, post);
 }
 
 /** Posts one command and reads its NDJSON answer: progress lines, then the result or the error. */

@@ -32,6 +32,10 @@ export async function useCaseOf(workspace: string, request: RemoteRequest): Prom
       return { name: 'log', options: request.options };
     case 'gc':
       return { name: 'gc', options: request.options };
+    case 'revoke':
+      return { name: 'revoke', options: request.options };
+    case 'unrevoke':
+      return { name: 'unrevoke', options: request.options };
   }
 }
 

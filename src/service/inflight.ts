@@ -30,7 +30,7 @@ export interface Inflight {
  * then returns the markers for this process's requests.
  */
 export async function startInflight(workspace: string): Promise<Inflight> {
-  const dir = join(workspacePaths(workspace).bakeDir, 'service', 'inflight');
+  const dir = workspacePaths(workspace).inflight;
   await reportInterrupted(workspace, dir);
   const file = (job: Job) => join(dir, `${job.id}.json`);
   return {

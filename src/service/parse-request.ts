@@ -24,7 +24,11 @@ const CHECKS: Record<string, (value: string) => string | undefined> = {
   env: matches(ENVIRONMENT_NAME),
   push: repository,
   target: repository,
+  reason: line,
 };
+/** A registry as a push names it: a host name or IPv4 address (or [IPv6]), optionally with a port. */
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const REGISTRY_HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]+\\])(?::\\d{1,5})?$`);
 
 /**
  * Checks a request body against the remote request types: a known command, only its options,
@@ -124,11 +128,11 @@ function matches(pattern: RegExp): (value: string) => string | undefined {
 }
 
 function repository(value: string): string | undefined {
+  const says = 'is not REGISTRY/REPOSITORY (e.g. 127.0.0.1:5000/shop)';
   try {
-    parseRepository(value, {});
-    return undefined;
+    return REGISTRY_HOST.test(parseRepository(value, {}).registry) ? undefined : says;
   } catch {
-    return 'is not REGISTRY/REPOSITORY (e.g. 127.0.0.1:5000/shop)';
+    return says;
   }
 }
 

@@ -1,5 +1,5 @@
 import { TarLimitError } from '../layer/safe-tar.js';
-import { BakeError, ExitCode } from '../util/errors.js';
+import { type BakeError, ExitCode } from '../util/errors.js';
 import { classifyError } from '../util/internal-error.js';
 import { HttpError } from './http-error.js';
 import { errorDocument, type ErrorDocument } from './remote-error.js';

@@ -34,18 +34,22 @@ export function guardRequest(req: IncomingMessage, pathname: string, options: Gu
   const origin = req.headers.origin;
   const own = `${options.tls ? 'https' : 'http'}://${host}`;
   if (origin !== undefined && origin.toLowerCase() !== own) {
-    throw new HttpError(403, `cross-origin requests are refused (Origin ${JSON.stringify(origin.slice(0, 100))}); bake clients send no Origin`);
+    const shown = JSON.stringify(origin.slice(0, 100));
+    throw new HttpError(403, `cross-origin requests are refused (Origin ${shown}); bake clients send no Origin`);
   }
-  // Browsers also say where a request comes from; only same-origin and user-typed requests pass.
+  // Browsers also say where a request comes from: same-origin and user-typed requests pass, and a
+  // link followed from another site (a GET navigation, which changes nothing); no other cross-site one.
   const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+  const navigation = (req.method === 'GET' || req.method === 'HEAD') && req.headers['sec-fetch-mode'] === 'navigate';
+  if (site !== undefined && site !== 'same-origin' && site !== 'none' && !navigation) {
     throw new HttpError(403, `cross-site requests are refused (Sec-Fetch-Site: ${String(site).slice(0, 40)})`);
   }
   if (req.method === 'GET' || req.method === 'HEAD') return;
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   const wanted = BODY_TYPES[pathname];
   if (type !== 'application/json' && type !== 'application/x-tar') {
-    throw new HttpError(415, `a request body must be application/json (commands) or application/x-tar (uploads), not ${JSON.stringify(type)}`);
+    const shown = JSON.stringify(type.slice(0, 100));
+    throw new HttpError(415, `a request body must be application/json (commands) or application/x-tar (uploads), not ${shown}`);
   }
   if (wanted !== undefined && type !== wanted) throw new HttpError(415, `${pathname} takes ${wanted}, not ${type}`);
 }

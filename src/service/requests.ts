@@ -4,6 +4,8 @@ import type { LogOptions } from '../app/log.js';
 import type { PushOptions } from '../app/push.js';
 import type { ReleaseOptions } from '../app/release.js';
 import type { StatusOptions } from '../app/status.js';
+import type { RevokeOptions } from '../app/revoke.js';
+import type { UnrevokeOptions } from '../app/unrevoke.js';
 import type { LatestOptions } from '../app/latest.js';
 import type { HistoryProof } from '../history/follows.js';
 
@@ -38,6 +40,8 @@ export interface RemoteOptions {
   status: StatusOptions;
   log: LogOptions;
   gc: GcOptions;
+  revoke: RevokeOptions;
+  unrevoke: UnrevokeOptions;
 }
 
 /** The use cases the service runs for remote callers; the others are local by nature. */
@@ -51,7 +55,7 @@ export type Field =
   | { type: 'string'; required?: true; flag?: string }
   | { type: 'strings'; flag?: string }
   | { type: 'boolean'; flag: string }
-  | { type: 'integer'; min: number; max: number; flag: string }
+  | { type: 'integer'; min: number; max: number; flag?: string }
   | { type: 'uploads'; flag?: string };
 
 const NAME = { type: 'string', required: true } as const;
@@ -77,6 +81,7 @@ export const REQUEST_FIELDS: { [C in RemoteCommand]: { [K in keyof Required<Remo
     build: { type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, flag: '--build' },
     allowStale: { type: 'boolean', flag: '--allow-stale' },
     rollback: { type: 'boolean', flag: '--rollback' },
+    allowRevoked: { type: 'boolean', flag: '--allow-revoked' },
   },
   push: {
     image: NAME,
@@ -95,6 +100,17 @@ export const REQUEST_FIELDS: { [C in RemoteCommand]: { [K in keyof Required<Remo
     dryRun: { type: 'boolean', flag: '--dry-run' },
     engine: { type: 'boolean', flag: '--engine' },
     graceSeconds: { type: 'integer', min: 0, max: Number.MAX_SAFE_INTEGER, flag: '--grace' },
+  },
+  revoke: {
+    service: NAME,
+    version: { type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER },
+    reason: { type: 'string', required: true, flag: '--reason' },
+    andOlder: { type: 'boolean', flag: '--and-older' },
+  },
+  unrevoke: {
+    service: NAME,
+    version: { type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER },
+    reason: { type: 'string', flag: '--reason' },
   },
 };
 

@@ -6,6 +6,7 @@ import { workspacePaths } from '../config/workspace-paths.js';
 import { removeStaleTempFiles } from '../manifest/manifest-file.js';
 import { UsageError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
+import { createDashboard } from '../dashboard/dashboard.js';
 import { DEFAULT_BODY_TIMEOUT, timedBody, type BodyTimeout } from './body-timeout.js';
 import { runCall, useCaseOf, type UseCaseCall } from './dispatch.js';
 import { readJson, refuse, send } from './http-answers.js';
@@ -67,6 +68,8 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
   const bodyTimeout = { ...DEFAULT_BODY_TIMEOUT, ...options.bodyTimeout };
   const maxUploadBytes = options.maxUploadBytes ?? 1 << 30;
   let guard = { port: options.port, tls: options.tls !== undefined, allowHosts: options.allowHosts ?? [] };
+  // The release dashboard: its page and assets are public, its reads and events need a token, its actions a write token.
+  const dashboard = createDashboard({ workspace, env, auth: options.tokens !== undefined });
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
@@ -85,6 +88,7 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
     guardRequest(req, url.pathname, guard);
     if (req.method === 'GET' && url.pathname === '/v1/health') return send(res, 200, { ok: true });
     const grant: Grant | undefined = options.tokens ? grantOf(options.tokens, req.headers.authorization) : { role: 'write' };
+    if (await dashboard.handle(req, res, url, grant)) return;
     if (!grant) throw new HttpError(401, 'a bearer token is required (BAKE_SERVICE_TOKEN)');
     if (req.method === 'GET' && url.pathname === '/v1/queue') return send(res, 200, { running: [...running.values()] });
     if (req.method === 'POST' && url.pathname === '/v1/uploads') {
@@ -165,7 +169,11 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
   return {
     port,
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-    close: () => new Promise((r) => server.close(() => r())),
+    close: () =>
+      new Promise((r) => {
+        dashboard.close();
+        server.close(() => r());
+      }),
   };
 }
 

@@ -54,7 +54,7 @@ export async function loadTokens(file: string): Promise<Tokens> {
     if (line === '' || line.startsWith('#')) return;
     const [role, token, name, ...rest] = line.split(/\s+/);
     const where = { file, line: i + 1, column: 1 };
-    const hashed = token !== undefined && token.startsWith('sha256:');
+    const hashed = token?.startsWith('sha256:') === true;
     if ((role !== 'read' && role !== 'write') || !token || rest.length > 0 || (hashed ? !HASHED.test(token) : token.length < 16)) {
       problems.push({
         ...where,

@@ -1,13 +1,14 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { GitError } from '../util/errors.js';
 
 /**
- * Streams git blobs out of one `git cat-file --batch` process shared by a whole commit: one spawn
+ * Streams git blobs out of `git cat-file --batch` processes shared by a whole commit: two spawns
  * instead of one per service (each spawn forks the whole Node process), and no blob is ever held
- * whole in memory. Bodies come back in the order they were opened, so a caller reads each body to
- * its end (or destroys it) before the next one it opened can flow; bodies are slices of git's
- * output chunks, never copied, and git is paused while a body's reader is behind.
+ * whole in memory. Each process answers in the order bodies were opened on it, so a caller reads
+ * the bodies it opened in order, each to its end (or destroys it); bodies are slices of git's
+ * output chunks, never copied, and git is paused while a body's reader is 1 MiB behind.
  */
 export interface BlobReader {
   /** The blob's bytes as a stream. Nothing is requested until this is called; destroy() skips the rest. */
@@ -22,18 +23,29 @@ interface Pending {
   remaining?: number;
 }
 
+/**
+ * git processes a reader spreads its bodies over (round robin): one inflates the next file while
+ * the other's output is being tarred and hashed, so git and Node overlap on two cores.
+ */
+const PROCESSES = 2;
+
 /** Opens a reader on the repository at `top`; git starts on the first open and exits when idle. */
 export function blobReader(top: string): BlobReader {
-  let session: Session | undefined;
+  const sessions: (Session | undefined)[] = new Array(PROCESSES).fill(undefined);
+  let turn = 0;
   return {
     open(oid) {
-      session ??= new Session(top, (closed) => {
-        if (session === closed) session = undefined;
-      });
+      const slot = turn++ % PROCESSES;
+      const session = (sessions[slot] ??= new Session(top, (closed) => {
+        if (sessions[slot] === closed) sessions[slot] = undefined;
+      }));
       return session.open(oid);
     },
   };
 }
+
+/** How long an idle git process is kept for the next open. */
+const IDLE_MS = 200;
 
 class Session {
   private readonly child: ChildProcessWithoutNullStreams;
@@ -42,6 +54,7 @@ class Session {
   private stderr = '';
   private failure: Error | undefined;
   private closing = false;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly top: string,
@@ -59,13 +72,15 @@ class Session {
   }
 
   open(oid: string): Readable {
-    const pending: Pending = { oid, body: new Readable({ highWaterMark: 1 << 18, read: () => this.child.stdout.resume() }) };
+    const pending: Pending = { oid, body: new Readable({ highWaterMark: 1 << 20, read: () => this.child.stdout.resume() }) };
     // A reader that gives up still has its bytes coming: they are skipped, not pushed.
     pending.body.once('close', () => this.maybeIdle());
     if (this.failure || this.closing) {
       process.nextTick(() => pending.body.destroy(this.failure ?? new GitError(`git cat-file in ${this.top} was closed`)));
       return pending.body;
     }
+    clearTimeout(this.idleTimer);
+    if (this.queue.length === 0) this.hold(true);
     this.queue.push(pending);
     this.child.stdin.write(`${oid}\n`);
     return pending.body;
@@ -106,18 +121,34 @@ class Session {
     }
   }
 
-  /** With nothing asked for, git is told to exit; the next open starts a new one. */
+  /**
+   * With nothing asked for, git no longer keeps Node alive (it exits at EOF when Node does), and
+   * after a quiet spell it is told to exit; the next open starts a new one. Between one service's
+   * layer and the next the queue empties for a moment: respawning there cost a fork per service.
+   */
   private maybeIdle(): void {
     const current = this.queue[0];
     // Bytes owed to a destroyed reader are still read (and dropped): keep git flowing.
     if (current?.body.destroyed) this.child.stdout.resume();
     if (this.queue.length > 0 || this.closing) return;
-    setImmediate(() => {
+    this.hold(false);
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
       if (this.queue.length > 0 || this.closing) return;
       this.closing = true;
       this.onClose(this);
       this.child.stdin.end();
-    });
+    }, IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  /** Whether git's process and pipes keep the event loop alive: only while bodies are owed. */
+  private hold(on: boolean): void {
+    const handles = [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as unknown as Pick<Socket, 'ref' | 'unref'>[];
+    for (const handle of handles) {
+      if (on) handle.ref();
+      else handle.unref();
+    }
   }
 
   private fail(error: Error): void {

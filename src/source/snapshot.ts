@@ -13,14 +13,16 @@ import { gitTreeId } from './git-tree-id.js';
 import { sha256Digest, type Digest } from '../util/digest.js';
 import { materialize } from './materialize.js';
 import type { TreeEntry } from '../tree/tree.js';
+import { declarationSalt } from '../compat/read-declarations.js';
 
 /**
  * A digest of a service's committed content that needs no file reads: derived from the git tree
- * id, the install path and the output directory. Equal tree ids mean identical committed content,
+ * id, the install path, the output directory and bake.yaml's inline declarations (provides, requires,
+ * schema levels: src/compat). Equal tree ids mean identical committed content,
  * so an unchanged service is recognised without reading it.
  */
 export function treeDigest(service: ServiceConfig, tree: string): Digest {
-  return sha256Digest(`bake-git-tree-v1\0${tree}\0${service.install}\0${service.output ?? ''}`);
+  return sha256Digest(`bake-git-tree-v1\0${tree}\0${service.install}\0${service.output ?? ''}${declarationSalt(service)}`);
 }
 
 /** What a service's files are and where they came from, before they become a layer. */

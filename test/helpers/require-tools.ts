@@ -11,13 +11,20 @@ const PACKAGES: Record<string, string> = {
   skopeo: 'skopeo',
   umoci: 'umoci',
   openssl: 'openssl',
+  postgres: 'postgresql',
+};
+
+/** Requirements that are more than a program on PATH, as the message names them. */
+const WHAT: Record<string, string> = {
+  docker: 'docker (a running engine)',
+  postgres: 'postgres (a PostgreSQL answering at BAKE_TEST_DATABASE_URL)',
 };
 
 const known = new Map<string, boolean>();
 
 /**
  * Decides whether an integration test file can run: every named tool must be present ('docker'
- * means an engine answers, not just a client). With CI=true a missing tool THROWS, so the file
+ * means an engine answers, not just a client; 'postgres' that BAKE_TEST_DATABASE_URL answers). With CI=true a missing tool THROWS, so the file
  * fails instead of skipping; elsewhere it warns loudly and returns `{ skip: true, reason }`.
  * Use as `const tools = requireTools('git', 'skopeo'); describe.skipIf(tools.skip)(…)`.
  */
@@ -26,8 +33,9 @@ export function requireTools(...names: string[]): { skip: boolean; reason?: stri
   if (missing.length === 0) return { skip: false };
   const packages = [...new Set(missing.map((name) => PACKAGES[name] ?? name))];
   const reason =
-    `missing ${missing.map((name) => (name === 'docker' ? 'docker (a running engine)' : name)).join(', ')}` +
-    ` — apt-get install -y ${packages.join(' ')}${missing.includes('docker') ? ', then start dockerd (see .ci/run)' : ''}`;
+    `missing ${missing.map((name) => WHAT[name] ?? name).join(', ')}` +
+    ` — apt-get install -y ${packages.join(' ')}${missing.includes('docker') ? ', then start dockerd (see .ci/run)' : ''}` +
+    `${missing.includes('postgres') ? ', then start the test cluster: export BAKE_TEST_DATABASE_URL=$(sh scripts/test-postgres.sh)' : ''}`;
   if (process.env['CI'] === 'true') throw new Error(`CI=true and ${callerFile()} cannot run: ${reason}`);
   console.warn(`\n*** SKIPPING ${callerFile()}: ${reason} ***\n`);
   return { skip: true, reason };
@@ -46,6 +54,8 @@ function probe(name: string): boolean {
   switch (name) {
     case 'docker':
       return dockerAnswers();
+    case 'postgres':
+      return postgresAnswers();
     case 'busybox':
       // Images need the host's busybox at a fixed path (scripts/make-busybox-rootfs.js copies it).
       return ['/bin/busybox', '/usr/bin/busybox'].some(isExecutable);
@@ -66,6 +76,14 @@ function dockerAnswers(): boolean {
     const target = host.startsWith('unix://') ? { socketPath: host.slice(7) } : (() => { const u = new URL(host.replace(/^tcp:/, 'http:')); return { host: u.hostname, port: u.port }; })();
     http.get({ ...target, path: '/_ping', timeout: 10000 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).on('timeout', () => process.exit(1));`;
   return spawnSync(process.execPath, ['-e', ping, host], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+}
+
+/** BAKE_TEST_DATABASE_URL is set and a query through Debian's psql answers there. */
+function postgresAnswers(): boolean {
+  const url = process.env['BAKE_TEST_DATABASE_URL'];
+  const psql = onPath('psql');
+  if (!url || !psql) return false;
+  return spawnSync(psql, [url, '-Atqc', 'select 1'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
 }
 
 function onPath(name: string): string | undefined {

@@ -44,13 +44,15 @@ for (let op = 0; op < Number(opsRaw); op++) {
   } else if (kind === 'build') {
     const image = pick(images);
     const { code, json } = await bake(['build', image]);
-    const b = json?.builds?.[0];
+    // A build still stale after its rebakes exits 3 (kind stale), but it was recorded all the same.
+    const recorded = code === 0 || json?.error?.kind === 'stale';
+    const b = json?.builds?.[0] ?? json?.error?.builds?.[0];
     line = {
       kind,
       code,
       image,
       build: b?.build,
-      writes: code === 0 ? (b.reused ? 0 : 1) + b.rebaked.filter((r) => !r.reused).length : 0,
+      writes: recorded ? (b.reused ? 0 : 1) + b.rebaked.filter((r) => !r.reused).length : 0,
       error: json?.error,
     };
   } else {

@@ -21,7 +21,7 @@ describe.skipIf(tools.skip)('the example CI job', () => {
     const server = await cloneRepo(origin.dir); // the service host's workspace
     const runner = await cloneRepo(origin.dir); // a CI runner's checkout
     const port = await freePort();
-    await writeFile(join(server.dir, '.tokens'), `write ${TOKEN}\n`);
+    await writeFile(join(server.dir, '.tokens'), `write ${TOKEN}\n`, { mode: 0o600 }); // bake serve refuses a token file others can read
     const service = spawn(
       process.execPath,
       [join(ROOT, 'bin', 'bake.js'), '-C', server.dir, 'serve', '--tokens', join(server.dir, '.tokens'), '--port', String(port)],

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../src/manifest/manifest-file.js';
 import { raceWorkspace } from '../race/race-workspace.js';
+import { hostileTar } from '../security/hostile-tar.js';
 import { bake } from '../helpers/bake-cli.js';
 import { freePort } from '../helpers/registry.js';
 
@@ -15,7 +16,7 @@ const NAMED = 'n'.repeat(32);
 
 /** `bake serve` as its own process on 127.0.0.1. */
 async function serve(ws: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  await writeFile(join(ws, '.tokens'), `write ${WRITE}\nread ${READ}\nwrite ${NAMED} ci-bot\n`);
+  await writeFile(join(ws, '.tokens'), `write ${WRITE}\nread ${READ}\nwrite ${NAMED} ci-bot\n`, { mode: 0o600 });
   const args = [BAKE, '-C', ws, 'serve', '--tokens', join(ws, '.tokens'), '--port', String(port)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   await new Promise<void>((resolve, reject) => {
@@ -98,8 +99,11 @@ describe('the bake service', () => {
     const readOnly = await client(url, READ)(['build', 'shop']);
     expect(readOnly.exitCode).toBe(1);
     expect(readOnly.stderr).toMatch(/needs a write token/);
-    const post = (path: string, body: string, token = WRITE) =>
-      fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body });
+    // A bake client's request: JSON to /v1/commands, a tar to /v1/uploads (any other type is a 415).
+    const post = (path: string, body: string | Uint8Array, token = WRITE) => {
+      const type = path.startsWith('/v1/uploads') ? 'application/x-tar' : 'application/json';
+      return fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body });
+    };
     const command = (value: unknown) => post('/v1/commands', JSON.stringify(value));
     const refusal = async (value: unknown) => {
       const response = await command(value);
@@ -126,9 +130,14 @@ describe('the bake service', () => {
     expect((await command({ command: 'build', options: { images: ['shop'], commit: true } })).status).toBe(400);
     expect((await command({ command: 'build', options: { images: ['shop'] }, workspace: '/etc' })).status).toBe(400);
     expect((await post('/v1/commands', 'x'.repeat(100_000))).status).toBe(413);
-    const mismatch = await post(`/v1/uploads?digest=sha256:${'0'.repeat(64)}`, 'definitely not that');
+    // A valid archive under another digest, and bytes that are no archive at all: both 400.
+    const tar = new Uint8Array(hostileTar([{ name: 'VERSION', body: 'definitely not that\n' }]));
+    const mismatch = await post(`/v1/uploads?digest=sha256:${'0'.repeat(64)}`, tar);
     expect(mismatch.status).toBe(400);
     expect(((await mismatch.json()) as { error: { message: string } }).error.message).toMatch(/does not match its digest/);
+    const junk = await post(`/v1/uploads?digest=sha256:${'0'.repeat(64)}`, 'definitely not that');
+    expect(junk.status).toBe(400);
+    expect(((await junk.json()) as { error: { message: string } }).error.message).toMatch(/not a valid tar archive/);
     expect((await readManifest(join(ws.dir, '.bake', 'manifest.json'))).generation).toBe(before);
   });
 
@@ -222,7 +231,10 @@ describe('progress and errors through the service', () => {
       expect(remote.stderr).toContain(`bake: waiting for the manifest lock held by PID ${holder.pid}`);
       expect(local.stderr).toContain(`bake: waiting for the manifest lock held by PID ${holder.pid}`);
       expect(remote.json.error.kind).toBe('lock');
-      expect(remote.json).toEqual(local.json);
+      // The same document, except that the service names its own files relative to its workspace.
+      const localJson = JSON.parse(JSON.stringify(local.json).replaceAll(`${ws.dir}/`, ''));
+      expect(remote.json).toEqual(localJson);
+      expect(JSON.stringify(remote.json)).not.toContain(ws.dir);
       expect(remote.exitCode).toBe(local.exitCode);
       expect(remote.exitCode).toBe(1);
     } finally {

@@ -14,7 +14,10 @@ same digest.
 
 By default the vector is resolved under the manifest lock, the image is assembled outside it,
 and at record time bake proves no service in the vector got a newer commit meanwhile; if one did,
-the build is recorded stale and rebaked with the new vector (up to --max-rebakes times).
+the build is recorded stale and rebaked with the new vector (up to --max-rebakes times). A build
+still stale after that fails loudly: exit 3, kind "stale", naming the newer version and who
+committed it (the build stays recorded, as stale). --commit refuses (exit 3) before baking when
+the history gate refused one of the images' services (see bake commit --help).
 
 Options:
   --all              build every recipe in recipes/
@@ -22,14 +25,15 @@ Options:
                      one command takes a CI job from a git push to a baked image
   --serialize        hold the image's lock through resolve, build and record, so bakes of one
                      image never overlap (images that share no lock still bake in parallel)
-  --max-rebakes N    rebake a build found stale at most N times (default 3; 0 reports it stale)
+  --max-rebakes N    rebake a build found stale at most N times (default 3; 0: fail at once)
+  --allow-stale      keep a build that ends stale (exit 0); the override is recorded with the build
   --load             load each image into the Docker engine (DOCKER_HOST) as bake/<image>:<build>;
                      skipped when the engine has it; its image ID is checked against the config digest
   --push REG/REPO    push each image to an OCI registry over the distribution API (no engine
                      needed); prints REG/REPO@sha256:…, equal to the digest in .bake/store
 
 JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reused":false,"ref","rebaked":[…]}]}`,
-  options: ['all', 'commit', 'load', 'push', 'serialize', 'max-rebakes'],
+  options: ['all', 'commit', 'load', 'push', 'serialize', 'max-rebakes', 'allow-stale'],
   service: 'forward',
   positionals: true,
   async run(ctx, positionals, values) {
@@ -40,6 +44,7 @@ JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reu
       ...(values['commit'] === true && { commit: true }),
       ...(values['serialize'] === true && { serialize: true }),
       ...(maxRebakes !== undefined && { maxRebakes }),
+      ...(values['allow-stale'] === true && { allowStale: true }),
       ...(values['load'] === true && { load: true }),
       ...(values['push'] !== undefined && { push: values['push'] }),
     });
@@ -52,7 +57,7 @@ JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reu
             const newer = r.supersededBy.map((s) => `${s.service} v${s.have} < v${s.latest}`).join(', ');
             return `${b.image}:${r.build} was stale at record time (${newer}); rebaked`;
           }),
-          `${b.ref} ${b.digest}${b.reused ? ' (unchanged)' : ''}${b.stale ? ' STALE' : ''}`,
+          `${b.ref} ${b.digest}${b.reused ? ' (unchanged)' : ''}${b.stale ? ` STALE${b.overrides ? ' (kept: --allow-stale)' : ''}` : ''}`,
           ...(b.load ? [`  loaded into the engine as ${b.load.tag}${b.load.loaded ? '' : ' (already there)'}`] : []),
           ...(b.push ? [`  pushed ${b.push.reference} (${b.push.uploaded} blob(s) uploaded, ${b.push.skipped} already there)`] : []),
           `  ${describeVector(b.vector)}`,

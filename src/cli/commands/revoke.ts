@@ -1,6 +1,7 @@
 import type { RevocationResult } from '../../app/record-revocation.js';
 import { reasonProblem } from '../../revoke/revocation-change.js';
 import { InputError, UsageError } from '../../util/errors.js';
+import { escapeTerminal } from '../../util/terminal-text.js';
 import { defineCommand } from '../command.js';
 import { invoke } from '../invoke.js';
 
@@ -60,7 +61,7 @@ export function serviceAndVersion(command: string, positionals: readonly string[
   return { service, version };
 }
 
-/** The lines a person reads after a revoke or unrevoke. */
+/** The lines a person reads after a revoke or unrevoke; recorded text (a reason, hook output) is escaped. */
 export function renderRevocation(result: RevocationResult): string[] {
   const verb = result.event === 'revoked' ? 'revoked' : 'unrevoked';
   const lines =
@@ -74,15 +75,15 @@ export function renderRevocation(result: RevocationResult): string[] {
     lines.push(`  ${e.env} runs it: ${e.image}:${e.build} (release ${e.release}) ${e.digest.slice(0, 19)}`);
   }
   for (const b of result.affected.builds) {
-    lines.push(`  build ${b.image}:${b.build} holds ${b.holds.map((h) => `${h.service} v${h.version}`).join(', ')} ${b.digest.slice(0, 19)}`);
-  }
-  for (const h of result.hooks) {
-    const how = h.kind === 'webhook' ? `HTTP ${h.status ?? 'no answer'}` : `exit ${h.exitCode ?? 'none'}`;
     lines.push(
-      h.ok
-        ? `  told ${h.target} (${how})`
-        : `  hook FAILED: ${h.target} (${how})${h.output ? `: ${h.output.trim().split('\n').slice(-3).join(' / ')}` : ''}; the ${result.event === 'revoked' ? 'revocation' : 'unrevoke'} stands`,
+      `  build ${b.image}:${b.build} holds ${b.holds.map((h) => `${h.service} v${h.version}`).join(', ')} ${b.digest.slice(0, 19)}`,
     );
   }
-  return lines;
+  const stands = result.event === 'revoked' ? 'the revocation stands' : 'the unrevoke stands';
+  for (const h of result.hooks) {
+    const how = h.kind === 'webhook' ? `HTTP ${h.status ?? 'no answer'}` : `exit ${h.exitCode ?? 'none'}`;
+    const output = h.output ? `: ${h.output.trim().split('\n').slice(-3).join(' / ')}` : '';
+    lines.push(h.ok ? `  told ${h.target} (${how})` : `  hook FAILED: ${h.target} (${how})${output}; ${stands}`);
+  }
+  return lines.map((line) => escapeTerminal(line).replaceAll('\n', '\\n'));
 }

@@ -1,4 +1,5 @@
 import { describeVector } from '../../manifest/vector.js';
+import { ExitCode } from '../../util/errors.js';
 import type { StatusResult } from '../../app/status.js';
 import { escapeTerminal } from '../../util/terminal-text.js';
 import { defineCommand } from '../command.js';
@@ -7,32 +8,45 @@ import { invoke } from '../invoke.js';
 export const statusCommand = defineCommand({
   name: 'status',
   summary: 'show services, builds and the manifest generation',
-  help: `Usage: bake status [--env ENV]
+  help: `Usage: bake status [--env ENV] [--check]
 
 Shows the latest committed version of each service, each image's builds with their version
 vectors and whether they are stale, each environment's live and previous releases, and the
 manifest's generation number (it changes on every write).
 
+Every revoked version (bake revoke) is listed with the reason, who revoked it when and the
+version to use, and so is everything that holds one: each environment that runs it now, each
+build, and each image digest (the digest a push or load keeps).
+
 Options:
   --env ENV     show only this environment
+  --check       exit 3 while any environment (with --env: that one) runs a revoked version
 
 JSON: {"generation","services":{name:{"latest","digest","revision","author"}},
        "images":{image:[{"build","digest","vector","status","supersededBy"}]},
        "environments":{env:{"live":[release…],"running":{"svc":n},"previous":[release…],"refusals":n,
          "serving"?:[{"release","build","state","instances","share","figures":{"requests","errors","errorRate","p50","p99"}}],
-         "pending"?:[text…],"lastStop"?:{"release","reason","rule","figures","message","at","by"}}}}
+         "pending"?:[text…],"lastStop"?:{"release","reason","rule","figures","message","at","by"}}},
+       "revoked":{"versions":[{"service","version","reason","by","at","use","layer"}],
+         "environments":[{"env","image","release","build","digest","state","holds":[{"service","version"}]}],
+         "builds":[{"image","build","digest","level","builtAt","builtBy","holds"}],"digests":[…]}}
 
 With --env, every release that has instances at the environment's router is listed with its
 share of traffic and the router's figures for it; pending lists a probation, a paused or
 interrupted rollout or a preview and the command that finishes it; lastStop says why the last
 rollout stopped.`,
-  options: ['env'],
+  options: ['env', 'check'],
   positionals: false,
   service: 'forward',
   async run(ctx, _positionals, values) {
     const result = await invoke(ctx, 'status', { ...(values.env !== undefined && { env: values.env }) });
     // Recorded text (revisions, authors, messages) is shown with its control characters escaped.
-    return { json: result, human: renderStatus(result).map((line) => escapeTerminal(line).replaceAll('\n', '\\n')) };
+    const human = renderStatus(result).map((line) => escapeTerminal(line).replaceAll('\n', '\\n'));
+    // --check is for CI and monitoring: the status as usual, and exit 3 while a revoked version runs.
+    if (values.check !== true) return { json: result, human };
+    const running = [...new Set(result.revoked.environments.map((e) => e.env))];
+    if (running.length === 0) return { json: result, human: [...human, 'check: no environment runs a revoked version'] };
+    return { json: result, human: [...human, `check FAILED: ${running.join(', ')} run a revoked version`], exitCode: ExitCode.refused };
   },
 });
 
@@ -65,6 +79,16 @@ function renderStatus(result: StatusResult): string[] {
       );
     if (env.refusals > 0) human.push(`    ${env.refusals} refused release(s): see bake log --env ${name}`);
   }
+  const revoked = result.revoked;
+  if (revoked.versions.length > 0) human.push('revoked:');
+  for (const v of revoked.versions) {
+    const use = v.use === null ? 'no newer version is free of it yet' : `use v${v.use}`;
+    human.push(`  ${v.service} v${v.version} revoked by ${v.by} at ${v.at}: ${v.reason} (${use})`);
+  }
+  const holds = (h: { service: string; version: number }[]) => h.map((x) => `${x.service} v${x.version}`).join(', ');
+  for (const e of revoked.environments)
+    human.push(`  RUNNING in ${e.env}: ${e.image}:${e.build} (release ${e.release}) holds ${holds(e.holds)} ${e.digest.slice(0, 19)}`);
+  for (const b of revoked.builds) human.push(`  build ${b.image}:${b.build} holds ${holds(b.holds)} ${b.digest}`);
   if (result.interrupted.length > 0) human.push(`interrupted (failed) service requests: ${result.interrupted.length}; see bake log`);
   return human;
 }
