@@ -8,6 +8,8 @@ import { benchDeploy } from './deploy.js';
 import { benchService } from './service.js';
 import { benchRevoke } from './revoke.js';
 import { benchHistory } from './history.js';
+import { benchHistoryGate } from './history-gate.js';
+import { benchCompat } from './compat.js';
 
 const sections = {
   bake: benchBakeVsDocker,
@@ -18,6 +20,8 @@ const sections = {
   service: benchService,
   revoke: benchRevoke,
   history: benchHistory,
+  'history-gate': benchHistoryGate,
+  compat: benchCompat,
 };
 
 function report(title, rows) {

@@ -60,7 +60,9 @@ export function App() {
   return (
     <>
       <Top />
-      <main id="main">{asking ? <TokenForm problem={asking.problem} onToken={(t) => void signIn(t)} /> : <p class="muted">Connecting…</p>}</main>
+      <main id="main">
+        {asking ? <TokenForm problem={asking.problem} onToken={(t) => void signIn(t)} /> : <p class="muted">Connecting…</p>}
+      </main>
     </>
   );
 }
@@ -97,7 +99,15 @@ function TokenForm({ problem, onToken }: { problem: string | null; onToken(token
         </p>
       )}
       <label for="token">Token</label>
-      <input id="token" name="token" type="password" autocomplete="off" required value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+      <input
+        id="token"
+        name="token"
+        type="password"
+        autocomplete="off"
+        required
+        value={token}
+        onInput={(e) => setToken(e.currentTarget.value)}
+      />
       <button type="submit">Sign in</button>
     </form>
   );

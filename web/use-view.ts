@@ -17,7 +17,10 @@ let firstData = false;
  * moves (a live update). Answers that arrive after a newer request are dropped. The first data
  * the page shows is marked (`bake:first-data`) for the Performance API.
  */
-export function useView<K extends keyof ReadAnswers>(view: K, params: Record<string, string | number | undefined>): ViewData<ReadAnswers[K]> {
+export function useView<K extends keyof ReadAnswers>(
+  view: K,
+  params: Record<string, string | number | undefined>,
+): ViewData<ReadAnswers[K]> {
   const { session, generation } = useApp();
   const [state, setState] = useState<ViewData<ReadAnswers[K]>>({ data: undefined, error: undefined, loading: true });
   const latest = useRef(0);
@@ -39,7 +42,6 @@ export function useView<K extends keyof ReadAnswers>(view: K, params: Record<str
         setState((s) => ({ ...s, error: error instanceof Error ? error.message : String(error), loading: false }));
       },
     );
-    // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for view and params
   }, [key, generation, session.token]);
   return state;
 }

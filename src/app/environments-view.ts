@@ -62,7 +62,13 @@ async function declaredEnvironments(workspace: string): Promise<{ declared: Map<
     const ws = await loadWorkspace(workspace);
     const declared = new Map<string, EnvironmentDeclared>();
     for (const [name, e] of ws.environments) {
-      declared.set(name, { image: e.image, strategy: e.strategy, replicas: e.replicas, canary: e.canary, probationSeconds: e.probationSeconds });
+      declared.set(name, {
+        image: e.image,
+        strategy: e.strategy,
+        replicas: e.replicas,
+        canary: e.canary,
+        probationSeconds: e.probationSeconds,
+      });
     }
     return { declared, problem: null };
   } catch (error) {

@@ -67,7 +67,8 @@ export interface RefusalsViewResult {
 
 const FIX: Record<string, (r: RefusalRecord, env: string) => string> = {
   stale: (r) => `rebake it with the newer version (bake build ${r.image}), or release it anyway with --allow-stale`,
-  regression: (r, env) => `release a newer build, or pass --rollback to go back on purpose (bake release ${r.image} --env ${env} --rollback)`,
+  regression: (r, env) =>
+    `release a newer build, or pass --rollback to go back on purpose (bake release ${r.image} --env ${env} --rollback)`,
   conflict: (r) => `rebake with both changes (bake build ${r.image}) and release that build`,
   dev: (r) => `commit the working trees, then bake build ${r.image}`,
 };
@@ -153,7 +154,10 @@ function revokedOf(manifest: VersionManifest): RevokedEntry[] {
       use: replacementFor(manifest, index, rev.service, rev.version)?.version ?? null,
       environments: holders.environments,
       builds: holders.builds.length,
-      newestBuilds: holders.builds.slice(-5).reverse().map((b) => ({ image: b.image, build: b.build })),
+      newestBuilds: holders.builds
+        .slice(-5)
+        .reverse()
+        .map((b) => ({ image: b.image, build: b.build })),
     };
   });
 }

@@ -64,7 +64,11 @@ export async function promoteRelease(
     patch: { probationUntil: undefined, rollout: undefined },
   });
   // The old instances are gone and the probation is over: the contract migrations it waited for may run.
-  await migrateAfterRetire(migrationSite(ctx, rt), live, (await rt.router.state()).instances.map((i) => i.vector));
+  await migrateAfterRetire(
+    migrationSite(ctx, rt),
+    live,
+    (await rt.router.state()).instances.map((i) => i.vector),
+  );
 }
 
 /** The context without its signal: these moves finish once begun. */

@@ -85,7 +85,11 @@ export async function rollOut(
   };
   try {
     // Expand migrations before any new instance starts: add-only, so the old fleet keeps working (never undone).
-    await migrateBeforeStart(migrationSite(ctx, rt), release, old.map((i) => i.vector));
+    await migrateBeforeStart(
+      migrationSite(ctx, rt),
+      release,
+      old.map((i) => i.vector),
+    );
     await runSteps(strategySteps(chosen, deploy, old, options), {
       what: `deploy of ${release.image}:${release.build} to ${rt.env.name}`,
       log: deploy.log,
@@ -137,7 +141,11 @@ export async function rollOut(
   });
   // Contract migrations only once the old instances are gone: never on probation or with a canary live.
   if (state === 'committed') {
-    await migrateAfterRetire(migrationSite(ctx, rt), release, (await rt.router.state()).instances.map((i) => i.vector));
+    await migrateAfterRetire(
+      migrationSite(ctx, rt),
+      release,
+      (await rt.router.state()).instances.map((i) => i.vector),
+    );
   }
   const result: DeployResult = {
     env: rt.env.name,

@@ -73,5 +73,8 @@ async function figuresOf(workspace: string, env: string): Promise<EnvironmentFig
 /** The environments that have (or had) a router: each has its directory where the routers keep their state. */
 async function routedEnvironments(workspace: string): Promise<string[]> {
   const entries = await readdir(dirname(routerDir(workspace, 'any')), { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory() && ENVIRONMENT_NAME.test(e.name)).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory() && ENVIRONMENT_NAME.test(e.name))
+    .map((e) => e.name)
+    .sort();
 }

@@ -78,7 +78,9 @@ export async function versionsView(ctx: AppContext, options: VersionsViewOptions
   if (options.service === undefined) return { generation: manifest.generation, services };
   const history = manifest.services[options.service];
   if (!history) {
-    throw new InputError([{ file: 'request', field: 'service', message: `no service named ${options.service}`, fix: 'pick one from the list' }]);
+    throw new InputError([
+      { file: 'request', field: 'service', message: `no service named ${options.service}`, fix: 'pick one from the list' },
+    ]);
   }
   const where = live.get(options.service) ?? {};
   const newestFirst = [...history.versions].reverse();

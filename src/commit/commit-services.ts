@@ -78,12 +78,19 @@ const MAX_ATTEMPTS = 5;
  * worst an unreferenced blob. Throws GitError, UnsafeSourceError, BuildCommandError,
  * ManifestError, LockError.
  */
-export async function recordCommits(ws: WorkspaceConfig, services: readonly ServiceConfig[], options: CommitOptions = {}): Promise<CommitOutcome> {
+export async function recordCommits(
+  ws: WorkspaceConfig,
+  services: readonly ServiceConfig[],
+  options: CommitOptions = {},
+): Promise<CommitOutcome> {
   const paths = workspacePaths(ws.dir);
   const progress = options.progress ?? silent;
   await mkdir(paths.work, { recursive: true });
   const store = await openLayoutStore(paths.store);
-  const sources = await locateSources(ws, services.filter((s) => !options.trees?.has(s.name)));
+  const sources = await locateSources(
+    ws,
+    services.filter((s) => !options.trees?.has(s.name)),
+  );
   let known = await readManifest(paths.manifest);
 
   // An unchanged git tree is recognised from its id alone: no file is read.
@@ -92,7 +99,10 @@ export async function recordCommits(ws: WorkspaceConfig, services: readonly Serv
     const before = latestVersion(known, service.name);
     return tree !== undefined && service.build === undefined && before?.digest === treeDigest(service, tree);
   };
-  const committed = await readCommitted(services.filter((s) => sources.has(s.name) && !isUnchanged(s)), sources);
+  const committed = await readCommitted(
+    services.filter((s) => sources.has(s.name) && !isUnchanged(s)),
+    sources,
+  );
 
   // Services are independent: snapshot and pack them concurrently (git and disk overlap)...
   const prepared = await mapLimit(services, 4, async (service): Promise<Prepared> => {
@@ -108,7 +118,9 @@ export async function recordCommits(ws: WorkspaceConfig, services: readonly Serv
       ...(directory?.origin !== undefined && { origin: directory.origin }),
       ...(options.env !== undefined && { env: options.env }),
     });
-    const digest = snapshot.treeDigest ?? (await contentDigest(snapshot.entries, `${service.install}\0${service.build ?? ''}${declarationSalt(service)}`));
+    const digest =
+      snapshot.treeDigest ??
+      (await contentDigest(snapshot.entries, `${service.install}\0${service.build ?? ''}${declarationSalt(service)}`));
     if (before?.digest === digest) return { service, unchanged: before };
     progress({ kind: 'step', message: `pack ${service.name}` });
     const layer = await writeLayer(store, snapshot.entries, { prefix: service.install, mtime: snapshot.time });
@@ -116,7 +128,12 @@ export async function recordCommits(ws: WorkspaceConfig, services: readonly Serv
     const checkout = tree && repo ? { top: repo.top, head: tree.head, revision: tree.revision } : undefined;
     // What the version declares (provides, requires, schema) is recorded with it (src/compat).
     const declared = await declarationsOf(service, snapshot.entries);
-    return { service, candidate: candidateOf(service, snapshot, digest, layer, declared), ...(checkout && { checkout }), ...(directory && { directory }) };
+    return {
+      service,
+      candidate: candidateOf(service, snapshot, digest, layer, declared),
+      ...(checkout && { checkout }),
+      ...(directory && { directory }),
+    };
   });
 
   const results = new Map<string, CommitResult>();
@@ -130,9 +147,16 @@ export async function recordCommits(ws: WorkspaceConfig, services: readonly Serv
     const names = candidates.map((c) => c.service);
     const { recorded, manifest } = await updateManifest(
       paths.manifest,
-      { purpose: `commit ${names.join(', ')}`, ...lockTuning(options.env), onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }) },
+      {
+        purpose: `commit ${names.join(', ')}`,
+        ...lockTuning(options.env),
+        onWait: (holder) => progress({ kind: 'wait', message: waitingMessage(holder) }),
+      },
       async (m) => {
-        const { results: recorded, write } = recordCandidates(m, candidates, { actor: currentActor(options.env), lastAttempt: attempt >= MAX_ATTEMPTS });
+        const { results: recorded, write } = recordCandidates(m, candidates, {
+          actor: currentActor(options.env),
+          lastAttempt: attempt >= MAX_ATTEMPTS,
+        });
         return { result: { recorded, manifest: m }, write };
       },
     );
@@ -155,7 +179,11 @@ export async function recordCommits(ws: WorkspaceConfig, services: readonly Serv
  * {@link recordCommits} for callers that want all or an error: the versions recorded, or the first
  * refusal thrown as a HistoryRefusedError (exit 3) after the others were recorded.
  */
-export async function commitServices(ws: WorkspaceConfig, services: readonly ServiceConfig[], options: CommitOptions = {}): Promise<CommitResult[]> {
+export async function commitServices(
+  ws: WorkspaceConfig,
+  services: readonly ServiceConfig[],
+  options: CommitOptions = {},
+): Promise<CommitResult[]> {
   const { commits, refused } = await recordCommits(ws, services, options);
   if (refused[0]) throw new HistoryRefusedError(refused[0]);
   return commits;
@@ -171,7 +199,13 @@ interface Prepared {
   directory?: DirectoryTree;
 }
 
-function candidateOf(service: ServiceConfig, snapshot: Snapshot, digest: Digest, layer: Layer, declared: Declarations): Omit<Candidate, 'gate'> {
+function candidateOf(
+  service: ServiceConfig,
+  snapshot: Snapshot,
+  digest: Digest,
+  layer: Layer,
+  declared: Declarations,
+): Omit<Candidate, 'gate'> {
   return {
     service: service.name,
     version: {
@@ -201,7 +235,8 @@ async function gated(p: Prepared, known: VersionManifest, checkAncestry: boolean
   const given = p.directory?.proof;
   if (!given) return candidate;
   // With an ancestry, a remote caller proved its checkout (and proves again on `moved`); without, it is `--after`.
-  if (given.ancestry !== undefined) return { ...candidate, gate: { proof: given, candidate: p.directory?.origin?.revision ?? null, provedBy: 'caller' } };
+  if (given.ancestry !== undefined)
+    return { ...candidate, gate: { proof: given, candidate: p.directory?.origin?.revision ?? null, provedBy: 'caller' } };
   return { ...candidate, gate: { proof: given, candidate: null, provedBy: 'user' } };
 }
 

@@ -50,7 +50,8 @@ export function recordCandidates(
       } catch (error) {
         if (!(error instanceof HistoryRefusedError)) throw error;
         const refusal = commitRefusalOf(error);
-        if (error.kind === 'moved' && c.gate.provedBy === 'here' && !options.lastAttempt) return { service: c.service, outcome: 'prove-again' };
+        if (error.kind === 'moved' && c.gate.provedBy === 'here' && !options.lastAttempt)
+          return { service: c.service, outcome: 'prove-again' };
         if (error.kind === 'moved' && c.gate.provedBy === 'caller') return { service: c.service, outcome: 'refused', refusal };
         const history = (manifest.services[c.service] ??= { versions: [] });
         (history.refusals ??= []).push({

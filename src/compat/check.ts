@@ -23,18 +23,14 @@ export interface CompatibilityProblem {
 export function checkCompatibility(windows: readonly CompatibilityWindow[], declared: DeclarationLookup): CompatibilityProblem[] {
   const found = new Map<string, CompatibilityProblem>();
   const judged = new Map<string, Omit<CompatibilityProblem, 'window' | 'windows'>[]>();
+  // Windows share their vectors (the old release's, the new one's): a window is known by which of them run.
+  const vectorIds = new Map<object, number>();
   for (const window of windows) {
-    const versions = new Map<string, Set<number>>();
-    for (const group of window.running) {
-      for (const [service, version] of Object.entries(group.vector)) {
-        let set = versions.get(service);
-        if (!set) versions.set(service, (set = new Set()));
-        set.add(version);
-      }
-    }
-    const key = [...versions].map(([s, vs]) => `${s}@${[...vs].sort((a, b) => a - b).join('.')}`).sort().join(' ');
+    const key = [...new Set(window.running.map((g) => vectorIds.get(g.vector) ?? vectorIds.set(g.vector, vectorIds.size).size - 1))]
+      .sort((a, b) => a - b)
+      .join(' ');
     let problems = judged.get(key);
-    if (!problems) judged.set(key, (problems = judge(versions, declared)));
+    if (!problems) judged.set(key, (problems = judge(window, declared)));
     for (const problem of problems) {
       const id = `${problem.consumer.service}@${problem.consumer.version} ${problem.interface} ${problem.provider?.service ?? ''}@${problem.provider?.version ?? ''}`;
       const seen = found.get(id);
@@ -45,32 +41,59 @@ export function checkCompatibility(windows: readonly CompatibilityWindow[], decl
   return [...found.values()];
 }
 
-function judge(versions: ReadonlyMap<string, ReadonlySet<number>>, declared: DeclarationLookup): Omit<CompatibilityProblem, 'window' | 'windows'>[] {
-  const providers = new Map<string, Set<string>>();
+type Provider = { service: string; version: number; major: number | null };
+
+function judge(window: CompatibilityWindow, declared: DeclarationLookup): Omit<CompatibilityProblem, 'window' | 'windows'>[] {
+  const versions = new Map<string, Set<number>>();
+  for (const group of window.running) {
+    for (const service in group.vector) {
+      const version = group.vector[service] ?? 0;
+      const set = versions.get(service);
+      if (set) set.add(version);
+      else versions.set(service, new Set([version]));
+    }
+  }
+  // Interface → every running version of every service that provides it, with its major.
+  const providers = new Map<string, Provider[]>();
+  let someVersionsDiffer = false;
   for (const [service, set] of versions) {
+    if (set.size > 1) someVersionsDiffer = true;
     for (const version of set) {
-      for (const name of Object.keys(declared(service, version)?.provides ?? {})) {
-        let p = providers.get(name);
-        if (!p) providers.set(name, (p = new Set()));
-        p.add(service);
+      const provides = declared(service, version)?.provides;
+      for (const name in provides) {
+        const entry = { service, version, major: provides[name] ?? null };
+        const list = providers.get(name);
+        if (list) list.push(entry);
+        else providers.set(name, [entry]);
+      }
+    }
+  }
+  // A running version of a provider that does not provide the interface (any more) is a provider too: of nothing.
+  if (someVersionsDiffer) {
+    for (const list of providers.values()) {
+      const only = list[0]?.service;
+      if (list.every((p) => p.service === only) && list.length === versions.get(only ?? '')?.size) continue;
+      for (const service of new Set(list.map((p) => p.service))) {
+        for (const version of versions.get(service) ?? []) {
+          if (!list.some((p) => p.service === service && p.version === version)) list.push({ service, version, major: null });
+        }
       }
     }
   }
   const problems: Omit<CompatibilityProblem, 'window' | 'windows'>[] = [];
   for (const [service, set] of versions) {
     for (const version of set) {
-      for (const [name, range] of Object.entries(declared(service, version)?.requires ?? {})) {
-        const consumer = { service, version };
-        const offering = providers.get(name);
-        if (!offering) {
-          problems.push({ consumer, interface: name, range });
+      const requires = declared(service, version)?.requires;
+      for (const name in requires) {
+        const range = requires[name] ?? '';
+        const offered = providers.get(name);
+        if (!offered) {
+          problems.push({ consumer: { service, version }, interface: name, range });
           continue;
         }
-        for (const provider of offering) {
-          for (const pv of versions.get(provider) ?? []) {
-            const major = declared(provider, pv)?.provides?.[name];
-            if (major === undefined) problems.push({ consumer, interface: name, range, provider: { service: provider, version: pv, major: null } });
-            else if (!majorSatisfies(major, range)) problems.push({ consumer, interface: name, range, provider: { service: provider, version: pv, major } });
+        for (const provider of offered) {
+          if (provider.major === null || !majorSatisfies(provider.major, range)) {
+            problems.push({ consumer: { service, version }, interface: name, range, provider });
           }
         }
       }

@@ -33,7 +33,11 @@ export function schemaTolerates(schema: SchemaDeclaration): number {
 }
 
 /** The schema declaration with its defaults: reads and writes default to each other, else 0. */
-export function schemaOf(fields: { reads?: number; writes?: number; migrations?: Record<string, 'expand' | 'contract'> }): SchemaDeclaration {
+export function schemaOf(fields: {
+  reads?: number;
+  writes?: number;
+  migrations?: Record<string, 'expand' | 'contract'>;
+}): SchemaDeclaration {
   const reads = fields.reads ?? fields.writes ?? 0;
   const writes = fields.writes ?? fields.reads ?? 0;
   return { reads, writes, migrations: { ...(fields.migrations ?? {}) } };

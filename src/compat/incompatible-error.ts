@@ -61,7 +61,11 @@ export class IncompatibleRefusedError extends BakeError {
   }
 }
 
-function refusalMessage(target: IncompatibleTarget, interfaces: readonly CompatibilityProblem[], schemas: readonly SchemaProblem[]): string {
+function refusalMessage(
+  target: IncompatibleTarget,
+  interfaces: readonly CompatibilityProblem[],
+  schemas: readonly SchemaProblem[],
+): string {
   const what = `refusing to ${target.action === 'rollback' ? 'roll back' : 'release'} ${target.image}:${target.build} ${target.action === 'rollback' ? 'in' : 'to'} ${target.env}`;
   const schema = schemas[0];
   if (schema) {

@@ -61,7 +61,12 @@ export function planMigrations(
 }
 
 /** Whether an expand migration after `blocked` and up to `needs` is still needed: then the new code cannot start. */
-export function needsPastBlock(schema: SchemaDeclaration, plan: MigrationPlan, applied: ReadonlySet<number>, needs: number): number | undefined {
+export function needsPastBlock(
+  schema: SchemaDeclaration,
+  plan: MigrationPlan,
+  applied: ReadonlySet<number>,
+  needs: number,
+): number | undefined {
   if (!plan.blocked) return undefined;
   for (let k = plan.blocked.migration; k <= needs; k++) {
     if (!applied.has(k) && schema.migrations[String(k)] === 'expand') return k;

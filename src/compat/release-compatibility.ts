@@ -46,7 +46,12 @@ export function compatibilityRefusal(input: {
   const schemas = checkSchemas({ env: record, newVector: build.vector, running: [...mine, ...others], declared });
   const interfaces = checkCompatibility(windows, declared);
   if (interfaces.length === 0 && schemas.length === 0) return undefined;
-  const target = { action: input.rollback ? ('rollback' as const) : ('release' as const), image: build.image, build: build.id, env: input.env };
+  const target = {
+    action: input.rollback ? ('rollback' as const) : ('release' as const),
+    image: build.image,
+    build: build.id,
+    env: input.env,
+  };
   return new IncompatibleRefusedError(target, interfaces, schemas);
 }
 

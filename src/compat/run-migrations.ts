@@ -48,7 +48,11 @@ const WITHHELD = ['BAKE_SERVICE_TOKEN', 'BAKE_REGISTRY_USERNAME', 'BAKE_REGISTRY
  * each recorded with the release. Throws MigrationFailedError when a command fails (recorded), or
  * when the code needs an expand that a pending contract blocks (the gate refuses that first).
  */
-export async function migrateBeforeStart(site: MigrationSite, release: { id: number; vector: VersionVector }, running: readonly VersionVector[]) {
+export async function migrateBeforeStart(
+  site: MigrationSite,
+  release: { id: number; vector: VersionVector },
+  running: readonly VersionVector[],
+) {
   return migrate(site, release, running, 'before');
 }
 
@@ -58,7 +62,11 @@ export async function migrateBeforeStart(site: MigrationSite, release: { id: num
  * each recorded with the release. A failure is recorded and thrown (MigrationFailedError); the
  * release stays committed and the contract runs again at the next deploy, promote or settle.
  */
-export async function migrateAfterRetire(site: MigrationSite, release: { id: number; vector: VersionVector }, running: readonly VersionVector[]) {
+export async function migrateAfterRetire(
+  site: MigrationSite,
+  release: { id: number; vector: VersionVector },
+  running: readonly VersionVector[],
+) {
   return migrate(site, release, running, 'after');
 }
 
@@ -96,14 +104,27 @@ async function migrate(
       } catch (error) {
         if (phase === 'before' || !(error instanceof MigrationFailedError)) throw error;
         const again = 'it runs again at the next deploy, promote or settle';
-        throw new MigrationFailedError(`release ${release.id} of ${site.env} is committed, but ${error.message}\n(${again})`, service, step.migration, step.kind, error.output);
+        throw new MigrationFailedError(
+          `release ${release.id} of ${site.env} is committed, but ${error.message}\n(${again})`,
+          service,
+          step.migration,
+          step.kind,
+          error.output,
+        );
       }
     }
   }
   return runs;
 }
 
-async function runOne(site: MigrationSite, releaseId: number, service: string, version: number, migration: number, kind: MigrationKind): Promise<MigrationRun> {
+async function runOne(
+  site: MigrationSite,
+  releaseId: number,
+  service: string,
+  version: number,
+  migration: number,
+  kind: MigrationKind,
+): Promise<MigrationRun> {
   const progress = site.progress ?? silent;
   const config = site.services.get(service);
   const command = config?.schema?.migrate;
@@ -112,7 +133,13 @@ async function runOne(site: MigrationSite, releaseId: number, service: string, v
   if (command === undefined || !config) {
     const output = `bake.yaml: services.${service}.schema.migrate is not set`;
     await record(site, releaseId, { ...base, status: 'failed', ms: 0, output });
-    throw new MigrationFailedError(`cannot run ${kind} migration ${migration} of ${service} in ${site.env}: ${output}`, service, migration, kind, output);
+    throw new MigrationFailedError(
+      `cannot run ${kind} migration ${migration} of ${service} in ${site.env}: ${output}`,
+      service,
+      migration,
+      kind,
+      output,
+    );
   }
   progress({ kind: 'step', message: `${site.env}: ${kind} migration ${migration} of ${service}` });
   const started = performance.now();
@@ -120,7 +147,13 @@ async function runOne(site: MigrationSite, releaseId: number, service: string, v
   const result = await runShell(command, {
     cwd: config.source,
     baseEnv,
-    env: { BAKE_SERVICE: service, BAKE_ENV: site.env, BAKE_MIGRATION: String(migration), BAKE_MIGRATION_KIND: kind, BAKE_SERVICE_VERSION: String(version) },
+    env: {
+      BAKE_SERVICE: service,
+      BAKE_ENV: site.env,
+      BAKE_MIGRATION: String(migration),
+      BAKE_MIGRATION_KIND: kind,
+      BAKE_SERVICE_VERSION: String(version),
+    },
     timeoutMs: MIGRATION_TIMEOUT_MS,
   });
   const ms = Math.round(performance.now() - started);

@@ -8,7 +8,8 @@ import semver from 'semver';
  */
 
 const ranges = new Map<string, semver.Range | null>();
-const answers = new Map<string, boolean>();
+/** Range text → major → answer: two lookups and no string built per question. */
+const answers = new Map<string, Map<number, boolean>>();
 
 /** The range `text` parses to, or undefined when semver cannot read it. Never throws. */
 function rangeOf(text: string): semver.Range | undefined {
@@ -31,12 +32,12 @@ export function isValidRange(text: string): boolean {
 
 /** Whether an interface's major version `major` is within `range`; an unreadable range admits nothing. */
 export function majorSatisfies(major: number, range: string): boolean {
-  const key = `${major}\0${range}`;
-  let answer = answers.get(key);
+  let byMajor = answers.get(range);
+  if (!byMajor) answers.set(range, (byMajor = new Map()));
+  let answer = byMajor.get(major);
   if (answer === undefined) {
-    const parsed = rangeOf(range);
-    answer = parsed !== undefined && parsed.test(`${major}.0.0`);
-    answers.set(key, answer);
+    answer = rangeOf(range)?.test(`${major}.0.0`) === true;
+    byMajor.set(major, answer);
   }
   return answer;
 }

@@ -75,10 +75,14 @@ export function compatibilityWindows(
         const retire = Math.min(step, old);
         started += add;
         if (add > 0 && old > 0)
-          windows.push(mix(`mid-rolling upgrade: ${started} new and ${old} old running (${oldCount - old} of ${oldCount} replaced)`, old, started));
+          windows.push(
+            mix(`mid-rolling upgrade: ${started} new and ${old} old running (${oldCount - old} of ${oldCount} replaced)`, old, started),
+          );
         old -= retire;
         if (retire > 0 && old > 0)
-          windows.push(mix(`mid-rolling upgrade: ${started} new and ${old} old running (${oldCount - old} of ${oldCount} replaced)`, old, started));
+          windows.push(
+            mix(`mid-rolling upgrade: ${started} new and ${old} old running (${oldCount - old} of ${oldCount} replaced)`, old, started),
+          );
         if (add === 0 && retire === 0) break;
       }
       break;

@@ -33,7 +33,8 @@ const providesSpec = map(integer({ description: 'The major version of the interf
   keys: INTERFACE_NAME,
 });
 const requiresSpec = map(string({ description: 'A semver range of the majors it works with, e.g. ">=2 <4" or ^3.' }), {
-  description: 'Interfaces this service calls: name → semver range. The release gate refuses a rollout during which a running provider is outside it.',
+  description:
+    'Interfaces this service calls: name → semver range. The release gate refuses a rollout during which a running provider is outside it.',
   keys: INTERFACE_NAME,
 });
 const migrateSpec = string({
@@ -89,7 +90,8 @@ export const serviceSpec = object({
       pattern: INNER_PATH,
     }),
     schema: object({
-      description: 'The database schema the code needs, and how to migrate it (expand before new instances start, contract after the old ones are gone).',
+      description:
+        'The database schema the code needs, and how to migrate it (expand before new instances start, contract after the old ones are gone).',
       properties: { ...schemaLevels, migrate: migrateSpec },
     }),
   },

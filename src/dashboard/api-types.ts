@@ -27,7 +27,9 @@ export const DASHBOARD_API = {
  * Who the page is talking as: `role` null when the request carried no token the service accepts
  * (the page then asks for one). `auth: false`: the service runs with --no-auth.
  */
-export type SessionAnswer = { auth: boolean; role: null } | { auth: boolean; role: 'read' | 'write'; name: string | null; generation: number };
+export type SessionAnswer =
+  | { auth: boolean; role: null }
+  | { auth: boolean; role: 'read' | 'write'; name: string | null; generation: number };
 
 /** The answers of the reads, by route. */
 export interface ReadAnswers {

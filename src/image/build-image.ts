@@ -162,7 +162,12 @@ async function recordBuild(
     if (existing) {
       if (!(await store.resolve(`${plan.image}:${existing.id}`))) await store.tag(image.manifest, `${plan.image}:${existing.id}`);
       if (overrides.length > 0) existing.overrides = [...(existing.overrides ?? []), ...overrides];
-      const result = { ...resultOf(existing, true), stale: supersededBy.length > 0, supersededBy, ...(overrides.length > 0 && { overrides }) };
+      const result = {
+        ...resultOf(existing, true),
+        stale: supersededBy.length > 0,
+        supersededBy,
+        ...(overrides.length > 0 && { overrides }),
+      };
       return { result, write: overrides.length > 0 };
     }
     const record: BuildRecord = {

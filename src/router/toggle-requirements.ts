@@ -61,7 +61,9 @@ export function featuresFor(
   return Object.entries(toggles)
     .filter(
       ([name, on]) =>
-        on && unmet(vector, rules[name]?.requires ?? []).length === 0 && unmetInterfaces(vector, rules[name]?.interfaces ?? []).length === 0,
+        on &&
+        unmet(vector, rules[name]?.requires ?? []).length === 0 &&
+        unmetInterfaces(vector, rules[name]?.interfaces ?? []).length === 0,
     )
     .map(([name]) => name)
     .sort();

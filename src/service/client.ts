@@ -27,7 +27,8 @@ export async function callService<N extends UseCaseName>(
 ): Promise<UseCaseResult<N>> {
   if (!isRemoteCommand(name)) throw new UsageError(`bake ${name} does not run through a bake service; run it without one`);
   const endpoint = serviceEndpoint(url, ctx.env);
-  const post: Post = (command, remote) => postCommand(ctx, endpoint, { command, options: remote, actor: currentActor(ctx.env) } as RemoteRequest);
+  const post: Post = (command, remote) =>
+    postCommand(ctx, endpoint, { command, options: remote, actor: currentActor(ctx.env) } as RemoteRequest);
   return (await callRemote(ctx, endpoint, name, options, post)) as UseCaseResult<N>;
 }
 

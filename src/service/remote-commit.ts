@@ -22,7 +22,12 @@ const MAX_ATTEMPTS = 5;
  * checks them under its manifest lock (compare-and-set). A proof that was outdated by the time the
  * lock was taken (`moved`) is made again and only that service resent, at most 5 times in all.
  */
-export async function commitThroughService(ctx: AppContext, endpoint: ServiceEndpoint, options: CommitOptions, post: Post): Promise<CommitResult> {
+export async function commitThroughService(
+  ctx: AppContext,
+  endpoint: ServiceEndpoint,
+  options: CommitOptions,
+  post: Post,
+): Promise<CommitResult> {
   const uploads = await uploadTrees(ctx, endpoint, options);
   const commits = new Map<string, ServiceCommit>();
   const refused: CommitRefusal[] = [];

@@ -10,7 +10,7 @@ import { requireTools } from '../helpers/require-tools.js';
 
 process.env['SOURCE_DATE_EPOCH'] = '1700001717';
 ensureTestPostgres();
-const tools = requireTools('git', 'busybox', 'docker', 'postgres', 'psql');
+const tools = requireTools('git', 'busybox', 'docker', 'postgres');
 
 // Expand and contract against a real PostgreSQL. The orders service (busybox httpd) cannot speak
 // PostgreSQL itself, so each version says at /needs which columns of the orders table its code
@@ -29,9 +29,21 @@ cp "$here/needs" "$root/needs"
 exec busybox httpd -f -p "\${BIND:-0.0.0.0}:\${PORT:-8083}" -h "$root"
 `;
 const VERSIONS = [
-  { needs: 'id name', schema: '{reads: 1, writes: 1, migrations: {1: expand}}', sql: "CREATE TABLE orders (id serial PRIMARY KEY, name text); INSERT INTO orders (name) VALUES ('first');" },
-  { needs: 'id name email', schema: '{reads: 2, writes: 2, migrations: {1: expand, 2: expand}}', sql: "ALTER TABLE orders ADD COLUMN email text; UPDATE orders SET email = name || '@shop.invalid';" },
-  { needs: 'id email', schema: '{reads: 3, writes: 3, migrations: {1: expand, 2: expand, 3: contract}}', sql: 'ALTER TABLE orders DROP COLUMN name;' },
+  {
+    needs: 'id name',
+    schema: '{reads: 1, writes: 1, migrations: {1: expand}}',
+    sql: "CREATE TABLE orders (id serial PRIMARY KEY, name text); INSERT INTO orders (name) VALUES ('first');",
+  },
+  {
+    needs: 'id name email',
+    schema: '{reads: 2, writes: 2, migrations: {1: expand, 2: expand}}',
+    sql: "ALTER TABLE orders ADD COLUMN email text; UPDATE orders SET email = name || '@shop.invalid';",
+  },
+  {
+    needs: 'id email',
+    schema: '{reads: 3, writes: 3, migrations: {1: expand, 2: expand, 3: contract}}',
+    sql: 'ALTER TABLE orders DROP COLUMN name;',
+  },
 ];
 
 describe.skipIf(tools.skip)('expand and contract migrations against PostgreSQL, under load', () => {
@@ -110,10 +122,7 @@ describe.skipIf(tools.skip)('expand and contract migrations against PostgreSQL, 
     const yaml = await readFile(join(repo.dir, 'bake.yaml'), 'utf8');
     await writeFile(
       join(repo.dir, 'bake.yaml'),
-      yaml.replace(
-        'environments:\n',
-        'environments:\n  db:\n    image: shop\n    replicas: 2\n    strategy: rolling\n    probation: 3\n',
-      ),
+      yaml.replace('environments:\n', 'environments:\n  db:\n    image: shop\n    replicas: 2\n    strategy: rolling\n    probation: 3\n'),
     );
     await appendFile(
       join(repo.dir, 'bake.yaml'),
@@ -131,7 +140,10 @@ describe.skipIf(tools.skip)('expand and contract migrations against PostgreSQL, 
       ].join('\n'),
     );
     const recipe = join(repo.dir, 'recipes', 'shop.yaml');
-    await writeFile(recipe, (await readFile(recipe, 'utf8')).replace('services: [catalog, cart, web]', 'services: [catalog, cart, web, orders]'));
+    await writeFile(
+      recipe,
+      (await readFile(recipe, 'utf8')).replace('services: [catalog, cart, web]', 'services: [catalog, cart, web, orders]'),
+    );
     await commitVersion(1);
     const up = await bake(['-C', repo.dir, '--json', 'up', 'db'], { env: env() });
     expect(up.exitCode, up.stderr).toBe(0);
@@ -193,7 +205,8 @@ describe.skipIf(tools.skip)('expand and contract migrations against PostgreSQL, 
     expect(await db.columns('orders')).toEqual(['id', 'name', 'email']);
     // The router's timer ends the probation (bake settle), retires the v2 fleet, then runs the contract.
     const deadline = Date.now() + 30_000;
-    while (!(await applied()).some((a) => a.startsWith('3 contract')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    while (!(await applied()).some((a) => a.startsWith('3 contract')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 250));
     await new Promise((r) => setTimeout(r, 500));
     const served = await load.stop();
     expect(served.failed, served.failures.join('; ')).toBe(0);

@@ -3,7 +3,14 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 
 /** Debian's chromium: the browser these tests drive (`.ci/run` installs it). */
 export const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /**
  * Whether the browser tests can run: with CI=true a missing chromium THROWS (the file fails),

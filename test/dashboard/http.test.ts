@@ -88,11 +88,15 @@ describe.skipIf(tools.skip)("the dashboard's HTTP side", () => {
       expect(res.status, view).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
     }
-    const environments = await (await fetch(`${service.url}/v1/dashboard/environments`, { headers: auth(service.tokens.read) })).json();
+    const environments = (await (
+      await fetch(`${service.url}/v1/dashboard/environments`, { headers: auth(service.tokens.read) })
+    ).json()) as any;
     const prod = environments.environments.find((e: { name: string }) => e.name === 'prod');
     expect(prod.live[0]).toMatchObject({ image: 'shop', build: 1, vector: { catalog: 1, cart: 1, web: 1 } });
     expect(prod.declared).toMatchObject({ image: 'shop', strategy: 'blue-green', replicas: 2 });
-    const builds = await (await fetch(`${service.url}/v1/dashboard/builds?image=shop`, { headers: auth(service.tokens.read) })).json();
+    const builds = (await (
+      await fetch(`${service.url}/v1/dashboard/builds?image=shop`, { headers: auth(service.tokens.read) })
+    ).json()) as any;
     const layers = builds.page.items[0].layers as { size: number; service?: string }[];
     expect(layers.map((l) => l.service).filter(Boolean)).toEqual(['catalog', 'cart', 'web']);
     expect(layers.every((l) => l.size > 0)).toBe(true);
@@ -110,7 +114,13 @@ describe.skipIf(tools.skip)("the dashboard's HTTP side", () => {
         headers: { ...auth(token), 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      return { status: res.status, lines: (await res.text()).trim().split('\n').map((l) => JSON.parse(l)) };
+      return {
+        status: res.status,
+        lines: (await res.text())
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+      };
     };
     const viewer = await act(service.tokens.read, { action: 'rollback', env: 'prod' });
     expect(viewer.status).toBe(200);

@@ -129,7 +129,9 @@ describe.skipIf(tools.skip || browser.skip)('the dashboard, live', () => {
     await w.page.getByRole('navigation', { name: 'Services' }).getByRole('link', { name: /cart/ }).click();
     const attempt = await seeText(w, '.versions tr.attempt', `refused (${kind})`);
     expect(attempt).toContain('branched off v2');
-    const rows = await w.page.locator('.versions tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-version') ?? 'attempt'));
+    const rows = await w.page
+      .locator('.versions tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-version') ?? 'attempt'));
     expect(rows).toEqual(['attempt', '2', '1']);
     await seeText(w, '.versions tr[data-version="1"]', 'prod');
     await w.page.screenshot({ path: join(DOCS, 'dashboard-services.png') });

@@ -38,7 +38,8 @@ export async function writeYearOfHistory(dir: string): Promise<{ generation: num
   let builds = 0;
   for (let n = 0; n < YEAR.versions; n++) {
     const s = services[n % services.length] ?? 'svc00';
-    const version = ++latest[s]!;
+    const version = (latest[s] ?? 0) + 1;
+    latest[s] = version;
     const g = ++generation;
     manifest.services[s]?.versions.push({
       version,
@@ -120,7 +121,10 @@ export async function writeYearOfHistory(dir: string): Promise<{ generation: num
   for (const s of services) yaml += `  ${s}:\n    source: services/${s}\n    install: /srv/${s}\n    run: /srv/${s}/run.sh\n`;
   await writeFile(join(dir, 'bake.yaml'), yaml);
   for (let i = 0; i < YEAR.images; i++) {
-    await writeFile(join(dir, 'recipes', `img${i}.yaml`), `image: img${i}\nbake: heavy\nbase: scratch\nservices: [${members(i).join(', ')}]\n`);
+    await writeFile(
+      join(dir, 'recipes', `img${i}.yaml`),
+      `image: img${i}\nbake: heavy\nbase: scratch\nservices: [${members(i).join(', ')}]\n`,
+    );
   }
   await writeFile(join(dir, '.bake', 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return { generation, lastVersion: perService };

@@ -32,7 +32,12 @@ describe.skipIf(tools.skip).each(MODES)('order follows git history (%s)', (mode)
     await two.git('fetch', '-q', 'origin');
     const refused = await two.bake(['commit', 'a']);
     expect(refused.exitCode, refused.stderr).toBe(3);
-    expect(refused.json.refused[0]).toMatchObject({ kind: 'diverged', service: 'a', candidate: ours, recorded: { version: 2, revision: theirs } });
+    expect(refused.json.refused[0]).toMatchObject({
+      kind: 'diverged',
+      service: 'a',
+      candidate: ours,
+      recorded: { version: 2, revision: theirs },
+    });
     expect(refused.json.error.message).toMatch(/both changed a.*Fix: merge/);
     expect((await world.manifest()).services['a']?.versions).toHaveLength(2);
 
@@ -94,7 +99,10 @@ describe.skipIf(tools.skip).each(MODES)('order follows git history (%s)', (mode)
     expect((await committed(one, ['commit', 'a'])).json.commits[0]).toMatchObject({ version: 4, created: true });
   });
 
-  it.each([['commit', 'a'], ['build', '--commit', 'shop']])(
+  it.each([
+    ['commit', 'a'],
+    ['build', '--commit', 'shop'],
+  ])(
     'proves again when someone recorded the service while it waited for the lock (%s …): moved never reaches the caller',
     async (...second) => {
       world = await teams(mode);
@@ -119,9 +127,14 @@ describe.skipIf(tools.skip).each(MODES)('order follows git history (%s)', (mode)
         await Promise.all([one.waiting, two.waiting]);
         holder.stdin?.end();
         const [r1, r2] = await Promise.all([one.done, two.done]);
-        expect([r1.stderr, r2.stderr].every((e) => e.includes('waiting for the manifest lock')), `${r1.stderr}\n${r2.stderr}`).toBe(true);
-        const outcome = (r: BakeRun) => r.json.commits?.find((c: { service: string }) => c.service === 'a')?.version ?? (r.json.refused?.[0] ?? r.json.error)?.kind;
-        for (const r of [r1, r2]) expect([r.json.error?.kind, ...(r.json.refused ?? []).map((x: { kind: string }) => x.kind)]).not.toContain('moved');
+        expect(
+          [r1.stderr, r2.stderr].every((e) => e.includes('waiting for the manifest lock')),
+          `${r1.stderr}\n${r2.stderr}`,
+        ).toBe(true);
+        const outcome = (r: BakeRun) =>
+          r.json.commits?.find((c: { service: string }) => c.service === 'a')?.version ?? (r.json.refused?.[0] ?? r.json.error)?.kind;
+        for (const r of [r1, r2])
+          expect([r.json.error?.kind, ...(r.json.refused ?? []).map((x: { kind: string }) => x.kind)]).not.toContain('moved');
         if (outcome(r1) === 2) {
           expect([outcome(r1), outcome(r2)]).toEqual([2, 3]); // C2 was proved again against C1's v2: it descends
           expect(r2.exitCode, r2.stderr).toBe(0);

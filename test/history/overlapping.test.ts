@@ -9,7 +9,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The CI job on a push: commit what changed, bake, release; it stops at the first failure, as `set -e` does. */
 async function ciJob(team: Team, delays: number[]): Promise<BakeRun[]> {
   const runs: BakeRun[] = [];
-  for (const [i, args] of [['commit', '--all'], ['build', 'shop'], ['release', 'shop', '--env', 'prod']].entries()) {
+  for (const [i, args] of [
+    ['commit', '--all'],
+    ['build', 'shop'],
+    ['release', 'shop', '--env', 'prod'],
+  ].entries()) {
     await sleep(delays[i] ?? 0);
     const run = await team.bake(args);
     runs.push(run);
@@ -38,12 +42,31 @@ describe.skipIf(tools.skip).each(MODES)('the overlapping-bakes race from separat
 
     // Schedule 0 runs team 1's job to the end first: no race, so no refusal either. The others
     // start team 2's job before, with, and just after team 1's, and pause between steps.
-    const schedules = [[], [[400, 0, 0], [0, 0, 0]], [[0, 50, 0], [0, 0, 50]], [[0, 0, 0], [150, 0, 0]]] as const;
+    const schedules = [
+      [],
+      [
+        [400, 0, 0],
+        [0, 0, 0],
+      ],
+      [
+        [0, 50, 0],
+        [0, 0, 50],
+      ],
+      [
+        [0, 0, 0],
+        [150, 0, 0],
+      ],
+    ] as const;
     const [delaysOne = [], delaysTwo = []] = schedules[seed] ?? [];
     const [jobOne, jobTwo] =
-      seed === 0 ? [await ciJob(one, []), await ciJob(two, [])] : await Promise.all([ciJob(one, [...delaysOne]), ciJob(two, [...delaysTwo])]);
+      seed === 0
+        ? [await ciJob(one, []), await ciJob(two, [])]
+        : await Promise.all([ciJob(one, [...delaysOne]), ciJob(two, [...delaysTwo])]);
     for (const run of jobOne) expect([0, 3], run.stderr).toContain(run.exitCode);
-    expect(jobTwo.map((r) => r.exitCode), jobTwo.map((r) => r.stderr).join('\n')).toEqual([0, 0, 0]);
+    expect(
+      jobTwo.map((r) => r.exitCode),
+      jobTwo.map((r) => r.stderr).join('\n'),
+    ).toEqual([0, 0, 0]);
     if (seed === 0) expect(jobOne.map((r) => r.exitCode)).toEqual([0, 0, 0]);
     const refused = jobOne.find((r) => r.exitCode === 3);
     if (refused) expect(['behind', 'stale', 'regression', 'conflict']).toContain(refused.json.error.kind);

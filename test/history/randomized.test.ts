@@ -28,7 +28,13 @@ interface Pushed {
 
 /** The CI job: `commit --all`, `build`, `release` (or `build --commit`, `release`), stopping at the first failure. */
 async function ciJob(team: Team, form: 'commit-then-build' | 'build-commit'): Promise<BakeRun[]> {
-  const steps = form === 'commit-then-build' ? [['commit', '--all'], ['build', 'shop']] : [['build', '--commit', 'shop']];
+  const steps =
+    form === 'commit-then-build'
+      ? [
+          ['commit', '--all'],
+          ['build', 'shop'],
+        ]
+      : [['build', '--commit', 'shop']];
   const runs: BakeRun[] = [];
   for (const args of [...steps, ['release', 'shop', '--env', 'prod']]) {
     const run = await team.bake(args);
@@ -68,7 +74,13 @@ async function teamDay(team: Team, random: () => number): Promise<Pushed[]> {
     const commit = await team.change({ [`services/${service}/${team.team}.txt`]: `${team.team} step ${step}\n` });
     if (!(await pushWithRetry(team))) continue;
     const runs = await ciJob(team, form);
-    pushed.push({ team: team.team, service, commit, exit: runs.at(-1)?.exitCode ?? 0, steps: runs.map((r) => `${r.exitCode}${r.json?.error?.kind ?? ''}`) });
+    pushed.push({
+      team: team.team,
+      service,
+      commit,
+      exit: runs.at(-1)?.exitCode ?? 0,
+      steps: runs.map((r) => `${r.exitCode}${r.json?.error?.kind ?? ''}`),
+    });
   }
   return pushed;
 }
@@ -114,7 +126,10 @@ describe.skipIf(tools.skip)(`${TEAMS.length} teams × ${SERVICES.length} service
         for (const earlier of releases.slice(0, k)) {
           const before = revision(service, earlier.vector[service]);
           if (!now || !before || now === before) continue;
-          expect(await isAncestor(now, before), `release ${release.id} runs ${service} ${now.slice(0, 12)}, older than release ${earlier.id}'s`).toBe(false);
+          expect(
+            await isAncestor(now, before),
+            `release ${release.id} runs ${service} ${now.slice(0, 12)}, older than release ${earlier.id}'s`,
+          ).toBe(false);
         }
       }
     }
@@ -123,7 +138,8 @@ describe.skipIf(tools.skip)(`${TEAMS.length} teams × ${SERVICES.length} service
       const versions = manifest.services[service]?.versions ?? [];
       for (const [i, v] of versions.entries()) {
         const previous = versions[i - 1]?.revision;
-        if (previous && v.revision && previous !== v.revision) expect(await isAncestor(v.revision, previous), `${service} v${v.version}`).toBe(false);
+        if (previous && v.revision && previous !== v.revision)
+          expect(await isAncestor(v.revision, previous), `${service} v${v.version}`).toBe(false);
       }
     }
 
@@ -134,7 +150,10 @@ describe.skipIf(tools.skip)(`${TEAMS.length} teams × ${SERVICES.length} service
       const running = revision(change.service, live?.vector[change.service]);
       expect(running, `${change.team}'s change to ${change.service}`).toBeDefined();
       const contained = running === change.commit || (await isAncestor(change.commit, running ?? ''));
-      expect(contained, `${change.team}'s change to ${change.service} (${change.commit.slice(0, 12)}, job ${change.steps.join(' ')}) is not live`).toBe(true);
+      expect(
+        contained,
+        `${change.team}'s change to ${change.service} (${change.commit.slice(0, 12)}, job ${change.steps.join(' ')}) is not live`,
+      ).toBe(true);
     }
     // A gate that refused everything would pass the checks above: some jobs must have gone through.
     expect(pushed.some((c) => c.exit === 0)).toBe(true);

@@ -92,7 +92,10 @@ export async function teams(mode: Mode, services: string[] = ['a', 'b']): Promis
     async team(name) {
       const clone = await central.clone(name);
       if (mode === 'local') await symlink(join(state.dir, '.bake'), join(clone.dir, '.bake'));
-      const env: Record<string, string> = { BAKE_ACTOR: `ci-${name}`, ...(mode === 'service' && { BAKE_SERVICE: url, BAKE_SERVICE_TOKEN: TOKEN }) };
+      const env: Record<string, string> = {
+        BAKE_ACTOR: `ci-${name}`,
+        ...(mode === 'service' && { BAKE_SERVICE: url, BAKE_SERVICE_TOKEN: TOKEN }),
+      };
       return {
         ...clone,
         bake: (args) => bake(['--json', ...args], { cwd: clone.dir, env }),

@@ -40,7 +40,9 @@ async function gatedRecipe(
   const blobs = join(layout, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });
   const layer = await baseTar();
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] }, config: {} }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] }, config: {} }),
+  );
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -54,7 +56,10 @@ async function gatedRecipe(
   await exec('mkfifo', [fifo]);
   await writeFile(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   const ref = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length };
-  await writeFile(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ ...ref, annotations: { 'org.opencontainers.image.ref.name': 'base' } }] }));
+  await writeFile(
+    join(layout, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ ...ref, annotations: { 'org.opencontainers.image.ref.name': 'base' } }] }),
+  );
   await writeFile(join(ws, 'recipes', 'gated.yaml'), 'image: gated\nbake: heavy\nbase: {oci: base-oci, ref: base}\nservices: [a, b]\n');
   return {
     async feed(during, bake) {
@@ -99,7 +104,10 @@ describe.skipIf(tools.skip).each(MODES)('a build that ends stale fails loudly (%
     };
 
     const first = one.bake(['build', 'gated', '--max-rebakes', '0']);
-    const [stale] = await Promise.all([first, gate.feed(commitMeanwhile, first).catch(async (e) => Promise.reject(new Error(`${e}: ${(await first).stdout}`)))]);
+    const [stale] = await Promise.all([
+      first,
+      gate.feed(commitMeanwhile, first).catch(async (e) => Promise.reject(new Error(`${e}: ${(await first).stdout}`))),
+    ]);
     expect(stale.exitCode, stale.stderr).toBe(3);
     expect(stale.json.error).toMatchObject({
       kind: 'stale',
@@ -119,7 +127,11 @@ describe.skipIf(tools.skip).each(MODES)('a build that ends stale fails loudly (%
     const second = one.bake(['build', 'gated', '--max-rebakes', '0', '--allow-stale']);
     const [kept] = await Promise.all([second, gate.feed(commitMeanwhile, second)]);
     expect(kept.exitCode, kept.stderr).toBe(0);
-    expect(kept.json.builds[0]).toMatchObject({ build: 2, stale: true, overrides: [{ kind: 'stale', service: 'b', have: 2, want: 3, flag: '--allow-stale', by: 'ci-team1' }] });
+    expect(kept.json.builds[0]).toMatchObject({
+      build: 2,
+      stale: true,
+      overrides: [{ kind: 'stale', service: 'b', have: 2, want: 3, flag: '--allow-stale', by: 'ci-team1' }],
+    });
     expect((await world.manifest()).builds['gated']?.[1]?.overrides).toEqual(kept.json.builds[0].overrides);
   });
 });

@@ -6,7 +6,11 @@ const tools = requireTools('git');
 
 /** Team 1's first round: commit everything, bake, release to prod. */
 async function baseline(team: Team): Promise<void> {
-  for (const args of [['commit', '--all'], ['build', 'shop'], ['release', 'shop', '--env', 'prod']]) {
+  for (const args of [
+    ['commit', '--all'],
+    ['build', 'shop'],
+    ['release', 'shop', '--env', 'prod'],
+  ]) {
     const run = await team.bake(args);
     expect(run.exitCode, `${args.join(' ')}: ${run.stderr}`).toBe(0);
   }
@@ -56,7 +60,14 @@ describe.skipIf(tools.skip).each(MODES)('the stale-view race (%s)', (mode) => {
     // Exit 3 ↔ an error document of the refusal, as for every refusal.
     expect(commit.json.error).toMatchObject({ kind: 'behind', service: 'a' });
     const message: string = commit.json.error.message;
-    for (const part of ['a v2', shipped.slice(0, 12), seed.slice(0, 12), 'team1 <team1@teams.invalid>', '2026-01-01T00:00:00Z', 'git pull']) {
+    for (const part of [
+      'a v2',
+      shipped.slice(0, 12),
+      seed.slice(0, 12),
+      'team1 <team1@teams.invalid>',
+      '2026-01-01T00:00:00Z',
+      'git pull',
+    ]) {
       expect(message).toContain(part);
     }
 
@@ -75,7 +86,9 @@ describe.skipIf(tools.skip).each(MODES)('the stale-view race (%s)', (mode) => {
       expect.objectContaining({ kind: 'behind', by: 'ci-team2', version: 2, revision: shipped, candidate: seed }),
     ]);
     const log = await two.bake(['log', '--service', 'a']);
-    expect(log.json.events.map((e: { summary: string }) => e.summary)).toContainEqual(expect.stringMatching(/^REFUSED commit a from rev .*behind/));
+    expect(log.json.events.map((e: { summary: string }) => e.summary)).toContainEqual(
+      expect.stringMatching(/^REFUSED commit a from rev .*behind/),
+    );
 
     // Once team 2 has pulled, nothing is left to refuse.
     await two.pull();

@@ -40,7 +40,12 @@ describe('checkCompatibility', () => {
       ['web v1 → orders v2', 'web v3 → orders v1'],
     ],
     ['a consumer of the new major while the old provider still runs', { orders: 1, web: 2 }, { orders: 2, web: 3 }, ['web v3 → orders v1']],
-    ['a provider version that stopped providing it (and, at the end, nothing provides it)', { orders: 3, web: 3 }, { orders: 4, web: 3 }, ['web v3 → orders v4', 'web v3 → none']],
+    [
+      'a provider version that stopped providing it (and, at the end, nothing provides it)',
+      { orders: 3, web: 3 },
+      { orders: 4, web: 3 },
+      ['web v3 → orders v4', 'web v3 → none'],
+    ],
     ['nothing running provides a required interface', { orders: 2, web: 3 }, { orders: 2, web: 4 }, ['web v4 → none']],
     ['versions that declare nothing never fail', { other: 1 }, { other: 2 }, []],
   ])('%s', (_name, old, next, expected) => {
@@ -83,7 +88,10 @@ describe('checkCompatibility', () => {
   it('finds a canary that the old fleet cannot call, though the final state is fine', () => {
     const windows = compatibilityWindows('canary', [{ orders: 1, web: 1 }], { orders: 2, web: 3 }, 2, 1);
     const problems = checkCompatibility(windows, declared);
-    expect(problems.map((p) => p.window)).toEqual(['canary live: 1 new instance beside the old fleet (2)', 'canary live: 1 new instance beside the old fleet (2)']);
+    expect(problems.map((p) => p.window)).toEqual([
+      'canary live: 1 new instance beside the old fleet (2)',
+      'canary live: 1 new instance beside the old fleet (2)',
+    ]);
     expect(checkCompatibility(windows.slice(-1), declared)).toEqual([]);
   });
 

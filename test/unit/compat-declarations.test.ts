@@ -5,7 +5,13 @@ import type { TreeEntry } from '../../src/tree/tree.js';
 import { InputError } from '../../src/util/errors.js';
 
 // What a version declares, read at commit time from bake.yaml or from a file among its files.
-const base: ServiceConfig = { name: 'orders', source: '/w/services/orders', sourceAsWritten: 'services/orders', install: '/srv/orders', env: {} };
+const base: ServiceConfig = {
+  name: 'orders',
+  source: '/w/services/orders',
+  sourceAsWritten: 'services/orders',
+  install: '/srv/orders',
+  env: {},
+};
 
 function file(path: string, text: string): TreeEntry {
   const body = Buffer.from(text);
@@ -38,14 +44,17 @@ describe('declarationsOf', () => {
 
   it('reads them from the interfaces file committed with the code (YAML or JSON)', async () => {
     const service: ServiceConfig = { ...base, interfaces: 'interfaces.yaml', schema: { migrate: 'true' } };
-    const yaml = 'provides: {orders-api: 4}\nrequires: {stock-api: ^2}\nschema: {reads: 1, writes: 2, migrations: {1: expand, 2: expand}}\n';
+    const yaml =
+      'provides: {orders-api: 4}\nrequires: {stock-api: ^2}\nschema: {reads: 1, writes: 2, migrations: {1: expand, 2: expand}}\n';
     expect(await declarationsOf(service, [file('interfaces.yaml', yaml)])).toEqual({
       provides: { 'orders-api': 4 },
       requires: { 'stock-api': '^2' },
       schema: { reads: 1, writes: 2, migrations: { 1: 'expand', 2: 'expand' } },
     });
     const json = { ...service, interfaces: './api/declared.json' };
-    expect(await declarationsOf(json, [file('api/declared.json', '{"provides": {"orders-api": 5}}')])).toEqual({ provides: { 'orders-api': 5 } });
+    expect(await declarationsOf(json, [file('api/declared.json', '{"provides": {"orders-api": 5}}')])).toEqual({
+      provides: { 'orders-api': 5 },
+    });
   });
 
   it.each<[string, ServiceConfig, TreeEntry[], string[]]>([

@@ -77,7 +77,14 @@ describe('the gate with declared interfaces', () => {
   it('refuses a release that is consistent at the end but not while old and new mix, naming both sides and the window', () => {
     const m = manifestWith(SHOP);
     live(m, { orders: 1, web: 1 });
-    const verdict = checkRelease({ manifest: m, build: build({ orders: 2, web: 2 }), env: 'dev', allowStale: false, rollback: false, rollout: rolling });
+    const verdict = checkRelease({
+      manifest: m,
+      build: build({ orders: 2, web: 2 }),
+      env: 'dev',
+      allowStale: false,
+      rollback: false,
+      rollout: rolling,
+    });
     expect(verdict.incompatible?.exitCode).toBe(3);
     expect(verdict.incompatible?.kind).toBe('incompatible');
     expect(verdict.incompatible?.message).toBe(
@@ -98,25 +105,60 @@ describe('the gate with declared interfaces', () => {
   it('is not overridden by --rollback or --allow-stale', () => {
     const m = manifestWith(SHOP);
     live(m, { orders: 2, web: 2 });
-    const verdict = checkRelease({ manifest: m, build: build({ orders: 1, web: 2 }), env: 'dev', allowStale: true, rollback: true, rollout: rolling });
-    expect(verdict.incompatible?.message).toMatch(/^refusing to roll back shop:2 in dev: .*web v2 requires orders-api \^2, but orders v1 provides orders-api 1/);
+    const verdict = checkRelease({
+      manifest: m,
+      build: build({ orders: 1, web: 2 }),
+      env: 'dev',
+      allowStale: true,
+      rollback: true,
+      rollout: rolling,
+    });
+    expect(verdict.incompatible?.message).toMatch(
+      /^refusing to roll back shop:2 in dev: .*web v2 requires orders-api \^2, but orders v1 provides orders-api 1/,
+    );
   });
 
   it('passes a first release (nothing live) whose versions agree, and one without declarations', () => {
     const m = manifestWith(SHOP);
-    expect(checkRelease({ manifest: m, build: build({ orders: 2, web: 2 }), env: 'dev', allowStale: false, rollback: false }).incompatible).toBeUndefined();
+    expect(
+      checkRelease({ manifest: m, build: build({ orders: 2, web: 2 }), env: 'dev', allowStale: false, rollback: false }).incompatible,
+    ).toBeUndefined();
     const plain = manifestWith({ orders: [{}, {}], web: [{}, {}] });
     live(plain, { orders: 1, web: 1 });
-    expect(checkRelease({ manifest: plain, build: build({ orders: 2, web: 2 }), env: 'dev', allowStale: false, rollback: false }).incompatible).toBeUndefined();
+    expect(
+      checkRelease({ manifest: plain, build: build({ orders: 2, web: 2 }), env: 'dev', allowStale: false, rollback: false }).incompatible,
+    ).toBeUndefined();
   });
 
   it('refuses a rollback to code older than a contract migration that ran, naming the migration', () => {
     const migrations = { 1: 'expand', 2: 'contract' } as const;
     const m = manifestWith({ orders: [{ schema: { reads: 1, writes: 1, migrations } }, { schema: { reads: 2, writes: 2, migrations } }] });
-    live(m, { orders: 2 }, {
-      migrations: [{ service: 'orders', migration: 2, kind: 'contract', version: 2, status: 'applied', at: '2026-01-02T00:00:00Z', by: 'ops', ms: 3 }],
+    live(
+      m,
+      { orders: 2 },
+      {
+        migrations: [
+          {
+            service: 'orders',
+            migration: 2,
+            kind: 'contract',
+            version: 2,
+            status: 'applied',
+            at: '2026-01-02T00:00:00Z',
+            by: 'ops',
+            ms: 3,
+          },
+        ],
+      },
+    );
+    const verdict = checkRelease({
+      manifest: m,
+      build: build({ orders: 1 }),
+      env: 'dev',
+      allowStale: true,
+      rollback: true,
+      rollout: rolling,
     });
-    const verdict = checkRelease({ manifest: m, build: build({ orders: 1 }), env: 'dev', allowStale: true, rollback: true, rollout: rolling });
     expect(verdict.incompatible?.message).toBe(
       'refusing to roll back shop:2 in dev: orders v1 works with the schema up to migration 1, but contract migration 2 of orders ran ' +
         '(release 1, 2026-01-02T00:00:00Z) and dropped what it uses: code older than a contracted schema cannot run again',

@@ -31,7 +31,9 @@ function applied(...runs: [number, MigrationKind][]): EnvironmentRecord {
       overrides: [],
       state: 'committed',
       generation: 1,
-      migrations: [{ service: 'orders', migration, kind, version: 1, status: 'applied', at: `2026-01-0${i + 1}T00:00:00Z`, by: 'ops', ms: 5 }],
+      migrations: [
+        { service: 'orders', migration, kind, version: 1, status: 'applied', at: `2026-01-0${i + 1}T00:00:00Z`, by: 'ops', ms: 5 },
+      ],
     })),
   };
 }
@@ -55,7 +57,10 @@ describe('planMigrations', () => {
   ])('%s', (_name, declaredSchema, done, upTo, running, expected) => {
     const plan = planMigrations(declaredSchema, new Set(done), upTo, running);
     const parts = plan.run.map((m) => `${m.migration} ${m.kind}`);
-    if (plan.blocked) parts.push(`blocked at ${plan.blocked.migration} (${plan.blocked.kind})${plan.blocked.by !== undefined ? ` by ${plan.blocked.by}` : ''}`);
+    if (plan.blocked)
+      parts.push(
+        `blocked at ${plan.blocked.migration} (${plan.blocked.kind})${plan.blocked.by !== undefined ? ` by ${plan.blocked.by}` : ''}`,
+      );
     expect(parts.join(', ')).toBe(expected);
   });
 });

@@ -24,12 +24,16 @@ describe('interface requirements of toggles', () => {
     ['a version the table does not know yet does not', { orders: 9 }, []],
     ['an instance without the provider cannot fail it', { web: 4 }, ['search']],
   ])('%s', (_name, vector, features) => {
-    expect(featuresFor(vector, { search: true }, { search: { requires: [], conflict: 'off', interfaces: [requirement] } })).toEqual(features);
+    expect(featuresFor(vector, { search: true }, { search: { requires: [], conflict: 'off', interfaces: [requirement] } })).toEqual(
+      features,
+    );
   });
 
   it('names the instance, the provider version and its major when blocking', () => {
     const blocking = blockers([instance('a', { orders: 2 }), instance('b', { orders: 1 })], [], [requirement]);
-    expect(blocking).toEqual([{ instance: 'b', service: 'orders', have: 1, want: 0, interface: { name: 'orders-api', range: '>=3', major: 2 } }]);
+    expect(blocking).toEqual([
+      { instance: 'b', service: 'orders', have: 1, want: 0, interface: { name: 'orders-api', range: '>=3', major: 2 } },
+    ]);
     expect(new ToggleBlockedError('search', 'dev', blocking).message).toBe(
       'not turning search on in dev: instance b still runs orders v1, which provides orders-api 2 (needs orders-api >=3)',
     );

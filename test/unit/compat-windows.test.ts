@@ -59,7 +59,10 @@ describe('compatibilityWindows', () => {
       2,
       1,
       {},
-      ['blue-green: the new fleet (2) up beside the old (2), before the switch | old×2 new×2', 'after the rollout: 2 new instance(s) only | old×0 new×2'],
+      [
+        'blue-green: the new fleet (2) up beside the old (2), before the switch | old×2 new×2',
+        'after the rollout: 2 new instance(s) only | old×0 new×2',
+      ],
     ],
     [
       'blue-green with probation: both fleets again while the old one is kept',
@@ -91,7 +94,10 @@ describe('compatibilityWindows', () => {
       2,
       1,
       {},
-      ['A/B: the new fleet (2) beside the old (2), traffic split between them | old×2 new×2', 'after the rollout: 2 new instance(s) only | old×0 new×2'],
+      [
+        'A/B: the new fleet (2) beside the old (2), traffic split between them | old×2 new×2',
+        'after the rollout: 2 new instance(s) only | old×0 new×2',
+      ],
     ],
     [
       'recreate: the new instances start before the old go',
@@ -123,7 +129,10 @@ describe('compatibilityWindows', () => {
       1,
       1,
       {},
-      ['hand-off: old and new side by side while the deploy step replaces the old | old×1 new×1', 'after the rollout: 1 new instance(s) only | old×0 new×1'],
+      [
+        'hand-off: old and new side by side while the deploy step replaces the old | old×1 new×1',
+        'after the rollout: 1 new instance(s) only | old×0 new×1',
+      ],
     ],
   ])('%s', (_name, strategy, replicas, batch, options, expected) => {
     expect(compatibilityWindows(strategy, [OLD], NEW, replicas, batch, options).map(shape)).toEqual(expected);

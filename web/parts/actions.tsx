@@ -76,7 +76,8 @@ export function RolloutActions({ env, probation, live }: { env: string; probatio
   const busy = outcome.state === 'running';
   return (
     <div class="actions">
-      <div class="action-buttons" role="group" aria-label={`Actions on ${env}`}>
+      <fieldset class="action-buttons">
+        <legend class="visually-hidden">Actions on {env}</legend>
         {probation && (
           <button type="button" disabled={busy} onClick={() => void run({ action: 'promote', env })}>
             Promote
@@ -92,7 +93,7 @@ export function RolloutActions({ env, probation, live }: { env: string; probatio
             Roll back
           </button>
         )}
-      </div>
+      </fieldset>
       {session.role === 'read' && <p class="hint">This token may only read: the service refuses its actions.</p>}
       <OutcomeLine outcome={outcome} />
     </div>

@@ -26,8 +26,12 @@ export function FiguresChart({ env, samples }: { env: string; samples: readonly 
       {
         width,
         height: 180,
-        scales: { x: { time: true } },
-        series: [{}, ...releases.map((r, i) => ({ label: `release ${r} (req/s)`, stroke: COLOURS[i % COLOURS.length] ?? '#555', width: 2 }))],
+        // At least a minute wide, so the first readings do not stretch over years.
+        scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - 60), max] } },
+        series: [
+          {},
+          ...releases.map((r, i) => ({ label: `release ${r} (req/s)`, stroke: COLOURS[i % COLOURS.length] ?? '#555', width: 2 })),
+        ],
         axes: [{}, { label: 'requests / s' }],
         legend: { live: false },
         cursor: { show: false },
@@ -43,7 +47,6 @@ export function FiguresChart({ env, samples }: { env: string; samples: readonly 
       chart.destroy();
       plot.current = null;
     };
-    // biome-ignore lint/correctness/useExhaustiveDependencies: a new chart only when the set of releases changes
   }, [shape]);
 
   useEffect(() => {
@@ -51,7 +54,7 @@ export function FiguresChart({ env, samples }: { env: string; samples: readonly 
   });
 
   return (
-    <figure class="chart">
+    <figure class="chart" data-points={data[0].length}>
       <div ref={host} role="img" aria-label={`Requests per second by release in ${env}, over the last readings`} />
       <figcaption>Requests per second by release, as the router counted them (live).</figcaption>
     </figure>

@@ -117,7 +117,6 @@ function Build({ b }: { b: BuildEntry }) {
               </thead>
               <tbody>
                 {[...b.layers, ...b.pinned].map((l, i) => (
-                  // biome-ignore lint/suspicious/noArrayIndexKey: a layer may repeat; its position is its identity
                   <tr key={i}>
                     <td>
                       <code title={l.digest}>{shortDigest(l.digest)}</code>

@@ -81,7 +81,7 @@ function Environment({ env }: { env: EnvironmentView }) {
         env.live.map((r) => <LiveRelease key={r.id} env={env} release={r} serving={serving} />)
       )}
       {serving && serving.length > 0 && <Traffic env={env.name} rows={serving} />}
-      {latest?.running && samples.length > 1 && <FiguresChart env={env.name} samples={samples} />}
+      {latest?.running && samples.length > 2 && <FiguresChart env={env.name} samples={samples} />}
       {env.lastStop && <LastStop stop={env.lastStop} />}
       {env.pending && env.pending.length > 0 && (
         <div class="pending">
@@ -153,7 +153,6 @@ function LiveRelease({ env, release: r, serving }: { env: EnvironmentView; relea
         <ol class="steps" aria-label="Canary steps">
           {steps.map((s, i) => (
             <li
-              // biome-ignore lint/suspicious/noArrayIndexKey: steps are positions
               key={i}
               class={i === r.rollout?.step ? 'step-now' : i < (r.rollout?.step ?? 0) ? 'step-done' : undefined}
               aria-current={i === r.rollout?.step ? 'step' : undefined}
@@ -166,7 +165,8 @@ function LiveRelease({ env, release: r, serving }: { env: EnvironmentView; relea
       {r.rollout?.analysis && (
         <div class="analysis">
           <p>
-            Last judgement: <strong>{r.rollout.analysis.verdict}</strong> — {r.rollout.analysis.message} (<When at={r.rollout.analysis.at} />)
+            Last judgement: <strong>{r.rollout.analysis.verdict}</strong> — {r.rollout.analysis.message} (
+            <When at={r.rollout.analysis.at} />)
           </p>
           <Compare canary={r.rollout.analysis.canary} stable={r.rollout.analysis.stable} />
         </div>

@@ -27,7 +27,11 @@ export function HistoryView({ route }: { route: Route }) {
         {FILTERS.map((f) => (
           <span key={f} class="filter">
             <label for={`history-${f}`}>{LABELS[f]}</label>
-            <select id={`history-${f}`} value={chosen[f] ?? ''} onChange={(e) => go('history', { ...chosen, [f]: e.currentTarget.value || undefined })}>
+            <select
+              id={`history-${f}`}
+              value={chosen[f] ?? ''}
+              onChange={(e) => go('history', { ...chosen, [f]: e.currentTarget.value || undefined })}
+            >
               <option value="">any</option>
               {options[f].map((value) => (
                 <option key={value} value={value}>
@@ -43,7 +47,6 @@ export function HistoryView({ route }: { route: Route }) {
       ) : (
         <ol class="timeline">
           {data.page.items.map((e, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: events have no id; a page is redrawn whole
             <Event key={`${offset + i}-${e.at}`} e={e} />
           ))}
         </ol>

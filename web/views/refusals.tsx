@@ -155,7 +155,8 @@ function Revoked({ r }: { r: RevokedEntry }) {
       </h3>
       <p>
         {r.reason || 'no reason given'} — <When at={r.at} /> by {r.by}
-        {r.via !== undefined && ` (as an ancestor of v${r.via})`}. {r.use !== null ? `Use v${r.use} instead.` : 'No newer version to use yet: commit a fix.'}
+        {r.via !== undefined && ` (as an ancestor of v${r.via})`}.{' '}
+        {r.use !== null ? `Use v${r.use} instead.` : 'No newer version to use yet: commit a fix.'}
       </p>
       <p>
         Still held by:{' '}

@@ -132,7 +132,17 @@ function VersionRow({ v }: { v: VersionEntry }) {
       <td>
         <When at={v.recordedAt} /> by {v.recordedBy}
       </td>
-      <td>{v.liveIn.length > 0 ? v.liveIn.map((env) => <span key={env} class="badge">{env}</span>) : <span class="muted">—</span>}</td>
+      <td>
+        {v.liveIn.length > 0 ? (
+          v.liveIn.map((env) => (
+            <span key={env} class="badge">
+              {env}
+            </span>
+          ))
+        ) : (
+          <span class="muted">—</span>
+        )}
+      </td>
     </tr>
   );
 }
