@@ -5,6 +5,8 @@ import { getSession } from './api';
 import { followLive, type LiveState } from './live';
 import { hrefOf, useRoute, VIEWS, type ViewName } from './route';
 import { type AppState, AppStateContext, type FigureSample, type Session } from './state';
+import { Connection } from './parts/connection';
+import { TokenForm } from './parts/token-form';
 import { storedToken, storeToken } from './token';
 import { BuildsView } from './views/builds';
 import { EnvironmentsView } from './views/environments';
@@ -75,41 +77,6 @@ function Top({ children }: { children?: ComponentChildren }) {
       </p>
       {children}
     </header>
-  );
-}
-
-function TokenForm({ problem, onToken }: { problem: string | null; onToken(token: string): void }) {
-  const [token, setToken] = useState('');
-  return (
-    <form
-      class="card token-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        if (token.trim()) onToken(token.trim());
-      }}
-    >
-      <h1>Sign in to this bake service</h1>
-      <p>
-        Paste a token from the service's token file: a <strong>read</strong> token sees everything, a <strong>write</strong> token may also
-        promote, abort, roll back and toggle. It is kept in this tab only (sessionStorage) and sent as a header, never as a cookie.
-      </p>
-      {problem && (
-        <p class="problem" role="alert">
-          {problem}
-        </p>
-      )}
-      <label for="token">Token</label>
-      <input
-        id="token"
-        name="token"
-        type="password"
-        autocomplete="off"
-        required
-        value={token}
-        onInput={(e) => setToken(e.currentTarget.value)}
-      />
-      <button type="submit">Sign in</button>
-    </form>
   );
 }
 
@@ -187,20 +154,5 @@ function Signed({ session, signOut }: { session: Session; signOut(): void }) {
         {route.view === 'history' && <HistoryView route={route} />}
       </main>
     </AppStateContext.Provider>
-  );
-}
-
-/** Live, connecting, or lost and retrying: always visible, announced when it changes. */
-function Connection({ live, now }: { live: LiveState; now: number }) {
-  const text =
-    live.status === 'live'
-      ? 'Live'
-      : live.status === 'connecting'
-        ? 'Connecting…'
-        : `Connection lost, retrying${live.retryAt > now ? ` in ${Math.ceil((live.retryAt - now) / 1000)} s` : ''}…`;
-  return (
-    <p class={`connection connection-${live.status}`} role="status" aria-live="polite" data-status={live.status}>
-      {text}
-    </p>
   );
 }

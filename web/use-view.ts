@@ -11,6 +11,19 @@ export interface ViewData<T> {
 }
 
 let firstData = false;
+/** A read started before the page knew its session (see primeFirstView), taken by the first view that asks for it. */
+const primed = new Map<string, Promise<unknown>>();
+
+/**
+ * Starts reading the landing view while the page still asks who it is: with a token kept from
+ * before, the environments answer and the session answer travel at the same time.
+ */
+export function primeFirstView(view: 'environments', token: string): void {
+  const early = getView(view, {}, token);
+  // Unused when the token turns out not to be accepted: that is the session's to say, not an error here.
+  early.catch(() => undefined);
+  primed.set(JSON.stringify([view, {}]), early);
+}
 
 /**
  * Reads a view and reads it again whenever its parameters change or the manifest's generation
@@ -28,7 +41,9 @@ export function useView<K extends keyof ReadAnswers>(
   useEffect(() => {
     const ticket = ++latest.current;
     setState((s) => ({ ...s, loading: true }));
-    getView(view, params, session.token).then(
+    const early = primed.get(key) as Promise<ReadAnswers[K]> | undefined;
+    primed.delete(key);
+    (early ?? getView(view, params, session.token)).then(
       (data) => {
         if (ticket !== latest.current) return;
         setState({ data, error: undefined, loading: false });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { workspacePaths } from '../config/workspace-paths.js';
 import { readManifest } from '../manifest/manifest-file.js';
-import type { BuildRecord, ReleaseState, VersionManifest, VersionVector } from '../manifest/model.js';
+import type { BuildRecord, PushRecord, ReleaseState, VersionManifest, VersionVector } from '../manifest/model.js';
 import { staleServices, type Superseded } from '../manifest/staleness.js';
 import { digestHex, isDigest } from '../util/digest.js';
 import type { AppContext } from './context.js';
@@ -53,6 +53,8 @@ export interface BuildEntry {
   collected: string | null;
   overrides: NonNullable<BuildRecord['overrides']>;
   releases: BuildRelease[];
+  /** Every registry it was pushed to (`bake push`, `build --push`), oldest first. */
+  pushes: PushRecord[];
   /** The image's layers in order, read from the store; null when its manifest is no longer there. */
   layers: LayerEntry[] | null;
   /** Light images: the service layers the deploy step installs (sizes from the versions). */
@@ -69,7 +71,7 @@ export interface BuildsViewResult {
 /**
  * One page of builds, newest first (all images, or one): version vector, digest, staleness judged
  * against the versions committed since, layers with their sizes as the store holds them, whether
- * it is reproducible, and the environments it was released to. Throws ManifestError for a corrupt manifest.
+ * it is reproducible, the registries it was pushed to and the environments it was released to. Throws ManifestError for a corrupt manifest.
  */
 export async function buildsView(ctx: AppContext, options: BuildsViewOptions = {}): Promise<BuildsViewResult> {
   const paths = workspacePaths(ctx.workspace);
@@ -117,6 +119,7 @@ async function entryOf(manifest: VersionManifest, store: string, b: BuildRecord,
     collected: b.collected ?? null,
     overrides: b.overrides ?? [],
     releases,
+    pushes: b.pushes ?? [],
     layers: layers?.map((l) => ({ ...l, ...(b.level === 'heavy' && byLayer.get(l.digest)) })) ?? null,
     pinned,
   };

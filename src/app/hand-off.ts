@@ -7,6 +7,7 @@ import { pushImage, type PushResult } from '../registry/push.js';
 import { parseRepository } from '../registry/reference.js';
 import type { Digest } from '../util/digest.js';
 import type { AppContext } from './context.js';
+import { recordPush } from './record-push.js';
 
 /** The part of a build the hand-off needs. */
 export type BuildRef = Pick<ImageBuild, 'image' | 'build' | 'digest'>;
@@ -29,12 +30,13 @@ export interface HandOffResult {
 
 /**
  * Hands baked images on: into the engine, to a registry, or both, by digest. The engine client
- * (dockerode) is loaded only when a load is asked for. Throws RemoteStatusError, StoreError,
- * InputError (a malformed REGISTRY/REPO).
+ * (dockerode) is loaded only when a load is asked for; each push is recorded on its build. Throws
+ * RemoteStatusError, StoreError, InputError (a malformed REGISTRY/REPO), ManifestError, LockError.
  */
 export async function handOff(ctx: AppContext, options: HandOffOptions): Promise<HandOffResult> {
   const loads = options.load === true ? await loadBuilds(ctx, options.builds) : [];
-  const pushes = options.push !== undefined ? await pushBuilds(ctx, options.builds, options.push, { compress: options.compress === true }) : [];
+  const pushes =
+    options.push !== undefined ? await pushBuilds(ctx, options.builds, options.push, { compress: options.compress === true }) : [];
   return { loads, pushes };
 }
 
@@ -51,7 +53,11 @@ export async function loadBuilds(ctx: AppContext, builds: readonly BuildRef[]): 
   return results;
 }
 
-/** `--push REG/REPO`: every build to a registry, in order, tagged `<image>-<build>`; `compress`: gzip layers. */
+/**
+ * `--push REG/REPO`: every build to a registry, in order, tagged `<image>-<build>`; `compress`: gzip
+ * layers. Each successful push is recorded on its build (recordPush) before the next one starts, so
+ * a later failure keeps the record of what did reach the registry.
+ */
 export async function pushBuilds(
   ctx: AppContext,
   builds: readonly BuildRef[],
@@ -65,7 +71,9 @@ export async function pushBuilds(
     ctx.progress({ kind: 'step', message: `pushing ${build.image}:${build.build} to ${target}` });
     const tag = `${build.image}-${build.build}`;
     const compress = options.compress === true;
-    results.push(await pushImage(store, build.digest as Digest, repository, { tag, env: ctx.env, progress: ctx.progress, compress }));
+    const pushed = await pushImage(store, build.digest as Digest, repository, { tag, env: ctx.env, progress: ctx.progress, compress });
+    await recordPush(ctx, build, target, pushed);
+    results.push(pushed);
   }
   return results;
 }

@@ -1,5 +1,7 @@
 import { workspacePaths } from '../config/workspace-paths.js';
 import { readManifest } from '../manifest/manifest-file.js';
+import { recordedSide } from '../history/follows.js';
+import type { RecordedSide } from '../history/history-refusal.js';
 import { latestVersion } from '../manifest/model.js';
 import type { AppContext } from './context.js';
 
@@ -8,17 +10,12 @@ export interface LatestOptions {
   services?: readonly string[];
 }
 
-/** A service's latest committed version: what a caller proves its checkout against before committing. */
-export interface LatestVersion {
-  version: number;
+/**
+ * A service's latest committed version: what a caller proves its checkout against before
+ * committing (its recorded side; `revision` null for a directory), and its content digest.
+ */
+export interface LatestVersion extends RecordedSide {
   digest: string;
-  /** The revision it was recorded from; null for a directory. */
-  revision: string | null;
-  author: string | null;
-  /** Commit time of the revision (RFC 3339). */
-  created: string;
-  recordedBy: string;
-  recordedAt: string;
 }
 
 /** The latest versions by service; a service with no version is absent. */
@@ -39,15 +36,7 @@ export async function latest(ctx: AppContext, options: LatestOptions = {}): Prom
   for (const name of names) {
     const v = Object.hasOwn(manifest.services, name) ? latestVersion(manifest, name) : undefined;
     if (!v) continue;
-    out[name] = {
-      version: v.version,
-      digest: v.digest,
-      revision: v.revision ?? null,
-      author: v.author ?? null,
-      created: v.created,
-      recordedBy: v.recordedBy,
-      recordedAt: v.recordedAt,
-    };
+    out[name] = { ...recordedSide(v), digest: v.digest };
   }
   return { latest: out };
 }

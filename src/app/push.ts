@@ -26,7 +26,8 @@ export interface PushResult extends RegistryPush {
 
 /**
  * Pushes a recorded build from the store to a registry over the distribution API, tagged
- * `<image>-<build>`. Throws UsageError when the image or target is missing, InputError for an
+ * `<image>-<build>`, and records the push on the build (reference, pushed digest, when, by whom:
+ * `bake status`, `bake log` and revocations show it). Throws UsageError when the image or target is missing, InputError for an
  * unknown build or a malformed target, RemoteStatusError when the registry refuses.
  */
 export async function push(ctx: AppContext, options: PushOptions): Promise<PushResult> {

@@ -1,23 +1,16 @@
 import { readdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ENVIRONMENT_NAME, ENVIRONMENT_NAME_SAYS } from '../config/names.js';
-import { findRouter, routerDir } from '../deploy/router-process.js';
-import { NO_FIGURES, type ReleaseFigures } from '../router/release-stats.js';
+import { routerDir } from '../deploy/router-process.js';
 import { InputError } from '../util/errors.js';
 import type { AppContext } from './context.js';
+import { routerServing, type RouterServing } from './router-serving.js';
+
+export type { RouterServing } from './router-serving.js';
 
 export interface RouterFiguresOptions {
   /** Only this environment; without it, every environment a router was ever started for. */
   env?: string;
-}
-
-/** One release with instances at the router: its share of unpinned traffic now, and what it served. */
-export interface RouterServing {
-  release: number;
-  instances: number;
-  /** Percentage of unpinned traffic. */
-  share: number;
-  figures: ReleaseFigures;
 }
 
 /** What one environment's router sees. `running: false`: no router answers for it. */
@@ -48,26 +41,8 @@ export async function routerFigures(ctx: AppContext, options: RouterFiguresOptio
 }
 
 async function figuresOf(workspace: string, env: string): Promise<EnvironmentFigures> {
-  const router = await findRouter(workspace, env);
-  if (!router) return { env, running: false, serving: [], toggles: {} };
-  const [state, stats] = await Promise.all([
-    router.client.state(),
-    router.client.stats().catch(() => ({}) as Record<string, ReleaseFigures>),
-  ]);
-  const counts = new Map<number, number>();
-  for (const i of state.instances) if (!i.draining) counts.set(i.release, (counts.get(i.release) ?? 0) + 1);
-  const weights = state.routes.weights;
-  const weightOf = (release: number) => (weights ? (weights[String(release)] ?? 0) : (counts.get(release) ?? 0));
-  const total = [...counts.keys()].reduce((sum, r) => sum + weightOf(r), 0);
-  const serving = [...counts.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([release, instances]) => ({
-      release,
-      instances,
-      share: total === 0 ? 0 : Math.round((weightOf(release) / total) * 1000) / 10,
-      figures: stats[String(release)] ?? NO_FIGURES,
-    }));
-  return { env, running: true, serving, toggles: state.toggles };
+  const view = await routerServing(workspace, env);
+  return view ? { env, running: true, ...view } : { env, running: false, serving: [], toggles: {} };
 }
 
 /** The environments that have (or had) a router: each has its directory where the routers keep their state. */

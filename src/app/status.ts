@@ -1,6 +1,6 @@
 import { workspacePaths } from '../config/workspace-paths.js';
 import { readManifest } from '../manifest/manifest-file.js';
-import type { BuildRecord, ReleaseFigures, ReleaseRecord, VersionVector } from '../manifest/model.js';
+import type { BuildRecord, PushRecord, ReleaseFigures, ReleaseRecord, VersionVector } from '../manifest/model.js';
 import { staleServices } from '../manifest/staleness.js';
 import { liveReleases, runningVector } from '../release/release.js';
 import { revokedStatus, type RevokedStatus } from '../revoke/revoked-status.js';
@@ -26,6 +26,8 @@ export interface BuildStatus {
   supersededBy: ReturnType<typeof staleServices>;
   builtAt: string;
   builtBy: string;
+  /** Every successful push of it (registry reference, pushed digest, when, by whom), oldest first. */
+  pushes: PushRecord[];
 }
 
 export interface EnvironmentStatus {
@@ -59,7 +61,7 @@ export interface StatusResult {
   images: Record<string, BuildStatus[]>;
   environments: Record<string, EnvironmentStatus>;
   interrupted: NonNullable<Awaited<ReturnType<typeof readManifest>>['interrupted']>;
-  /** Every revoked version, and every environment (live now), build and image digest that holds one. */
+  /** Every revoked version, and every environment (live now), build, push and image digest that holds one. */
   revoked: RevokedStatus;
 }
 
@@ -96,6 +98,7 @@ export async function status(ctx: AppContext, options: StatusOptions = {}): Prom
           supersededBy: superseded,
           builtAt: b.builtAt,
           builtBy: b.builtBy,
+          pushes: b.pushes ?? [],
         };
       }),
     ]),
@@ -160,29 +163,11 @@ function pendingOf(env: string, live: readonly ReleaseRecord[]): string[] {
 
 /** Every release with instances at the environment's router, its share and figures; undefined when no router runs. */
 async function servingOf(workspace: string, env: string, releases: readonly ReleaseRecord[]): Promise<ServingRelease[] | undefined> {
-  const { findRouter } = await import('../deploy/router-process.js');
-  const router = await findRouter(workspace, env);
-  if (!router) return undefined;
-  const [state, stats] = await Promise.all([
-    router.client.state(),
-    router.client.stats().catch(() => ({}) as Record<string, ReleaseFigures>),
-  ]);
-  const counts = new Map<number, number>();
-  for (const i of state.instances) if (!i.draining) counts.set(i.release, (counts.get(i.release) ?? 0) + 1);
-  const weights = state.routes.weights;
-  const weightOf = (release: number) => (weights ? (weights[String(release)] ?? 0) : (counts.get(release) ?? 0));
-  const total = [...counts.keys()].reduce((sum, r) => sum + weightOf(r), 0);
-  return [...counts.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([release, instances]) => {
-      const record = releases.find((r) => r.id === release);
-      return {
-        release,
-        build: record?.build ?? null,
-        state: record?.state ?? null,
-        instances,
-        share: total === 0 ? 0 : Math.round((weightOf(release) / total) * 1000) / 10,
-        figures: stats[String(release)] ?? { requests: 0, errors: 0, errorRate: 0, p50: null, p99: null },
-      };
-    });
+  // Loaded only with --env: plain status never pays for the router client.
+  const { routerServing } = await import('./router-serving.js');
+  const view = await routerServing(workspace, env);
+  return view?.serving.map(({ release, instances, share, figures }) => {
+    const record = releases.find((r) => r.id === release);
+    return { release, build: record?.build ?? null, state: record?.state ?? null, instances, share, figures };
+  });
 }

@@ -11,6 +11,8 @@ import type { AppContext } from './context.js';
 import { deployContext } from './deploy-context.js';
 import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock } from './environment-runtime.js';
 import { stopRecord } from './release-moves.js';
+import { migrateAfterRetire, migrateBeforeStart } from '../compat/run-migrations.js';
+import { migrationSite } from './migration-site.js';
 import { DEFAULT_PROGRESS_DEADLINE, dueChange, settleEnvironment } from './settle.js';
 import { guardToggles } from './toggle-guard.js';
 
@@ -119,6 +121,8 @@ export async function upgrade(ctx: AppContext, options: UpgradeOptions): Promise
       };
     });
     try {
+      // Expand migrations before the first instance runs the new code; contract ones after the last is upgraded.
+      await migrateBeforeStart(migrationSite(ctx, rt), { id: release.release, vector }, [live.vector]);
       await runSteps(steps, {
         what: `in-place upgrade of ${env.name} to release ${release.release}`,
         log: deploy.log,
@@ -142,6 +146,11 @@ export async function upgrade(ctx: AppContext, options: UpgradeOptions): Promise
       kind: 'upgrade',
       note: `upgraded in place from release ${live.id}: ${summary}, ${instances.length} instance(s) one at a time`,
     });
+    await migrateAfterRetire(
+      migrationSite(ctx, rt),
+      { id: release.release, vector },
+      (await rt.router.state()).instances.map((i) => i.vector),
+    );
     return {
       env: env.name,
       from: live.id,

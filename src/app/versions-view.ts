@@ -1,4 +1,6 @@
 import { workspacePaths } from '../config/workspace-paths.js';
+import { recordedSide } from '../history/follows.js';
+import type { RecordedSide } from '../history/history-refusal.js';
 import { readManifest } from '../manifest/manifest-file.js';
 import type { CommitRefusalRecord, CommittedVersion, VersionManifest } from '../manifest/model.js';
 import { runningVector } from '../release/release.js';
@@ -25,16 +27,9 @@ export interface ServiceSummary {
   recordedAt: string | null;
 }
 
-/** One committed version, with where it runs. */
-export interface VersionEntry {
-  version: number;
+/** One committed version (its recorded side, `created` being the commit time of the source), with where it runs. */
+export interface VersionEntry extends RecordedSide {
   digest: string;
-  revision: string | null;
-  author: string | null;
-  /** Commit time of the source. */
-  created: string;
-  recordedAt: string;
-  recordedBy: string;
   source: CommittedVersion['source'];
   layerSize: number;
   /** Environments whose live releases run exactly this version. */
@@ -87,13 +82,8 @@ export async function versionsView(ctx: AppContext, options: VersionsViewOptions
   const page = pageOf(newestFirst, options);
   const items = page.items.map(
     (v): VersionEntry => ({
-      version: v.version,
+      ...recordedSide(v),
       digest: v.digest,
-      revision: v.revision ?? null,
-      author: v.author ?? null,
-      created: v.created,
-      recordedAt: v.recordedAt,
-      recordedBy: v.recordedBy,
       source: v.source,
       layerSize: v.layer.size,
       liveIn: Object.keys(where).filter((env) => where[env] === v.version),

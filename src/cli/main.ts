@@ -9,122 +9,67 @@ import type { Command } from './command.js';
 import { GLOBAL_OPTIONS, OPTIONS, parseArgsConfig, parseOptionValues } from './options.js';
 import { clearProgress, progressDisplay } from './progress-display.js';
 
-/** Commands load on demand: a command pays only for the modules it uses (start-up time matters). */
-const commands: { name: string; summary: string; load(): Promise<Command> }[] = [
-  {
-    name: 'commit',
-    summary: 'record the committed source of services as new versions',
-    load: async () => (await import('./commands/commit.js')).commitCommand,
-  },
-  {
-    name: 'build',
-    summary: 'bake images from recipes and the latest committed versions',
-    load: async () => (await import('./commands/build.js')).buildCommand,
-  },
-  {
-    name: 'release',
-    summary: 'hand a build to an environment through the race gate',
-    load: async () => (await import('./commands/release.js')).releaseCommand,
-  },
-  {
-    name: 'deploy',
-    summary: 'release through the race gate and roll out (rolling, blue-green, canary, ab)',
-    load: async () => (await import('./commands/deploy.js')).deployCommand,
-  },
-  { name: 'promote', summary: 'finish a canary or A/B deploy', load: async () => (await import('./commands/promote.js')).promoteCommand },
-  {
-    name: 'rollback',
-    summary: 'return an environment to its previous release',
-    load: async () => (await import('./commands/rollback.js')).rollbackCommand,
-  },
-  {
-    name: 'toggle',
-    summary: 'flip a feature for every instance at once, once versions allow',
-    load: async () => (await import('./commands/toggle.js')).toggleCommand,
-  },
-  {
-    name: 'upgrade',
-    summary: 'install newer committed versions into a running light environment',
-    load: async () => (await import('./commands/upgrade.js')).upgradeCommand,
-  },
-  {
-    name: 'abort',
-    summary: 'withdraw a canary, A/B or blue/green rollout by hand',
-    load: async () => (await import('./commands/abort.js')).abortCommand,
-  },
-  {
-    name: 'up',
-    summary: 'bring an environment up locally (bake, release, run behind its router)',
-    load: async () => (await import('./commands/up.js')).upCommand,
-  },
-  {
-    name: 'verify',
-    summary: "run an environment's test command against it",
-    load: async () => (await import('./commands/verify.js')).verifyCommand,
-  },
-  { name: 'down', summary: 'remove everything an environment started', load: async () => (await import('./commands/down.js')).downCommand },
-  {
-    name: 'router',
-    summary: "run an environment's router (deploy and up start it for you)",
-    load: async () => (await import('./commands/router.js')).routerCommand,
-  },
-  {
-    name: 'revoke',
-    summary: 'mark a service version bad: refused everywhere, every holder found',
-    load: async () => (await import('./commands/revoke.js')).revokeCommand,
-  },
-  {
-    name: 'unrevoke',
-    summary: 'lift the revocation of a service version',
-    load: async () => (await import('./commands/unrevoke.js')).unrevokeCommand,
-  },
-  {
-    name: 'push',
-    summary: 'push a build to an OCI registry (distribution API, no engine)',
-    load: async () => (await import('./commands/push.js')).pushCommand,
-  },
-  {
-    name: 'gc',
-    summary: 'remove images and blobs no release references (store and engine)',
-    load: async () => (await import('./commands/gc.js')).gcCommand,
-  },
-  {
-    name: 'serve',
-    summary: 'run the bake service: one manifest and lock for many CI jobs',
-    load: async () => (await import('./commands/serve.js')).serveCommand,
-  },
-  {
-    name: 'status',
-    summary: 'show services, builds, environments and the manifest generation',
-    load: async () => (await import('./commands/status.js')).statusCommand,
-  },
-  {
-    name: 'log',
-    summary: 'the history of commits, builds, releases and refusals',
-    load: async () => (await import('./commands/log.js')).logCommand,
-  },
+/**
+ * Commands load on demand: a command pays only for the modules it uses (start-up time matters).
+ * Their summaries and service policies live with them; `bake --help` loads them all to list them.
+ */
+const commands: { name: string; load(): Promise<Command> }[] = [
+  { name: 'commit', load: async () => (await import('./commands/commit.js')).commitCommand },
+  { name: 'build', load: async () => (await import('./commands/build.js')).buildCommand },
+  { name: 'release', load: async () => (await import('./commands/release.js')).releaseCommand },
+  { name: 'push', load: async () => (await import('./commands/push.js')).pushCommand },
+  { name: 'status', load: async () => (await import('./commands/status.js')).statusCommand },
+  { name: 'log', load: async () => (await import('./commands/log.js')).logCommand },
+  { name: 'gc', load: async () => (await import('./commands/gc.js')).gcCommand },
+  { name: 'revoke', load: async () => (await import('./commands/revoke.js')).revokeCommand },
+  { name: 'unrevoke', load: async () => (await import('./commands/unrevoke.js')).unrevokeCommand },
+  { name: 'deploy', load: async () => (await import('./commands/deploy.js')).deployCommand },
+  { name: 'promote', load: async () => (await import('./commands/promote.js')).promoteCommand },
+  { name: 'rollback', load: async () => (await import('./commands/rollback.js')).rollbackCommand },
+  { name: 'abort', load: async () => (await import('./commands/abort.js')).abortCommand },
+  { name: 'upgrade', load: async () => (await import('./commands/upgrade.js')).upgradeCommand },
+  { name: 'toggle', load: async () => (await import('./commands/toggle.js')).toggleCommand },
+  { name: 'up', load: async () => (await import('./commands/up.js')).upCommand },
+  { name: 'verify', load: async () => (await import('./commands/verify.js')).verifyCommand },
+  { name: 'down', load: async () => (await import('./commands/down.js')).downCommand },
+  { name: 'router', load: async () => (await import('./commands/router.js')).routerCommand },
+  { name: 'serve', load: async () => (await import('./commands/serve.js')).serveCommand },
 ];
 
-function mainHelp(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+/** What each service policy means, said once for the command list. */
+const POLICY_HEADINGS: Record<Command['service'], string> = {
+  forward: 'Through a bake service when one is named (--service-url, BAKE_SERVICE), else locally:',
+  refuse: "Where the environment's engine is (with a service named they refuse at once, exit 2):",
+  ignore: 'Local by nature (the service and the router themselves):',
+};
+
+/** `bake --help`: every command with its own summary, grouped by where it runs when a service is named. */
+async function mainHelp(): Promise<string> {
+  const loaded = await Promise.all(commands.map((c) => c.load()));
+  const width = Math.max(...loaded.map((c) => c.name.length));
+  const groups = (['forward', 'refuse', 'ignore'] as const).map((policy) => {
+    const listed = loaded.filter((c) => c.service === policy).map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+    return `${POLICY_HEADINGS[policy]}\n${listed.join('\n')}`;
+  });
   return `bake — bake committed service versions into reproducible, digest-addressed images
 
 Usage: bake [-C DIR] [--json] <command> [options]
 
-Commands:
-${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+${groups.join('\n\n')}
 
-Global options:
+Global options (every command):
   -C, --workspace DIR    the workspace (the directory holding bake.yaml); default: current directory
       --json             print one JSON document on stdout and nothing else there
-      --service-url URL  run commit, build, release, push, status, log and gc through a bake service
-                         (also BAKE_SERVICE; the token comes from BAKE_SERVICE_TOKEN); other commands
-                         refuse while one is named. \`--service URL\` still works where the command
-                         takes no --service of its own.
+      --service-url URL  run the first group's commands through the bake service at URL (also
+                         BAKE_SERVICE; the token comes from BAKE_SERVICE_TOKEN, a private CA from
+                         BAKE_SERVICE_CA); the second group's refuse while one is named.
+                         \`--service URL\` still works where the command takes no --service of its own.
   -h, --help             show help; \`bake <command> --help\` for a command
 
-Exit codes: 0 ok, 1 error, 2 usage or invalid input, 3 refused by the race gate.
-Environment: SOURCE_DATE_EPOCH (the one clock), BAKE_ACTOR (who is acting), BAKE_DEBUG=* (debug log).`;
+Exit codes: 0 ok, 1 error, 2 usage or invalid input, 3 refused (stale, regression, conflict, behind,
+diverged, moved, revoked, …).
+Environment: SOURCE_DATE_EPOCH (the one clock), BAKE_ACTOR (who is acting), BAKE_DEBUG=* (debug log);
+see the README for the lock, registry and service variables.`;
 }
 
 /** Where a run writes: the process's streams, and optionally a progress sink of the caller's. */
@@ -140,7 +85,7 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
   try {
     const { entry, args } = findCommand(argv);
     if (!entry) {
-      io.stdout.write(`${mainHelp()}\n`);
+      io.stdout.write(`${await mainHelp()}\n`);
       return argv.some((a) => a === '--help' || a === '-h') || argv.length === 0 ? ExitCode.ok : ExitCode.usage;
     }
     const command = await entry.load();

@@ -105,7 +105,11 @@ export async function recordCommits(
   );
 
   // Services are independent: snapshot and pack them concurrently (git and disk overlap)...
-  const prepared = await mapLimit(services, 4, async (service): Promise<Prepared> => {
+  const concurrency = packConcurrency(
+    services.filter((s) => !isUnchanged(s)),
+    committed,
+  );
+  const prepared = await mapLimit(services, concurrency, async (service): Promise<Prepared> => {
     const before = latestVersion(known, service.name);
     if (before && isUnchanged(service)) return { service, unchanged: before };
     progress({ kind: 'step', message: `snapshot ${service.name}` });
@@ -136,6 +140,8 @@ export async function recordCommits(
     };
   });
 
+  // The manifest is about to name the new layers: their names on disk first (see LayoutStore).
+  await store.sync();
   const results = new Map<string, CommitResult>();
   const refused: CommitRefusal[] = [];
   for (const p of prepared) if (p.unchanged) results.set(p.service.name, resultOf(p.service.name, p.unchanged, false));
@@ -188,6 +194,22 @@ export async function commitServices(
   if (refused[0]) throw new HistoryRefusedError(refused[0]);
   return commits;
 }
+
+/**
+ * How many services are packed at once. A small service's pack is mostly waiting (git's answers,
+ * each blob's fdatasync), so a monorepo of small ones packs eight at a time; a big one's is
+ * streaming work on both cores, and four keep memory bounded (each holds up to ~1 MiB per body
+ * read ahead). Directory sources and builds count as big.
+ */
+function packConcurrency(packed: readonly ServiceConfig[], committed: ReadonlyMap<string, CommittedTree>): number {
+  const small = packed.every((service) => {
+    const tree = committed.get(service.name);
+    return service.build === undefined && tree !== undefined && tree.entries.reduce((sum, e) => sum + e.size, 0) <= SMALL_SERVICE_BYTES;
+  });
+  return small ? 8 : 4;
+}
+
+const SMALL_SERVICE_BYTES = 4 * 1024 * 1024;
 
 /** A service after snapshot and pack, before it is recorded. */
 interface Prepared {

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { interfacesFileSpec } from '../config/spec.js';
 import type { ServiceConfig } from '../config/types.js';
 import { validate, validated } from '../config/validate.js';
@@ -63,7 +64,7 @@ export async function declarationsOf(service: ServiceConfig, entries: readonly T
       ]);
     }
     const entry = entries.find((e) => e.path === path);
-    if (entry?.type !== 'file' || !entry.read) {
+    if (entry?.type !== 'file' || (!entry.read && !entry.open)) {
       throw new InputError([
         {
           file: 'bake.yaml',
@@ -74,7 +75,9 @@ export async function declarationsOf(service: ServiceConfig, entries: readonly T
       ]);
     }
     if (entry.size > YAML_LIMITS.bytes) throw new InputError([{ file, message: `${file} is larger than ${YAML_LIMITS.bytes} bytes` }]);
-    const node = parseYaml((await entry.read()).toString('utf8'), file);
+    const open = entry.open;
+    const body = entry.read ? await entry.read() : open ? await buffer(open()) : Buffer.alloc(0);
+    const node = parseYaml(body.toString('utf8'), file);
     const problems = validate(node, interfacesFileSpec, file);
     if (problems.length > 0) throw new InputError(problems);
     const value = validated(node, interfacesFileSpec);

@@ -14,7 +14,10 @@ export interface HistoryProof {
   ancestry?: Ancestry;
 }
 
-/** The recorded side of a refusal, from the manifest's latest version. */
+/**
+ * The recorded side of a committed version: number, revision, author, commit time, who recorded it
+ * and when. What a refusal measures against, and what `latest` and the versions view report.
+ */
 export function recordedSide(latest: CommittedVersion): RecordedSide {
   return {
     version: latest.version,

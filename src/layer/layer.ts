@@ -42,8 +42,21 @@ export async function writeLayer(store: LayoutStore, entries: readonly TreeEntry
     const path = prefix === '' ? entry.path : `${prefix}/${entry.path}`;
     if (entry.path !== '') placed.push({ ...entry, path });
   }
-  const { digest, size } = await store.putStream(tarStreamOf(sortEntries(dedupe(placed)), { mtime: options.mtime }));
+  const tar = tarStreamOf(sortEntries(dedupe(placed)), { mtime: options.mtime });
+  // A small layer made in memory (the supervisor's, the agent's: one per build) is hashed before
+  // anything is written, so a rebuild that already has it writes no file at all.
+  const small = placed.every((e) => e.open === undefined) && placed.reduce((sum, e) => sum + e.size, 0) <= SMALL_BYTES;
+  const { digest, size } = small ? await store.putBytes(await collect(tar)) : await store.putStream(tar);
   return { descriptor: { mediaType: MediaType.layer, digest, size }, diffId: digest };
+}
+
+/** Files of at most this many bytes in all, none streamed: the layer is built in memory. */
+const SMALL_BYTES = 64 * 1024;
+
+async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }
 
 /** A source may list a directory the prefix already created; keep the source's entry. */

@@ -4,7 +4,7 @@ import type { VersionManifest } from './model.js';
 export interface HistoryEvent {
   at: string;
   by: string;
-  kind: 'commit' | 'commit-refusal' | 'build' | 'release' | 'refusal' | 'interrupted' | 'change' | 'revoke' | 'unrevoke';
+  kind: 'commit' | 'commit-refusal' | 'build' | 'release' | 'refusal' | 'interrupted' | 'change' | 'revoke' | 'unrevoke' | 'push';
   subject: string;
   detail: Record<string, unknown>;
   summary: string;
@@ -17,8 +17,8 @@ export interface HistoryFilter {
 }
 
 /**
- * The manifest's records as one time-ordered story — commits, builds (with staleness), releases
- * and refusals — so an operator can see what raced with what.
+ * The manifest's records as one time-ordered story — commits, builds (with staleness), pushes,
+ * releases and refusals — so an operator can see what raced with what.
  */
 export function historyOf(manifest: VersionManifest, filter: HistoryFilter = {}): HistoryEvent[] {
   const events: HistoryEvent[] = [];
@@ -77,6 +77,16 @@ export function historyOf(manifest: VersionManifest, filter: HistoryFilter = {})
         detail: { image, build: b.id, digest: b.digest, vector: b.vector, status: b.status, supersededBy: b.supersededBy ?? [] },
         summary: `build ${image}:${b.id} {${vec(b.vector)}} ${b.digest.slice(0, 19)}${stale}`,
       });
+      for (const p of b.pushes ?? []) {
+        events.push({
+          at: p.at,
+          by: p.by,
+          kind: 'push',
+          subject: `${image}:${b.id}`,
+          detail: { ...p, image, build: b.id, storeDigest: b.digest },
+          summary: `push ${image}:${b.id} → ${p.reference}${p.compressed ? ' (compressed)' : ''}`,
+        });
+      }
     }
   }
   for (const [env, record] of Object.entries(manifest.environments)) {

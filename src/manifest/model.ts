@@ -153,6 +153,24 @@ export interface BuildRecord {
   collected?: string;
   /** `build --allow-stale`: the staleness it ended with, recorded instead of failing the build. */
   overrides?: { kind: 'stale'; service: string; have: number; want: number; flag: '--allow-stale'; at: string; by: string }[];
+  /** Every successful push of this build to a registry (bake push, build --push), in order. */
+  pushes?: PushRecord[];
+}
+
+/** One successful push of a build to a registry: where, which manifest digest, when and by whom. */
+export interface PushRecord {
+  /** REGISTRY/REPO as pushed to, e.g. 127.0.0.1:5000/shop. */
+  repository: string;
+  tag: string;
+  /** `registry/repo@sha256:…` of the pushed manifest: what a deploy should name. */
+  reference: string;
+  /** The pushed manifest's digest: the build's own, unless `compressed` (then its gzip twin's). */
+  digest: Digest;
+  compressed: boolean;
+  at: string;
+  by: string;
+  /** The manifest generation it was recorded at. */
+  generation: number;
 }
 
 /** What each release went through; the deploy step moves it along. */

@@ -30,6 +30,8 @@ export async function compressedLayer(store: LayoutStore, layer: Descriptor): Pr
   source.on('error', (error) => gzip.destroy(error));
   const { digest, size } = await store.putStream(source.pipe(gzip));
   const descriptor: Descriptor = { mediaType: MediaType.layerGzip, digest, size };
+  // The record names the blob: the blob's name is made durable first (see LayoutStore).
+  await store.sync();
   await mkdir(dirname(record), { recursive: true });
   await atomicWriteFile(record, `${JSON.stringify({ uncompressed: layer.digest, ...descriptor, level: GZIP_LEVEL })}\n`);
   return descriptor;

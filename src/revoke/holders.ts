@@ -1,4 +1,4 @@
-import type { BuildRecord, ReleaseRecord, VersionManifest, VersionVector } from '../manifest/model.js';
+import type { BuildRecord, PushRecord, ReleaseRecord, VersionManifest, VersionVector } from '../manifest/model.js';
 import type { Digest } from '../util/digest.js';
 
 /** A service version something holds. */
@@ -15,6 +15,15 @@ export interface HoldingBuild {
   level: BuildRecord['level'];
   builtAt: string;
   builtBy: string;
+  holds: HeldVersion[];
+}
+
+/** A registry copy of a heavy build that holds one of the versions asked about: the push as recorded, and the build it was of. */
+export interface HoldingPush extends PushRecord {
+  image: string;
+  build: number;
+  /** The build's (store) manifest digest; `digest` is the pushed one, which differs when `compressed`. */
+  storeDigest: Digest;
   holds: HeldVersion[];
 }
 
@@ -36,9 +45,14 @@ export interface Holders {
   /** Every build that holds one, by image then build. */
   builds: HoldingBuild[];
   /**
-   * The image digests that carry one, wherever they were loaded or pushed (a push keeps the
-   * store's digest): those of heavy builds. A light image holds only a base and an agent; its
-   * versions are the layers it installs at deploy time.
+   * Every recorded push of a heavy build that holds one, by image, build, then time. A light
+   * image holds only a base and an agent (its versions are the layers it installs at deploy
+   * time), so a pushed light image carries none of them.
+   */
+  pushes: HoldingPush[];
+  /**
+   * The image digests that carry one, wherever they were loaded or pushed: those of heavy builds,
+   * and the pushed manifest digests of their compressed pushes (which differ from the store's).
    */
   digests: Digest[];
 }
@@ -91,9 +105,26 @@ export function environmentsHolding(manifest: VersionManifest, wanted: VersionPr
   return found;
 }
 
-/** Environments, builds and image digests that hold a wanted version (pure). */
+/** The recorded pushes of the heavy builds among `builds` (as buildsHolding found them), in their order. */
+export function pushesHolding(manifest: VersionManifest, builds: readonly HoldingBuild[]): HoldingPush[] {
+  const found: HoldingPush[] = [];
+  // Build id → record per image, made once: a find per holder would be quadratic in a long history.
+  const byId = new Map<string, Map<number, BuildRecord>>();
+  for (const held of builds) {
+    if (held.level !== 'heavy') continue;
+    let records = byId.get(held.image);
+    if (!records) byId.set(held.image, (records = new Map((manifest.builds[held.image] ?? []).map((r) => [r.id, r]))));
+    for (const p of records.get(held.build)?.pushes ?? [])
+      found.push({ ...p, image: held.image, build: held.build, storeDigest: held.digest, holds: held.holds });
+  }
+  return found;
+}
+
+/** Environments, builds, pushes and image digests that hold a wanted version (pure). */
 export function holdersOf(manifest: VersionManifest, wanted: VersionPredicate, options: { env?: string } = {}): Holders {
   const builds = buildsHolding(manifest, wanted);
-  const digests = [...new Set(builds.filter((b) => b.level === 'heavy').map((b) => b.digest))].sort();
-  return { environments: environmentsHolding(manifest, wanted, options.env), builds, digests };
+  const pushes = pushesHolding(manifest, builds);
+  const heavy = builds.filter((b) => b.level === 'heavy').map((b) => b.digest);
+  const digests = [...new Set([...heavy, ...pushes.map((p) => p.digest)])].sort();
+  return { environments: environmentsHolding(manifest, wanted, options.env), builds, pushes, digests };
 }

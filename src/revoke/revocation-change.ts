@@ -4,11 +4,15 @@ import { InputError, type Problem } from '../util/errors.js';
 import { holdersOf, type Holders } from './holders.js';
 import { replacementFor, revocationIndex, revocationOf } from './revocations.js';
 
-/** A revoke or an unrevoke as asked for: one version, or (revoke --and-older) it and every ancestor. */
-export interface RevocationRequest {
-  event: 'revoked' | 'unrevoked';
+/** The committed version a revoke or unrevoke names. */
+export interface RevocationTarget {
   service: string;
   version: number;
+}
+
+/** A revoke or an unrevoke as asked for: one version, or (revoke --and-older) it and every ancestor. */
+export interface RevocationRequest extends RevocationTarget {
+  event: 'revoked' | 'unrevoked';
   reason: string | null;
   andOlder: boolean;
 }

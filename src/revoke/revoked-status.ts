@@ -17,8 +17,8 @@ export interface RevokedStatus extends Holders {
 }
 
 /**
- * Every version revoked now, and every live environment (with `env`: that one only), build and
- * image digest that holds one. Pure; one pass over builds and live releases.
+ * Every version revoked now, and every live environment (with `env`: that one only), build, push
+ * and image digest that holds one. Pure; one pass over builds and live releases.
  */
 export function revokedStatus(manifest: VersionManifest, options: { env?: string } = {}): RevokedStatus {
   const index = revocationIndex(manifest);
@@ -27,6 +27,6 @@ export function revokedStatus(manifest: VersionManifest, options: { env?: string
     use: replacementFor(manifest, index, r.service, r.version)?.version ?? null,
     layer: manifest.services[r.service]?.versions[r.version - 1]?.layer.digest ?? null,
   }));
-  if (index.size === 0) return { versions, environments: [], builds: [], digests: [] };
+  if (index.size === 0) return { versions, environments: [], builds: [], pushes: [], digests: [] };
   return { versions, ...holdersOf(manifest, (service, version) => revocationOf(index, service, version) !== undefined, options) };
 }

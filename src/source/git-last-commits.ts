@@ -64,11 +64,9 @@ function walk(top: string, head: string, open: Set<string>, found: Map<string, L
       for (const raw of files) {
         const file = raw.replace(/^\n/, '');
         if (file === '') continue;
-        for (const path of open) {
-          if (file === path || file.startsWith(`${path}/`)) {
-            found.set(path, commit);
-            open.delete(path);
-          }
+        // The file and each directory above it: a lookup per level, not a comparison per open path.
+        for (let path = file; path !== ''; path = path.slice(0, Math.max(0, path.lastIndexOf('/')))) {
+          if (open.delete(path)) found.set(path, commit);
         }
       }
       return open.size > 0;

@@ -50,18 +50,29 @@ export interface GitRepo {
 export async function openGitRepo(dir: string, label: string): Promise<GitRepo | undefined> {
   let probe;
   try {
-    probe = await run('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
+    // The usual case in one spawn (each forks the whole Node process): the top and HEAD together.
+    probe = await run('git', ['-C', dir, 'rev-parse', '--show-toplevel', 'HEAD^{commit}']);
   } catch (error) {
     if (error instanceof SpawnError && error.code === 'ENOENT') return undefined; // no git: plain directories only
     throw error;
   }
-  if (probe.exitCode !== 0) return undefined;
-  const top = await realpath(probe.stdout.trim());
-  const headRun = await run('git', ['-C', top, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
-  if (headRun.exitCode !== 0) {
-    throw new GitError(`${label}: the repository at ${top} has no commits yet (commit the service first: git add … && git commit)`);
+  const [shownTop, shownHead] = probe.stdout.split('\n');
+  let top: string;
+  let head: string;
+  if (probe.exitCode === 0 && shownTop && shownHead && /^[0-9a-f]{40,64}$/.test(shownHead)) {
+    top = await realpath(shownTop);
+    head = shownHead;
+  } else {
+    // Not a work tree, or no commit yet: asked one at a time, to tell the two apart.
+    const topRun = await run('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
+    if (topRun.exitCode !== 0) return undefined;
+    top = await realpath(topRun.stdout.trim());
+    const headRun = await run('git', ['-C', top, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
+    if (headRun.exitCode !== 0) {
+      throw new GitError(`${label}: the repository at ${top} has no commits yet (commit the service first: git add … && git commit)`);
+    }
+    head = headRun.stdout.trim();
   }
-  const head = headRun.stdout.trim();
 
   // One `git ls-tree` answers for every directory at once; HEAD is fixed, so answers are kept.
   const knownIds = new Map<string, string | undefined>();
@@ -133,12 +144,25 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
           links.set(oid, (await readWhole(reader.open(oid))).toString('utf8'));
         }),
       );
+      // Each listed path under the directories that contain it (a lookup per level of the path,
+      // not a pass over the whole listing per directory: a monorepo has 200 of them).
+      const wanted = new Set(dirs.map((d) => d.path));
+      const under = new Map<string, Listed[]>();
+      for (const file of listing) {
+        for (let dir = parentOf(file.path); ; dir = parentOf(dir)) {
+          if (wanted.has(dir)) {
+            const files = under.get(dir);
+            if (files) files.push(file);
+            else under.set(dir, [file]);
+          }
+          if (dir === '') break;
+        }
+      }
       const result = new Map<string, CommittedTree>();
       for (const { path, label } of dirs) {
         const prefix = path === '' ? '' : `${path}/`;
         const entries: TreeEntry[] = [];
-        for (const file of listing) {
-          if (!file.path.startsWith(prefix) || file.path === path) continue;
+        for (const file of under.get(path) ?? []) {
           const rel = file.path.slice(prefix.length);
           if (file.type === 'tree') entries.push({ path: rel, type: 'directory', mode: 0o755, size: 0 });
           else if (file.type === 'commit') {
@@ -174,6 +198,11 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
       return result;
     },
   };
+}
+
+/** The directory holding a repository path ('' for the root's children and for the root itself). */
+function parentOf(path: string): string {
+  return path.slice(0, Math.max(0, path.lastIndexOf('/')));
 }
 
 /** One entry of `git ls-tree -r -t -l`. */

@@ -69,7 +69,7 @@ export function runBuffer(
  * child sees exactly `baseEnv` (default: this process's environment) plus `env`.
  */
 export async function runShell(command: string, options: RunOptions = {}): Promise<{ output: string; exitCode: number }> {
-  const { execa } = await import('execa');
+  const { execa } = await importExeca();
   const result = await execa('sh', ['-c', command], {
     ...(options.cwd !== undefined && { cwd: options.cwd }),
     env: { ...(options.baseEnv ?? process.env), ...options.env },
@@ -80,4 +80,15 @@ export async function runShell(command: string, options: RunOptions = {}): Promi
     reject: false,
   });
   return { output: result.all ?? '', exitCode: result.exitCode ?? 1 };
+}
+
+/**
+ * execa is an ES module only. The CLI runs its bundle as a classic script (so V8 can keep its
+ * compiled code: bin/bake.js), where `import()` needs an experimental flag; bin/bake.js, an ES
+ * module, hands in its own import as `globalThis.__bakeImport`. Elsewhere (the library, tests),
+ * the plain dynamic import.
+ */
+function importExeca(): Promise<typeof import('execa')> {
+  const esmImport = (globalThis as { __bakeImport?: (specifier: string) => Promise<unknown> }).__bakeImport;
+  return esmImport ? (esmImport('execa') as Promise<typeof import('execa')>) : import('execa');
 }

@@ -1,32 +1,69 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Digest } from './digest.js';
 
 /**
+ * Writes are gathered up to this many bytes: a tar stream arrives as a 512-byte header, a body and
+ * its padding per file, and a monorepo's thousands of small files were as many write calls.
+ */
+const GATHER_BYTES = 256 * 1024;
+
+/**
  * Streams `source` into a new file, hashing as it goes: the digest is of exactly the bytes
- * written. Beyond `maxBytes` the copy stops with `tooLarge()`. The caller owns the file (and
- * removes it on failure).
+ * written. Beyond `maxBytes` the copy stops with `tooLarge()`. With `sync`, the file's data is on
+ * disk (fdatasync) before this resolves, so a name given to it afterwards never names a torn file.
+ * The caller owns the file (and removes it on failure).
  */
 export async function copyHashed(
   source: Readable,
   file: string,
   limit?: { maxBytes: number; tooLarge: () => Error },
+  options: { sync?: boolean } = {},
 ): Promise<{ digest: Digest; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
-  await pipeline(
-    source,
-    async function* (chunks: AsyncIterable<Buffer>) {
-      for await (const chunk of chunks) {
+  const handle = await open(file, 'wx', 0o644);
+  try {
+    let gathered: Buffer[] = [];
+    let gatheredBytes = 0;
+    const flush = async () => {
+      const buffers = gathered;
+      gathered = [];
+      gatheredBytes = 0;
+      // writev may write less than asked: write what is left until every byte is down.
+      let rest = buffers;
+      while (rest.length > 0) {
+        const { bytesWritten } = await handle.writev(rest);
+        rest = skipBytes(rest, bytesWritten);
+      }
+    };
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (limit && size > limit.maxBytes) throw limit.tooLarge();
         hash.update(chunk);
-        yield chunk;
+        gathered.push(chunk);
+        gatheredBytes += chunk.length;
+        if (gatheredBytes >= GATHER_BYTES) await flush();
       }
-    },
-    createWriteStream(file, { flags: 'wx' }),
-  );
+    } catch (error) {
+      source.destroy();
+      throw error;
+    }
+    await flush();
+    if (options.sync) await handle.datasync();
+  } finally {
+    await handle.close();
+  }
   return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+function skipBytes(buffers: Buffer[], n: number): Buffer[] {
+  let left = n;
+  let i = 0;
+  while (i < buffers.length && left >= (buffers[i] as Buffer).length) left -= (buffers[i++] as Buffer).length;
+  const rest = buffers.slice(i);
+  if (left > 0 && rest[0]) rest[0] = rest[0].subarray(left);
+  return rest;
 }

@@ -127,4 +127,30 @@ describe.skipIf(tools.skip || browser.skip)('the dashboard on a canary', () => {
       expect(served.ok).toBeGreaterThan(0);
     }
   });
+
+  it('turns a toggle on and aborts the next canary from the page, which then shows why it stopped and the figures then', async () => {
+    await appendFile(join(repo.dir, 'services', 'web', 'VERSION'), 'web canary\n');
+    await repo.commitAll('web canary', '2026-02-02T00:00:00Z');
+    expect((await run(['build', '--commit', 'shop'])).exitCode).toBe(0);
+    const canary = await run(['deploy', '--env', ENV]);
+    expect(canary.json).toMatchObject({ release: 3, state: 'probation' });
+
+    w = await openPage(chrome, { token: service.tokens.write });
+    await w.page.goto(service.url);
+    const card = `section[data-env="${ENV}"]`;
+    await seeText(w, `${card} .release`, 'Release 3');
+    // Keyboard only: type the feature's name into its labelled field and press Enter.
+    await w.page.locator(card).getByLabel('Feature').fill('new-search');
+    await w.page.keyboard.press('Enter');
+    await seeText(w, `${card} .toggles .outcome`, 'new-search is on in cn');
+    await seeText(w, `${card} .toggles li`, 'new-search is on');
+
+    await w.page.locator(card).getByRole('button', { name: 'Abort' }).click();
+    await seeText(w, `${card} .actions .outcome`, 'Abort: release 3 withdrawn; release 2 serves again', 60_000);
+    const stopped = await seeText(w, `${card} .stopped`, 'Release 3 stopped: abort');
+    expect(stopped).toContain('aborted by hand');
+    expect(stopped).toContain('Canary against stable');
+    await seeText(w, `${card} .release`, 'Release 2');
+    expect(await release(3)).toMatchObject({ state: 'rolled-back' });
+  });
 });

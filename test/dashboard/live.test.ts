@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bake } from '../helpers/bake-cli.js';
+import { startRegistry } from '../helpers/registry.js';
 import { cloneRepo, shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { launchBrowser, openPage, requireBrowser, seeText, until, type WatchedPage } from './browser.js';
@@ -11,7 +12,7 @@ import { startServe, type ServeProcess } from './service-process.js';
 // The dashboard as a team lead watches it: `bake serve` on the service host's checkout, the page
 // open in a browser, and CI jobs on other clones running bake against the service. What they
 // record shows up on the open page, without a reload.
-const tools = requireTools('git');
+const tools = requireTools('git', 'docker-registry');
 const browser = requireBrowser();
 const DOCS = join(__dirname, '..', '..', 'docs');
 
@@ -81,6 +82,15 @@ describe.skipIf(tools.skip || browser.skip)('the dashboard, live', () => {
     expect(card).toContain(build.json.builds[0].digest.slice(0, 19));
     expect(card).toMatch(/cart\s*v1/);
     expect(card).toContain('yes: the same versions bake to this digest anywhere');
+    expect(card).toMatch(/Pushed\s*nowhere/);
+    const registry = await startRegistry();
+    try {
+      const push = await bake(['-C', host.dir, '--json', 'push', 'shop', `${registry.address}/shop`]);
+      expect(push.exitCode, push.stderr).toBe(0);
+      await seeText(w, '.build', `${registry.address}/shop@sha256:`);
+    } finally {
+      await registry.stop();
+    }
 
     await view('Environments');
     const release = await ci(runner, ['release', 'shop', '--env', 'prod']);
@@ -92,12 +102,20 @@ describe.skipIf(tools.skip || browser.skip)('the dashboard, live', () => {
     await view('History');
     await seeText(w, '.timeline', 'release shop:1 → prod');
     await w.page.getByLabel('Service').selectOption('cart');
-    await seeText(w, '.pager-summary', 'of 3 events');
-    expect(await w.page.locator('.timeline .event').allTextContents()).toHaveLength(3);
+    // Only what concerns cart: its commit, and the build, push and release that hold it; web's commit is gone.
+    await seeText(w, '.pager-summary', 'of 4 events');
+    const events = await w.page.locator('.timeline .event').allTextContents();
+    expect(events).toHaveLength(4);
+    for (const what of ['commit cart v1', 'build shop:1', 'push shop:1', 'release shop:1 → prod']) {
+      expect(
+        events.some((e) => e.includes(what)),
+        what,
+      ).toBe(true);
+    }
     expect(await w.page.evaluate(() => (window as unknown as { kept?: string }).kept)).toBe('the same page');
   });
 
-  it('shows a stale release and a commit from a checkout that is behind, refused on the command line, with both versions and the fix', async () => {
+  it('shows a stale release and a commit from a checkout that is behind, refused on the command line, with both versions and the fix; and a revoked version', async () => {
     w = await openPage(chrome, { token: service.tokens.read });
     await w.page.goto(`${service.url}/#/refusals`);
     await seeText(w, '.connection', 'Live');
@@ -135,6 +153,15 @@ describe.skipIf(tools.skip || browser.skip)('the dashboard, live', () => {
     expect(rows).toEqual(['attempt', '2', '1']);
     await seeText(w, '.versions tr[data-version="1"]', 'prod');
     await w.page.screenshot({ path: join(DOCS, 'dashboard-services.png') });
+
+    // A version found bad later: the page says who revoked it and why, what to use, and what still holds it.
+    await view('Refusals');
+    const revoke = await ci(runner, ['revoke', 'cart', '1', '--reason', 'leaks session cookies']);
+    expect(revoke.exitCode, revoke.stderr).toBe(0);
+    const revoked = await seeText(w, '.revoked-version', 'cart v1 is revoked');
+    expect(revoked).toContain('leaks session cookies');
+    expect(revoked).toContain('Use v2 instead');
+    expect(revoked).toContain('prod (release 1, shop:1)');
   });
 
   it('says "connection lost, retrying" while the event stream is gone, and comes back by itself', async () => {

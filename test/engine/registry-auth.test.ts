@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -8,6 +7,7 @@ import { bake } from '../helpers/bake-cli.js';
 import { startRegistry } from '../helpers/registry.js';
 import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
+import { selfSignedCertificate } from '../helpers/self-signed.js';
 import { startTokenServer } from '../helpers/token-server.js';
 import { RegistryClient, RegistryError } from '../../src/registry/registry-client.js';
 import { credentialCollector, type Answer, type Collector, type Seen } from '../security/credential-collector.js';
@@ -196,28 +196,7 @@ describe.skipIf(hostileTools.skip)('credentials never leave the host they are fo
 
   it('an https registry naming a plain-http token service is refused; an https one on its host is used', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bake-tls-registry-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    const tls = { key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) };
+    const tls = await selfSignedCertificate(dir);
     const plainTokens = await credentialCollector(() => ({ status: 200, body: '{"token":"t"}' }));
     let realm = `http://127.0.0.1:${plainTokens.port}/token`;
     const registry = await credentialCollector((seen) => {

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +8,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClientError, httpRequest, httpStream } from '../../src/util/http-client.js';
 import { requireTools } from '../helpers/require-tools.js';
+import { selfSignedCertificate } from '../helpers/self-signed.js';
 
 interface Seen {
   method: string;
@@ -143,29 +143,9 @@ describe.skipIf(tools.skip)('the HTTP client over https', () => {
   let ca: Buffer;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bake-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    ca = await readFile(join(dir, 'cert.pem'));
-    const server = createTlsServer({ key: await readFile(join(dir, 'key.pem')), cert: ca }, (req, res) =>
+    const tls = await selfSignedCertificate(dir);
+    ca = tls.cert;
+    const server = createTlsServer({ key: tls.key, cert: ca }, (req, res) =>
       res.writeHead(200).end(`secure ${req.headers.authorization ?? ''}`),
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import type { FigureSample } from '../state';
 
 /** Line colours by release order; the chart draws on canvas, so they never become style attributes. */
@@ -9,7 +9,8 @@ const COLOURS = ['#2563eb', '#d97706', '#059669', '#dc2626', '#7c3aed', '#0891b2
  * Requests per second each serving release took, over the readings this page received: a canary
  * at 20% draws a line at a fifth of the total. uPlot (this module owns it) draws it; each point
  * is the difference of two readings, so a window the router restarted (a new canary step) shows
- * as a fresh start, not a drop below zero.
+ * as a fresh start, not a drop below zero. uPlot is loaded when the first chart is drawn, so the
+ * first paint of the page does not wait for it.
  */
 export function FiguresChart({ env, samples }: { env: string; samples: readonly FigureSample[] }) {
   const host = useRef<HTMLDivElement>(null);
@@ -21,10 +22,33 @@ export function FiguresChart({ env, samples }: { env: string; samples: readonly 
   useEffect(() => {
     const el = host.current;
     if (!el) return;
-    const width = Math.max(240, el.clientWidth);
-    const chart = new uPlot(
+    let gone = false;
+    let cleanup: (() => void) | undefined;
+    void import('uplot').then(({ default: UPlot }) => {
+      if (gone) return;
+      const chart = draw(UPlot, el);
+      const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(240, el.clientWidth), height: 180 }));
+      resize.observe(el);
+      cleanup = () => {
+        resize.disconnect();
+        chart.destroy();
+        plot.current = null;
+      };
+    });
+    return () => {
+      gone = true;
+      cleanup?.();
+    };
+  }, [shape]);
+
+  useEffect(() => {
+    plot.current?.setData(data);
+  });
+
+  function draw(UPlot: typeof uPlot, el: HTMLDivElement): uPlot {
+    const chart = new UPlot(
       {
-        width,
+        width: Math.max(240, el.clientWidth),
         height: 180,
         // At least a minute wide, so the first readings do not stretch over years.
         scales: { x: { time: true, range: (_u, min, max) => [Math.min(min, max - 60), max] } },
@@ -40,18 +64,8 @@ export function FiguresChart({ env, samples }: { env: string; samples: readonly 
       el,
     );
     plot.current = chart;
-    const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(240, el.clientWidth), height: 180 }));
-    resize.observe(el);
-    return () => {
-      resize.disconnect();
-      chart.destroy();
-      plot.current = null;
-    };
-  }, [shape]);
-
-  useEffect(() => {
-    plot.current?.setData(data);
-  });
+    return chart;
+  }
 
   return (
     <figure class="chart" data-points={data[0].length}>

@@ -95,6 +95,17 @@ function Build({ b }: { b: BuildEntry }) {
                 </span>
               ))}
         </dd>
+        <dt>Pushed</dt>
+        <dd>
+          {b.pushes.length === 0
+            ? 'nowhere'
+            : b.pushes.map((p) => (
+                <span key={`${p.reference}@${p.at}`} class="pushed">
+                  <code title={p.digest}>{p.reference.replace(/@sha256:(.{12}).*$/, '@sha256:$1')}</code>
+                  {p.compressed && ' (compressed)'} <When at={p.at} /> by {p.by}
+                </span>
+              ))}
+        </dd>
         {b.overrides.length > 0 && (
           <>
             <dt>Overrode</dt>

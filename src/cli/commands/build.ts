@@ -5,7 +5,8 @@ import { invoke } from '../invoke.js';
 export const buildCommand = defineCommand({
   name: 'build',
   summary: 'bake images from recipes and the latest committed versions',
-  help: `Usage: bake build <image>... | --all
+  help: `Usage: bake build <image>... | --all [--commit] [--serialize] [--max-rebakes N] [--allow-stale]
+                  [--load] [--push REG/REPO]
 
 Bakes each image from recipes/<image>.yaml with the latest committed version of every service
 it contains, into the OCI image layout at .bake/store, and records the build (its digest and
@@ -30,7 +31,8 @@ Options:
   --load             load each image into the Docker engine (DOCKER_HOST) as bake/<image>:<build>;
                      skipped when the engine has it; its image ID is checked against the config digest
   --push REG/REPO    push each image to an OCI registry over the distribution API (no engine
-                     needed); prints REG/REPO@sha256:…, equal to the digest in .bake/store
+                     needed); prints REG/REPO@sha256:…, equal to the digest in .bake/store, and
+                     records the push on the build (bake status, bake log; see bake push --help)
 
 JSON: {"builds":[{"image","build","digest","vector":{"svc":n},"stale":false,"reused":false,"ref","rebaked":[…]}]}`,
   options: ['all', 'commit', 'load', 'push', 'serialize', 'max-rebakes', 'allow-stale'],

@@ -35,6 +35,15 @@ paused and recorded: --resume continues it, bake rollback withdraws it. --retry 
 aborted or withdrawn release again as a new release of its build. A paused rollout that makes no
 progress for progressDeadline seconds (default 600) is aborted by whoever touches it next.
 
+Options:
+  --env ENV         the environment (required)
+  --strategy S      rolling, blue-green, canary, ab or recreate (default: the environment's)
+  --build ID        deploy this build instead of the image's newest
+  --batch N         rolling: instances replaced at a time
+  --allow-stale     release a stale build anyway (recorded)
+  --resume          continue a canary paused by an interruption or too little traffic
+  --retry           start the last aborted or withdrawn release again, as a new release
+
 Environment: BAKE_HEALTH_TIMEOUT_MS (default 30000) bounds how long a new instance may take to
 become healthy.
 

@@ -4,13 +4,24 @@ import { invoke } from '../invoke.js';
 
 export const logCommand = defineCommand({
   name: 'log',
-  summary: 'the history of commits, builds, releases and refusals',
+  summary: 'the history of commits, builds, pushes, releases, revocations and refusals',
   help: `Usage: bake log [--service S] [--image I] [--env E] [--limit N]
 
-Prints every commit, build (with what made it stale), release (with overrides) and refused
-release in time order, so you can see what raced with what.
+Prints in time order every commit and refused commit (behind, diverged, moved), build (with what
+made it stale), push (registry reference and pushed digest), release (with overrides), refused
+release, change of an environment's state (probation, promote, abort, toggle, upgrade…),
+revocation and unrevocation, and service request a crash interrupted, so you can see what raced
+with what.
 
-JSON: {"events":[{"at","by","kind":"commit"|"build"|"release"|"refusal","subject","summary","detail"}]}`,
+Options:
+  --service S   only what concerns service S (its commits and revocations, builds, pushes and
+                releases that hold it)
+  --image I     only image I's builds, pushes, releases and refusals
+  --env E       only environment E's releases, changes and refusals
+  --limit N     only the newest N events
+
+JSON: {"generation","events":[{"at","by","kind","subject","summary","detail"}]}, kind one of commit,
+      commit-refusal, build, push, release, refusal, change, revoke, unrevoke, interrupted`,
   options: ['service', 'image', 'env', 'limit'],
   positionals: false,
   service: 'forward',

@@ -9,15 +9,20 @@ export const pushCommand = defineCommand({
 
 Pushes a build (by default the image's newest) from .bake/store to a registry, directly over
 the OCI distribution API: no Docker engine needed. Blobs the registry already has are skipped.
-Prints REGISTRY/REPO@sha256:…, the same digest as in the store; the tag is <image>-<build>.
+Prints REGISTRY/REPO@sha256:…, the same digest as in the store (unless --compress); the tag is
+<image>-<build>. Each successful push is recorded on its build (reference, pushed digest, who,
+when): bake status lists it, bake log shows it, and a revocation names it among the holders.
 
 Credentials: BAKE_REGISTRY_USERNAME and BAKE_REGISTRY_PASSWORD, else the Docker config file
 (~/.docker/config.json "auths"). Basic and bearer-token registries are supported. Loopback
 registries are spoken to over http; others over https unless listed in BAKE_REGISTRY_INSECURE.
 
---compress sends layers gzip-compressed (each layer compressed once and cached in the store, so
-pushing it again costs nothing): fewer bytes on a real network, but the pushed manifest names
-the gzip layers, so its digest differs from the store's ("storeDigest" in the JSON).
+Options:
+  --build ID    push this build instead of the image's newest
+  --compress    send layers gzip-compressed (each layer compressed once and cached in the store,
+                so pushing it again costs nothing): fewer bytes on a real network, but the pushed
+                manifest names the gzip layers, so its digest differs from the store's
+                ("storeDigest" in the JSON; both are recorded)
 
 JSON: {"image","build","reference","digest","tag","uploaded","skipped","bytes","compressed","storeDigest"}`,
   options: ['build', 'compress'],

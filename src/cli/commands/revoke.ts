@@ -15,7 +15,7 @@ whose vector holds it is refused with exit 3 (kind revoked), naming the version,
 revoked it and when, and the version to use instead: the newest descendant that is not revoked.
 Rollback does not go back to it unless --allow-revoked is given (recorded). Newer versions are
 not revoked: the fix bakes and releases normally. bake status lists every environment that runs
-it and every build and digest that holds it; bake status --check exits 3 while one runs.
+it and every build, registry push and digest that holds it; bake status --check exits 3 while one runs.
 
 bake.yaml's hooks.revoked command runs with the JSON document below on standard input (and no
 secrets in its environment), and hooks.webhook gets it POSTed; a failing hook is reported and
@@ -28,7 +28,9 @@ Options:
 JSON: {"event":"revoked","service","versions":[{"version","revision","layer"}],"unchanged":[n…],
        "reason","by","at","use":n|null,
        "affected":{"environments":[{"env","image","release","build","digest","state","holds"}],
-                   "builds":[{"image","build","digest","level","builtAt","builtBy","holds"}],"digests":[…]},
+                   "builds":[{"image","build","digest","level","builtAt","builtBy","holds"}],
+                   "pushes":[{"image","build","reference","digest","storeDigest","compressed","at","by","holds",…}],
+                   "digests":[…]},
        "hooks":[{"kind","target","ok","exitCode"?,"status"?,"output"?}]}`,
   options: ['reason', 'and-older'],
   service: 'forward',

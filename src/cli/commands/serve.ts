@@ -7,26 +7,39 @@ import { defineCommand } from '../command.js';
 export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'run the bake service: one manifest and lock shared by many CI jobs',
-  help: `Usage: bake serve --tokens FILE [--port PORT] [--tls-cert FILE --tls-key FILE] [--allow-host NAME,…] | --no-auth
+  help: `Usage: bake serve --tokens FILE [--port PORT] [--tls-cert FILE --tls-key FILE] [--allow-host NAME,…]
+       bake serve --no-auth [--port PORT]
 
 Serves the workspace to clients (bake --service-url http://127.0.0.1:PORT …, or BAKE_SERVICE) on
-127.0.0.1: commit, build, release, push, status, log and gc run here, through the same locks and
-race gate as a local run, with the same output and exit codes. commit takes uploads of each
-service's committed tree (verified against its digest). Progress streams to the client; a client
-that disconnects does not stop its command. Requests that a crash interrupted are recorded as
-failed when the service starts again; half-written uploads and manifest temp files are removed.
+127.0.0.1: commit, build, release, push, status, log, gc, revoke and unrevoke run here, through
+the same locks and race gate as a local run, with the same output and exit codes (and latest, the
+read a client's commit proves its checkout against). The deploy-side commands (deploy, up, down,
+promote, rollback, abort, upgrade, toggle, verify) do not: a client naming a service refuses
+them (exit 2). commit takes uploads of each service's committed tree (verified against its
+digest). Progress streams to the client; a client that disconnects does not stop its command.
+Requests that a crash interrupted are recorded as failed when the service starts again;
+half-written uploads and manifest temp files are removed. GET / serves the release dashboard.
 
 Writes are recorded as the caller's BAKE_ACTOR (else user@host), as "NAME (actor)" when the
 token's line names it.
 
 Options:
-  --tokens FILE       bearer tokens, one per line: "read TOKEN [NAME]" (status, log) or "write TOKEN [NAME]";
-                      TOKEN may be sha256:<hex> of the token. The file must be private (chmod 600 FILE)
-  --no-auth           accept every request (loopback only; for a single developer)
+  --tokens FILE       the bearer tokens (format below); the file must be private (chmod 600 FILE)
+  --no-auth           accept every request without a token (loopback only; for a single developer)
   --port PORT         default 7878; 0 picks a free port (printed on stdout)
-  --tls-cert FILE     serve https with this certificate (PEM; with --tls-key). Clients trust a
-  --tls-key FILE      private CA with BAKE_SERVICE_CA=FILE
-  --allow-host NAMES  host names besides 127.0.0.1 and localhost the service answers to (a proxy's)
+  --tls-cert FILE     serve https with this certificate (PEM; needs --tls-key)
+  --tls-key FILE      its private key (PEM; needs --tls-cert). Clients trust a private CA with
+                      BAKE_SERVICE_CA=FILE
+  --allow-host NAMES  host names (comma-separated, optionally with :PORT) besides 127.0.0.1 and
+                      localhost that the service answers to: a reverse proxy's
+
+Token file: one token per line, blank lines and # comments allowed:
+  write|read TOKEN|sha256:<hex> [NAME]
+  read    status, log, latest and the dashboard's reads; write: every command and upload
+  TOKEN   16 or more characters, or sha256:<64 hex> of one (printf %s "$TOKEN" | sha256sum),
+          so the file need hold no secret
+  NAME    optional: recorded with the caller's actor as "NAME (actor)"
+The service refuses to start when the file is readable or writable by group or others.
 
 Requests naming another host (DNS rebinding), carrying a foreign Origin (a web page), or a body
 that is not application/json or application/x-tar are refused (403, 415), with or without auth.
@@ -35,7 +48,7 @@ the window).
 
 Endpoints: POST /v1/commands {"command", "options": {…}, "actor"} (NDJSON answer: {"progress"} lines, then
 {"result"} or {"error"}), POST /v1/uploads?digest=sha256:… (a tar; answers {"upload": HEX}),
-GET /v1/queue, GET /v1/health.`,
+GET /v1/queue, GET /v1/health, GET / (the dashboard).`,
   options: ['tokens', 'no-auth', 'port', 'tls-cert', 'tls-key', 'allow-host'],
   service: 'ignore',
   positionals: false,

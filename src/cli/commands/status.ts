@@ -7,29 +7,33 @@ import { invoke } from '../invoke.js';
 
 export const statusCommand = defineCommand({
   name: 'status',
-  summary: 'show services, builds and the manifest generation',
+  summary: 'show services, builds and their pushes, environments, revocations and the generation',
   help: `Usage: bake status [--env ENV] [--check]
 
 Shows the latest committed version of each service, each image's builds with their version
-vectors and whether they are stale, each environment's live and previous releases, and the
-manifest's generation number (it changes on every write).
+vectors, whether they are stale and every push of them (registry reference, pushed digest, who,
+when), each environment's live and previous releases, and the manifest's generation number (it
+changes on every write).
 
 Every revoked version (bake revoke) is listed with the reason, who revoked it when and the
 version to use, and so is everything that holds one: each environment that runs it now, each
-build, and each image digest (the digest a push or load keeps).
+build, each registry copy of a heavy build (bake push, build --push), and each image digest (the
+store's, and the pushed one where --compress made it differ).
 
 Options:
   --env ENV     show only this environment
   --check       exit 3 while any environment (with --env: that one) runs a revoked version
 
 JSON: {"generation","services":{name:{"latest","digest","revision","author"}},
-       "images":{image:[{"build","digest","vector","status","supersededBy"}]},
+       "images":{image:[{"build","digest","vector","status","supersededBy","builtAt","builtBy",
+         "pushes":[{"repository","tag","reference","digest","compressed","at","by","generation"}]}]},
        "environments":{env:{"live":[release…],"running":{"svc":n},"previous":[release…],"refusals":n,
          "serving"?:[{"release","build","state","instances","share","figures":{"requests","errors","errorRate","p50","p99"}}],
          "pending"?:[text…],"lastStop"?:{"release","reason","rule","figures","message","at","by"}}},
        "revoked":{"versions":[{"service","version","reason","by","at","use","layer"}],
          "environments":[{"env","image","release","build","digest","state","holds":[{"service","version"}]}],
-         "builds":[{"image","build","digest","level","builtAt","builtBy","holds"}],"digests":[…]}}
+         "builds":[{"image","build","digest","level","builtAt","builtBy","holds"}],
+         "pushes":[{"image","build","reference","digest","storeDigest","compressed","at","by","holds",…}],"digests":[…]}}
 
 With --env, every release that has instances at the environment's router is listed with its
 share of traffic and the router's figures for it; pending lists a probation, a paused or
@@ -56,7 +60,10 @@ function renderStatus(result: StatusResult): string[] {
     human.push(`  ${name} v${s.latest}${s.revision ? ` rev ${s.revision.slice(0, 12)}` : ''}`);
   human.push('images:');
   for (const [image, builds] of Object.entries(result.images)) {
-    for (const b of builds) human.push(`  ${image}:${b.build} ${b.status} ${describeVector(b.vector)} ${b.digest.slice(0, 19)}`);
+    for (const b of builds) {
+      human.push(`  ${image}:${b.build} ${b.status} ${describeVector(b.vector)} ${b.digest.slice(0, 19)}`);
+      for (const p of b.pushes) human.push(`    pushed: ${p.reference}${p.compressed ? ' (compressed)' : ''} by ${p.by} at ${p.at}`);
+    }
   }
   human.push('environments:');
   for (const [name, env] of Object.entries(result.environments)) {
@@ -89,6 +96,7 @@ function renderStatus(result: StatusResult): string[] {
   for (const e of revoked.environments)
     human.push(`  RUNNING in ${e.env}: ${e.image}:${e.build} (release ${e.release}) holds ${holds(e.holds)} ${e.digest.slice(0, 19)}`);
   for (const b of revoked.builds) human.push(`  build ${b.image}:${b.build} holds ${holds(b.holds)} ${b.digest}`);
+  for (const p of revoked.pushes) human.push(`  pushed ${p.image}:${p.build} holds ${holds(p.holds)} ${p.reference}`);
   if (result.interrupted.length > 0) human.push(`interrupted (failed) service requests: ${result.interrupted.length}; see bake log`);
   return human;
 }
