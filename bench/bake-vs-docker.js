@@ -147,14 +147,26 @@ async function benchScale(scale, docker) {
       ['bake cold (build --commit)', `${fmt(m(cold.bake))}  = ${ratio(m(cold.bake), limit)} the limit (target ≤ 1.5× at 10 × 50 MB)`],
       ['bake one-file change', fmt(m(change.bake))],
       ['bake nothing changed: build --commit / build', `${fmt(m(same.commit))} / ${fmt(m(same.build))} (target < 0.100 s)`],
-      ['bake peak memory (max RSS)', `${(rss / 1024).toFixed(0)} MB (cold ${(Math.max(...cold.rss) / 1024).toFixed(0)} MB; target < 150 MB)`],
-      ['bake digest, 3 fresh clones', cold.digests.size === 1 ? `identical ${[...cold.digests][0].slice(0, 19)}` : `${cold.digests.size} DIFFERENT`],
+      [
+        'bake peak memory (max RSS)',
+        `${(rss / 1024).toFixed(0)} MB (cold ${(Math.max(...cold.rss) / 1024).toFixed(0)} MB; target < 150 MB)`,
+      ],
+      [
+        'bake digest, 3 fresh clones',
+        cold.digests.size === 1 ? `identical ${[...cold.digests][0].slice(0, 19)}` : `${cold.digests.size} DIFFERENT`,
+      ],
     ];
     if (docker) {
       rows.push(
-        ['BuildKit cold (--no-cache) / one-file change / nothing', `${fmt(m(cold.buildkit))} / ${fmt(m(change.buildkit))} / ${fmt(m(same.buildkit))}`],
+        [
+          'BuildKit cold (--no-cache) / one-file change / nothing',
+          `${fmt(m(cold.buildkit))} / ${fmt(m(change.buildkit))} / ${fmt(m(same.buildkit))}`,
+        ],
         ['legacy builder cold (--no-cache) / one-file change', `${fmt(m(cold.legacy))} / ${fmt(m(change.legacy))}`],
-        ['speed-up cold: BuildKit / bake', `${ratio(m(cold.buildkit), m(cold.bake))} (target ≥ 3×); legacy / bake ${ratio(m(cold.legacy), m(cold.bake))}`],
+        [
+          'speed-up cold: BuildKit / bake',
+          `${ratio(m(cold.buildkit), m(cold.bake))} (target ≥ 3×); legacy / bake ${ratio(m(cold.legacy), m(cold.bake))}`,
+        ],
         [
           'speed-up one-file change: BuildKit / bake',
           `${ratio(m(change.buildkit), m(change.bake))} (target ≥ 5×); legacy / bake ${ratio(m(change.legacy), m(change.bake))}`,

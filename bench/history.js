@@ -40,7 +40,9 @@ function addHistory(file) {
       id: i + 1,
       digest: `sha256:${hex(32)}`,
       config: `sha256:${hex(32)}`,
-      vector: Object.fromEntries(Object.keys(template.vector).map((s) => [s, Math.min(perService, 1 + Math.floor((i * perService) / BUILDS))])),
+      vector: Object.fromEntries(
+        Object.keys(template.vector).map((s) => [s, Math.min(perService, 1 + Math.floor((i * perService) / BUILDS))]),
+      ),
       status: 'stale',
       generation: i + 1,
     }));
@@ -80,11 +82,10 @@ export async function benchHistory(report) {
       name,
       `fresh ${fmt(fresh[key].seconds)} (${(fresh[key].rss / 1024).toFixed(0)} MB), a year ${fmt(year[key].seconds)} (${(year[key].rss / 1024).toFixed(0)} MB): ${ratio(year[key].seconds, fresh[key].seconds)} (target ≤ 1.2×)`,
     ];
-    report(`history: ${VERSIONS} versions and ${BUILDS} builds (${(size / 1e6).toFixed(1)} MB manifest) vs fresh (${(freshSize / 1e3).toFixed(0)} kB)`, [
-      row('bake build, nothing changed', 'build'),
-      row('bake build --commit, nothing changed', 'commit'),
-      row('bake status', 'status'),
-    ]);
+    report(
+      `history: ${VERSIONS} versions and ${BUILDS} builds (${(size / 1e6).toFixed(1)} MB manifest) vs fresh (${(freshSize / 1e3).toFixed(0)} kB)`,
+      [row('bake build, nothing changed', 'build'), row('bake build --commit, nothing changed', 'commit'), row('bake status', 'status')],
+    );
   } finally {
     tmp.cleanup();
   }

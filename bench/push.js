@@ -109,9 +109,15 @@ async function benchLargePush(report) {
       ['bake push (uncompressed)', `${fmt(plain.seconds)}, ${mb(plain.result.bytes)} sent (${at100(plain.result.bytes)})`],
       ['bake push --compress, first (gzip -6)', `${fmt(gzip1.seconds)}, ${mb(gzip1.result.bytes)} sent (${at100(gzip1.result.bytes)})`],
       ['bake push --compress, cached twins, new repo', `${fmt(gzip2.seconds)}, ${mb(gzip2.result.bytes)} sent`],
-      ['bake push --compress, same repo again', `${fmt(again.seconds)} (${again.result.uploaded} uploaded, ${again.result.skipped} skipped)`],
+      [
+        'bake push --compress, same repo again',
+        `${fmt(again.seconds)} (${again.result.uploaded} uploaded, ${again.result.skipped} skipped)`,
+      ],
       ['docker push (gzips every push)', `${fmt(docker.seconds)}, ${mb(dockerBytes)} stored (${at100(dockerBytes)})`],
-      ['speed-up: docker push / bake push', `${ratio(docker.seconds, plain.seconds)} uncompressed, ${ratio(docker.seconds, gzip2.seconds)} --compress cached`],
+      [
+        'speed-up: docker push / bake push',
+        `${ratio(docker.seconds, plain.seconds)} uncompressed, ${ratio(docker.seconds, gzip2.seconds)} --compress cached`,
+      ],
       [
         'pushed digests',
         `uncompressed = store digest: ${plain.result.digest === built.digest ? 'yes' : 'NO'}; --compress: ${gzip1.result.digest === gzip2.result.digest ? 'stable' : 'UNSTABLE'} ${gzip1.result.digest.slice(0, 19)}, store ${gzip1.result.storeDigest.slice(0, 19)}`,

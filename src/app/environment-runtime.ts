@@ -155,7 +155,7 @@ export function routerUrls(listeners: Record<string, number>): Record<string, st
 
 /**
  * The bake CLI script the background router runs (`bake router`): this package's bin/bake.js,
- * found from this module whether it runs bundled (dist/bake.mjs) or not (src/app, dist/app), so a
+ * found from this module whether it runs bundled (dist/bake.cjs) or not (src/app, dist/app), so a
  * library caller's own script is never mistaken for it; else this process's script.
  */
 function bakeEntry(): string {

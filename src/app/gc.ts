@@ -36,5 +36,9 @@ export async function gc(ctx: AppContext, options: GcOptions = {}): Promise<GcRe
     await client.ping();
     engine = await collectEngine(client, store.droppedConfigs, { dryRun });
   }
-  return { dryRun, store: { builds: store.builds, blobs: store.blobs, bytes: store.bytes, uploads: store.uploads, uploadBytes: store.uploadBytes }, ...(engine && { engine }) };
+  return {
+    dryRun,
+    store: { builds: store.builds, blobs: store.blobs, bytes: store.bytes, uploads: store.uploads, uploadBytes: store.uploadBytes },
+    ...(engine && { engine }),
+  };
 }

@@ -57,8 +57,11 @@ function conflictPolicy(raw: string, flag: string): 'off' | 'refuse' {
 /** `--allow-host a.example,b.example:8443`: host names (optionally with a port) a service answers to. */
 function hostNames(raw: string, flag: string): string[] {
   const names = raw.split(',').map((name) => name.trim().toLowerCase());
-  const bad = names.find((name) => !/^(?:[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9](?:[a-z0-9-]{0,62}))*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/.test(name));
-  if (bad !== undefined) throw new UsageError(`${flag} takes host names separated by commas (e.g. bake.example.com), got ${JSON.stringify(bad)}`);
+  const bad = names.find(
+    (name) => !/^(?:[a-z0-9](?:[a-z0-9-]{0,62})(?:\.[a-z0-9](?:[a-z0-9-]{0,62}))*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/.test(name),
+  );
+  if (bad !== undefined)
+    throw new UsageError(`${flag} takes host names separated by commas (e.g. bake.example.com), got ${JSON.stringify(bad)}`);
   return names;
 }
 

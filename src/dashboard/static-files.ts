@@ -33,7 +33,7 @@ export const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /**
  * Finds the built page: dist/dashboard/ of the package this module belongs to, whether it runs from
- * the bundle (dist/bake.mjs), from tsc's output (dist/dashboard/) or from source (src/dashboard/).
+ * the bundle (dist/bake.cjs), from tsc's output (dist/dashboard/) or from source (src/dashboard/).
  * Resolves undefined when the page was not built (`npm run build` builds it).
  */
 export async function loadStaticFiles(): Promise<StaticFiles | undefined> {

@@ -72,7 +72,9 @@ export function tarStreamOf(entries: readonly TreeEntry[], options: TarWriteOpti
 function addStreamed(pack: tarStream.Pack, header: tarStream.Header, body: Readable, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const sink = pack.entry(header, (error) =>
-      error ? reject(new UnsafeSourceError(`${path}: its contents are not the ${header.size} bytes listed (${error.message})`, path)) : resolve(),
+      error
+        ? reject(new UnsafeSourceError(`${path}: its contents are not the ${header.size} bytes listed (${error.message})`, path))
+        : resolve(),
     );
     body.once('error', (error) => {
       sink.destroy(error);

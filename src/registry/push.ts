@@ -43,7 +43,9 @@ export async function pushImage(
   const progress = options.progress ?? silent;
   const client = new RegistryClient(repository, options.env);
   const compress = options.compress === true;
-  const { manifestDigest, manifestBytes, manifest } = compress ? await compressedManifest(store, storeDigest, progress) : await stored(store, storeDigest);
+  const { manifestDigest, manifestBytes, manifest } = compress
+    ? await compressedManifest(store, storeDigest, progress)
+    : await stored(store, storeDigest);
   const blobs = [manifest.config, ...manifest.layers];
   let uploaded = 0;
   let skipped = 0;

@@ -51,7 +51,6 @@ export interface ReleaseResult {
 
 type Outcome = { ok: ReleaseResult } | { refused: BakeError };
 
-
 /**
  * Hands a build to an environment through the race gate, under the manifest lock so the check
  * and the record see the same manifest. A refusal is recorded too, then thrown as

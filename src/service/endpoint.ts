@@ -28,7 +28,9 @@ export function serviceEndpoint(url: string, env: NodeJS.ProcessEnv): ServiceEnd
     throw new UsageError(`the bake service URL ${JSON.stringify(url)} is not a URL (e.g. http://127.0.0.1:7878)`, { cause: error });
   }
   if ((base.protocol !== 'http:' && base.protocol !== 'https:') || base.username || base.password) {
-    throw new UsageError(`the bake service URL ${base.origin} must be http://127.0.0.1:PORT or https://HOST:PORT, without credentials in it`);
+    throw new UsageError(
+      `the bake service URL ${base.origin} must be http://127.0.0.1:PORT or https://HOST:PORT, without credentials in it`,
+    );
   }
   const token = env['BAKE_SERVICE_TOKEN'] || undefined;
   if (base.protocol === 'http:' && token !== undefined && !isLoopback(base.hostname)) {

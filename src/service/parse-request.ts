@@ -38,7 +38,8 @@ const REGISTRY_HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]+\\]
 export function parseRequest(body: unknown): RemoteRequest {
   if (!isObject(body)) throw bad('expected a JSON object {"command": …, "options": {…}}');
   for (const key of Object.keys(body)) {
-    if (!['command', 'options', 'actor'].includes(key)) throw bad(`unknown field ${JSON.stringify(key)} (expected command, options, actor)`);
+    if (!['command', 'options', 'actor'].includes(key))
+      throw bad(`unknown field ${JSON.stringify(key)} (expected command, options, actor)`);
   }
   const { command, options = {}, actor } = body;
   if (typeof command !== 'string' || !isRemoteCommand(command)) {

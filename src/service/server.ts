@@ -98,7 +98,9 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
       const release = await uploads.acquire();
       try {
         const digest = url.searchParams.get('digest') ?? '';
-        return send(res, 200, { upload: await receiveUpload(workspace, digest, timedBody(req, bodyTimeout), { maxBytes: maxUploadBytes }) });
+        return send(res, 200, {
+          upload: await receiveUpload(workspace, digest, timedBody(req, bodyTimeout), { maxBytes: maxUploadBytes }),
+        });
       } finally {
         release();
       }

@@ -29,9 +29,13 @@ export function createSlots(size: number, maxWaiting: number, retryAfterSeconds 
         return once(release);
       }
       if (line.length >= maxWaiting) {
-        throw new HttpError(503, `the service is receiving ${running} uploads and ${line.length} more wait; retry in ${retryAfterSeconds} s`, {
-          headers: { 'retry-after': String(retryAfterSeconds) },
-        });
+        throw new HttpError(
+          503,
+          `the service is receiving ${running} uploads and ${line.length} more wait; retry in ${retryAfterSeconds} s`,
+          {
+            headers: { 'retry-after': String(retryAfterSeconds) },
+          },
+        );
       }
       // A slot passes straight from its releaser to the first in line: `running` stays the same.
       await new Promise<void>((resolve) => line.push(resolve));

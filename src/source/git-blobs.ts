@@ -67,7 +67,8 @@ class Session {
     this.child.stdin.on('error', (error) => this.fail(new GitError(`git cat-file in ${top}: ${error.message}`, { cause: error })));
     this.child.once('close', (code) => {
       this.onClose(this);
-      if (code !== 0 || this.queue.length > 0) this.fail(new GitError(`git cat-file failed in ${top}: ${this.stderr.trim() || `exit ${code}`}`));
+      if (code !== 0 || this.queue.length > 0)
+        this.fail(new GitError(`git cat-file failed in ${top}: ${this.stderr.trim() || `exit ${code}`}`));
     });
   }
 

@@ -134,7 +134,11 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
         }
       }
       // The commit that last touched each directory: its time is the clock, its id the revision.
-      const origins = await lastCommits(top, head, dirs.map((d) => d.path));
+      const origins = await lastCommits(
+        top,
+        head,
+        dirs.map((d) => d.path),
+      );
       const listing = await listFiles(dirs.map((d) => d.path));
       // Symlink targets are needed now (the safety check reads them); file bodies stream later.
       const reader = blobReader(top);

@@ -31,10 +31,16 @@ export class InternalError extends BakeError {
 /** What each errno means to someone running bake, and what to do about it. */
 const ERRNO: Record<string, { says: string; fix: string }> = {
   EROFS: { says: 'the file system is read-only', fix: "make the workspace's .bake directory writable (or mount it read-write)" },
-  EACCES: { says: 'permission denied', fix: "check the owner and mode of the workspace and its .bake directory (run bake as their owner)" },
-  EPERM: { says: 'operation not permitted', fix: "check the owner and mode of the workspace and its .bake directory (run bake as their owner)" },
+  EACCES: { says: 'permission denied', fix: 'check the owner and mode of the workspace and its .bake directory (run bake as their owner)' },
+  EPERM: {
+    says: 'operation not permitted',
+    fix: 'check the owner and mode of the workspace and its .bake directory (run bake as their owner)',
+  },
   ENOSPC: { says: 'no space left on the device', fix: 'free disk space (bake gc removes unreferenced blobs and uploads), then retry' },
-  EDQUOT: { says: 'the disk quota is exhausted', fix: 'free disk space or raise the quota (bake gc removes unreferenced blobs), then retry' },
+  EDQUOT: {
+    says: 'the disk quota is exhausted',
+    fix: 'free disk space or raise the quota (bake gc removes unreferenced blobs), then retry',
+  },
   EMFILE: { says: 'too many open files', fix: 'raise the open-file limit (ulimit -n), then retry' },
   ENFILE: { says: 'too many open files on this machine', fix: 'raise the system open-file limit, then retry' },
   ENOENT: { says: 'a file or directory is missing', fix: 'check that nothing removed files under .bake while bake ran, then retry' },

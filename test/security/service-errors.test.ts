@@ -89,7 +89,10 @@ describe('failures of the file system, locally and through the service', () => {
       expect(answer.text).not.toMatch(STACK);
       // The client prints the same: a message, exit 1, nothing more.
       const from = join(ws.dir, 'services', 's1');
-      const run = await bake(['commit', 's1', '--from', from], { cwd: ws.dir, env: { BAKE_SERVICE: served.url, BAKE_SERVICE_TOKEN: WRITE } });
+      const run = await bake(['commit', 's1', '--from', from], {
+        cwd: ws.dir,
+        env: { BAKE_SERVICE: served.url, BAKE_SERVICE_TOKEN: WRITE },
+      });
       expect(run.exitCode).toBe(1);
       expect(run.stderr).toMatch(/^bake: /);
       expect(run.stderr).not.toMatch(STACK);

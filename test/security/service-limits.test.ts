@@ -125,7 +125,9 @@ describe('a 900 MiB upload', () => {
     expect(answer.status, answer.text).toBe(200);
     expect(answer.json.upload).toBe(digest.slice(7));
     const peak = await peakMemory(served.child.pid ?? 0);
-    console.log(`bake serve peak memory: ${(before / 1e6).toFixed(0)} MB before, ${(peak / 1e6).toFixed(0)} MB after a ${size} byte upload`);
+    console.log(
+      `bake serve peak memory: ${(before / 1e6).toFixed(0)} MB before, ${(peak / 1e6).toFixed(0)} MB after a ${size} byte upload`,
+    );
     expect(peak).toBeLessThan(150e6);
     // The disk is the test's to give back.
     await rm(join(ws.dir, '.bake', 'uploads'), { recursive: true, force: true });

@@ -82,7 +82,13 @@ for (const mode of ['--tokens', '--no-auth'] as const) {
       expect((await get('navigate')).status).toBe(200);
       expect((await get('no-cors')).status).toBe(403);
       expect((await get('cors')).status).toBe(403);
-      const post = { host: own(), 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'content-type': 'application/json', ...auth() };
+      const post = {
+        host: own(),
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-mode': 'navigate',
+        'content-type': 'application/json',
+        ...auth(),
+      };
       expect((await send(served.url, { path: '/v1/commands', headers: post, body: STATUS })).status).toBe(403);
     });
 

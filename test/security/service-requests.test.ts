@@ -106,7 +106,8 @@ const VALID: Record<string, unknown> = {
 };
 function base(cmd: string): Record<string, unknown> {
   const fields = (REQUEST_FIELDS as Record<string, Record<string, Field>>)[cmd] ?? {};
-  const isRequired = ([key, field]: [string, Field]) => ('required' in field && field.required === true) || (cmd === 'commit' && key === 'services');
+  const isRequired = ([key, field]: [string, Field]) =>
+    ('required' in field && field.required === true) || (cmd === 'commit' && key === 'services');
   const required = Object.entries(fields).filter(isRequired);
   return Object.fromEntries(required.map(([key]) => [key, VALID[key]]));
 }
@@ -130,7 +131,9 @@ async function workspaceFiles(dir = ws.dir, rel = ''): Promise<string[]> {
 
 describe('every option of every remote command refuses host paths', () => {
   it('knows every kind of field in the request table', () => {
-    const kinds = new Set(Object.values(REQUEST_FIELDS).flatMap((fields) => Object.values(fields as Record<string, Field>).map((f) => f.type)));
+    const kinds = new Set(
+      Object.values(REQUEST_FIELDS).flatMap((fields) => Object.values(fields as Record<string, Field>).map((f) => f.type)),
+    );
     for (const kind of kinds) expect(['string', 'strings', 'boolean', 'integer', 'uploads']).toContain(kind);
     expect(cases.length).toBeGreaterThan(100);
   });
@@ -157,7 +160,22 @@ describe('every option of every remote command refuses host paths', () => {
   });
 
   it('refuses options that name a directory, a workspace or a recipe file, in any spelling', async () => {
-    const keys = ['from', '--from', '--from=/etc', 'dir', 'workspace', 'C', 'trees', 'dev', 'source', 'recipe', 'file', 'path', 'cwd', 'services '];
+    const keys = [
+      'from',
+      '--from',
+      '--from=/etc',
+      'dir',
+      'workspace',
+      'C',
+      'trees',
+      'dev',
+      'source',
+      'recipe',
+      'file',
+      'path',
+      'cwd',
+      'services ',
+    ];
     for (const cmd of Object.keys(REQUEST_FIELDS)) {
       for (const key of keys) {
         if (Object.hasOwn((REQUEST_FIELDS as Record<string, object>)[cmd] ?? {}, key)) continue;

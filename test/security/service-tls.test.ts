@@ -22,8 +22,21 @@ async function makeCertificates(dir: string): Promise<{ ca: string; cert: string
   await openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', at('service.key'), '-out', at('service.csr'), '-subj', '/CN=127.0.0.1');
   await execa('sh', ['-c', 'printf "subjectAltName=IP:127.0.0.1,DNS:localhost\\n" > ext.cnf'], { cwd: dir });
   await openssl(
-    'x509', '-req', '-in', at('service.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial',
-    '-out', at('service.pem'), '-days', '2', '-extfile', at('ext.cnf'),
+    'x509',
+    '-req',
+    '-in',
+    at('service.csr'),
+    '-CA',
+    at('ca.pem'),
+    '-CAkey',
+    at('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    at('service.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    at('ext.cnf'),
   );
   return { ca: at('ca.pem'), cert: at('service.pem'), key: at('service.key') };
 }

@@ -58,7 +58,7 @@ describe('a service whose token file holds no secret', () => {
   });
   afterAll(() => served?.stop());
 
-  it('accepts the token whose digest it holds, and records writes under the token\'s name', async () => {
+  it("accepts the token whose digest it holds, and records writes under the token's name", async () => {
     const from = join(ws.dir, '.work', 'tree');
     await mkdir(from, { recursive: true });
     await writeFile(join(from, 'VERSION'), 'hashed\n');

@@ -19,7 +19,10 @@ let bakeYaml: string;
 beforeAll(async () => {
   ws = await raceWorkspace(['s1', 'slow'], { one: ['s1'] });
   const yaml = join(ws.dir, 'bake.yaml');
-  await writeFile(yaml, (await readFile(yaml, 'utf8')).replace('    source: services/slow\n', '    source: services/slow\n    build: sleep 3\n'));
+  await writeFile(
+    yaml,
+    (await readFile(yaml, 'utf8')).replace('    source: services/slow\n', '    source: services/slow\n    build: sleep 3\n'),
+  );
   bakeYaml = await readFile(yaml, 'utf8');
   served = await serve(ws.dir, ['--tokens', await tokenFile(ws.dir)]);
 });
@@ -45,15 +48,39 @@ describe('hostile uploads through bake serve', () => {
   const cases: [string, Member[], number, RegExp][] = [
     ...[1, 2, 3].map((depth): [string, Member[], number, RegExp] => [`a symlink chain ${depth} deep`, chain(depth), 400, /symlink|link/]),
     ['the chain in reverse order', chain(2).reverse(), 400, /link/],
-    ['a file under a link to the parent', [{ name: 'up', type: 'symlink', linkname: '..' }, { name: 'up/bake.yaml', body: 'x' }], 400, /symlink up/],
+    [
+      'a file under a link to the parent',
+      [
+        { name: 'up', type: 'symlink', linkname: '..' },
+        { name: 'up/bake.yaml', body: 'x' },
+      ],
+      400,
+      /symlink up/,
+    ],
     ['an absolute link', [{ name: 'etc', type: 'symlink', linkname: '/etc' }], 400, /etc/],
     ['.. in a path', [{ name: '../../bake.yaml', body: 'x' }], 400, /\.\./],
     ['.. in a PAX path', [{ name: 'innocent', body: 'x', pax: { path: '../../../bake.yaml' } }], 400, /\.\./],
     ['.. in a GNU long name', [{ name: `${'a/'.repeat(60)}../../../../${'../'.repeat(60)}bake.yaml`, body: 'x', gnu: true }], 400, /\.\./],
-    ['a hard link', [{ name: 'a', body: 'x' }, { name: 'b', type: 'link', linkname: 'a' }], 400, /hard link/],
+    [
+      'a hard link',
+      [
+        { name: 'a', body: 'x' },
+        { name: 'b', type: 'link', linkname: 'a' },
+      ],
+      400,
+      /hard link/,
+    ],
     ['a character device', [{ name: 'null', type: 'character-device' }], 400, /character-device|device/],
     ['a fifo', [{ name: 'pipe', type: 'fifo' }], 400, /fifo/],
-    ['a duplicate entry', [{ name: 'a', body: 'one' }, { name: 'a', body: 'two' }], 400, /twice/],
+    [
+      'a duplicate entry',
+      [
+        { name: 'a', body: 'one' },
+        { name: 'a', body: 'two' },
+      ],
+      400,
+      /twice/,
+    ],
     ['a member declaring 8 GiB', [{ name: 'huge', size: 8 * 2 ** 30, body: '' }], 413, /bytes/],
   ];
   it.each(cases)('%s: refused, nothing written', async (_name, members, status, reason) => {
@@ -106,7 +133,10 @@ describe('hostile uploads through bake serve', () => {
   it('six concurrent uploads of the same tree all succeed, stored once', async () => {
     const tar = hostileTar(Array.from({ length: 200 }, (_, i) => ({ name: `dir/file-${i}`, body: `content ${i}\n`.repeat(200) })));
     const answers = await Promise.all(Array.from({ length: 6 }, () => upload(served, tar)));
-    expect(answers.map((a) => a.status), answers.map((a) => a.text).join('\n')).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(
+      answers.map((a) => a.status),
+      answers.map((a) => a.text).join('\n'),
+    ).toEqual([200, 200, 200, 200, 200, 200]);
     const hex = sha256(tar).slice(7);
     expect(new Set(answers.map((a) => a.json.upload))).toEqual(new Set([hex]));
     expect((await stored()).filter((name) => name === hex || name.startsWith('.tmp-'))).toEqual([hex]);
@@ -186,7 +216,7 @@ describe('hostile uploads through bake serve', () => {
 });
 
 describe('a service start clears what a crash left', () => {
-  it('removes stale manifest temp files and half uploads, keeping a live writer\'s', async () => {
+  it("removes stale manifest temp files and half uploads, keeping a live writer's", async () => {
     const scratch = await raceWorkspace(['s1'], { one: ['s1'] });
     try {
       const bakeDir = join(scratch.dir, '.bake');

@@ -64,7 +64,8 @@ describe.skipIf(tools.skip)('streaming git blobs and batched history', () => {
 
   it('one history walk answers as `git log -1 -- path` does, merges included', async () => {
     const linear = await lastCommits(repo.dir, await repo.git('rev-parse', 'HEAD'), ['a', 'b', 'c']);
-    for (const path of ['a', 'b', 'c']) expect(linear.get(path)?.revision).toBe(await repo.git('log', '-1', '--format=%H', 'HEAD', '--', path));
+    for (const path of ['a', 'b', 'c'])
+      expect(linear.get(path)?.revision).toBe(await repo.git('log', '-1', '--format=%H', 'HEAD', '--', path));
     expect(linear.get('a')?.revision).not.toBe(linear.get('b')?.revision);
 
     // A side branch changes b, the main line changes c, and they merge: the walk meets a merge.
@@ -77,7 +78,8 @@ describe.skipIf(tools.skip)('streaming git blobs and batched history', () => {
     await repo.git('-c', 'user.name=t', '-c', 'user.email=t@t.invalid', 'merge', '-q', '--no-edit', 'side');
     const head = await repo.git('rev-parse', 'HEAD');
     const merged = await lastCommits(repo.dir, head, ['a', 'b', 'c', '']);
-    for (const path of ['a', 'b', 'c']) expect(merged.get(path)?.revision).toBe(await repo.git('log', '-1', '--format=%H', 'HEAD', '--', path));
+    for (const path of ['a', 'b', 'c'])
+      expect(merged.get(path)?.revision).toBe(await repo.git('log', '-1', '--format=%H', 'HEAD', '--', path));
     expect(merged.get('')?.revision).toBe(head);
     expect(merged.get('b')?.time).toBe(Date.parse('2026-01-03T00:00:00Z') / 1000);
   });

@@ -33,6 +33,9 @@ JSON: {"generation","events":[{"at","by","kind","subject","summary","detail"}]},
       ...(values.limit !== undefined && { limit: values.limit }),
     });
     // Recorded text comes from whoever recorded it: escape sequences are shown, never obeyed.
-    return { json: result, human: result.events.map((e) => escapeTerminal(`${e.at}  ${e.by.padEnd(16)}  ${e.summary}`).replaceAll('\n', '\\n')) };
+    return {
+      json: result,
+      human: result.events.map((e) => escapeTerminal(`${e.at}  ${e.by.padEnd(16)}  ${e.summary}`).replaceAll('\n', '\\n')),
+    };
   },
 });
