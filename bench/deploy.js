@@ -3,6 +3,7 @@
 // and the router's overhead per request against a direct connection to an instance. Issue 12's:
 // the blue/green flip-back time, the canary step time, and the router with counting on and off.
 import { appendFileSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { makeBusyboxRootfs } from '../scripts/make-busybox-rootfs.js';
@@ -54,6 +55,93 @@ async function dockerLoop(image, replicas) {
   const seconds = (performance.now() - start) / 1000;
   sh(`/usr/bin/docker rm -f ${ids.join(' ')} >/dev/null`);
   return seconds;
+}
+
+/** The canary ramp the benchmark deploys: these shares, each step pausing CANARY_PAUSE seconds. */
+const CANARY_STEPS = [20, 50, 80];
+const CANARY_PAUSE = 1;
+
+/**
+ * Bounded load on 127.0.0.1: `clients` back-to-back GETs until stopped (or 2 minutes or 100 000
+ * requests, whichever comes first), counting what each release served and what failed.
+ */
+function loadWhile(port, clients) {
+  const served = { ok: 0, failed: 0, releases: [] };
+  const until = Date.now() + 120_000;
+  let running = true;
+  const client = async () => {
+    while (running && Date.now() < until && served.ok + served.failed < 100_000) {
+      const r = await get(port);
+      if (r.ok) {
+        served.ok++;
+        served.releases.push(r.release);
+      } else served.failed++;
+    }
+  };
+  const all = Array.from({ length: clients }, client);
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(all);
+      return served;
+    },
+  };
+}
+
+/** Runs a child process to completion, resolving with its output and each stderr line stamped with when it arrived. */
+function spawnStamped(file, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let stdout = '';
+    let partial = '';
+    const lines = [];
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      const parts = (partial + d).split('\n');
+      partial = parts.pop() ?? '';
+      for (const text of parts) lines.push({ at: performance.now(), text });
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, lines }));
+  });
+}
+
+/** The promote's phases from the deploy's step log (BAKE_DEBUG=deploy: a line as each step begins): new fleet, old retired. */
+function promoteTimes(lines, release) {
+  const allTraffic = lines.findIndex((l) => l.text.includes(`all traffic to release ${release}`));
+  const done = lines.findLastIndex((l) => l.text.includes('route to every instance'));
+  if (allTraffic < 0 || done < allTraffic) return undefined;
+  // The first start of the release is the canary's own instance; the others are the promote's.
+  const starts = lines
+    .slice(0, allTraffic)
+    .filter((l) => l.text.includes(`start an instance of release ${release}`))
+    .slice(1);
+  const retired = lines.slice(allTraffic, done).filter((l) => l.text.includes('retire instance')).length;
+  return {
+    started: starts.length,
+    starting: starts.length === 0 ? 0 : (lines[allTraffic].at - starts[0].at) / 1000,
+    retired,
+    retiring: (lines[done].at - lines[allTraffic].at) / 1000,
+  };
+}
+
+/**
+ * Each canary step's time (its "canary step i/n" record to the next step's, the last one's to its
+ * "passed" record: the pause, the judging, the records and the next share), their mean overhead
+ * beyond the pause, the promote, and the whole ramp, from the manifest's own timestamps.
+ */
+function rampTimes(ws, release) {
+  const events = JSON.parse(bake(['-C', ws, '--json', 'log', '--env', 'dev', '--limit', '1000']).stdout).events.filter(
+    (e) => e.kind === 'change' && e.detail.release === release,
+  );
+  const at = (re) => Date.parse(events.find((e) => re.test(e.summary))?.at ?? 'NaN');
+  const begun = CANARY_STEPS.map((_, i) => at(new RegExp(`canary step ${i + 1}/`)));
+  const lastPassed = at(new RegExp(`canary step ${CANARY_STEPS.length} passed`));
+  const steps = begun.map((t, i) => ((begun[i + 1] ?? lastPassed) - t) / 1000);
+  const first = begun[0];
+  const committed = at(/→ committed/);
+  const overheadMs = (steps.reduce((a, b) => a + b, 0) / steps.length - CANARY_PAUSE) * 1000;
+  return { steps, overheadMs, promote: (committed - lastPassed) / 1000, total: (committed - first) / 1000 };
 }
 
 export async function benchDeploy(report) {
@@ -159,26 +247,31 @@ export async function benchDeploy(report) {
     writeFileSync(join(ws, 'bake.yaml'), flipYaml);
     sh('git commit -qam no-probation', { cwd: ws, env: gitEnv });
 
-    // Canary step time: three 1 s steps, judged from the router's counts, under a poller.
+    // Canary step time: three 1 s steps, judged from the router's counts. The deploy runs as a
+    // child process so the clients below keep loading the router meanwhile (a synchronous run
+    // would block them, leaving every step with no canary requests: inconclusive, paused).
     writeFileSync(
       join(ws, 'bake.yaml'),
       flipYaml.replace(
         '    strategy: rolling',
-        '    strategy: rolling\n    canary: {steps: [{percent: 20, pause: 1}, {percent: 50, pause: 1}, {percent: 80, pause: 1}], analysis: {minRequests: 5}}',
+        `    strategy: rolling\n    canary: {steps: [${CANARY_STEPS.map((p) => `{percent: ${p}, pause: ${CANARY_PAUSE}}`).join(', ')}], analysis: {minRequests: 20}}`,
       ),
     );
     sh('git commit -qam canary-steps', { cwd: ws, env: gitEnv });
     bump();
-    let canarying = true;
-    const canaryPoller = (async () => {
-      while (canarying) await get(catalogPort);
-    })();
-    const canaryRun = bake(['-C', ws, '--json', 'deploy', '--env', 'dev', '--strategy', 'canary']);
-    canarying = false;
-    await canaryPoller;
-    const canaryJson = JSON.parse(canaryRun.stdout);
-    const canaryState =
-      canaryJson.state === 'committed' ? 'committed' : `${canaryJson.state} (${canaryJson.rollout?.paused?.message ?? 'paused'})`;
+    const canaryLoad = loadWhile(catalogPort, 4);
+    const canaryStart = performance.now();
+    const canaryArgs = [bakeBin, '-C', ws, '--json', 'deploy', '--env', 'dev', '--strategy', 'canary'];
+    const canaryRun = await spawnStamped(process.execPath, canaryArgs, { env: { ...process.env, BAKE_DEBUG: 'deploy' } });
+    const canarySeconds = (performance.now() - canaryStart) / 1000;
+    const canaryServed = await canaryLoad.stop();
+    const canaryJson = JSON.parse(canaryRun.stdout || '{}');
+    const canaryState = canaryJson.error
+      ? `failed: ${canaryJson.error.message}`
+      : `${canaryJson.state} (${canaryJson.rollout?.paused?.message ?? 'paused'})`;
+    const ramp = canaryJson.state === 'committed' ? rampTimes(ws, canaryJson.release) : undefined;
+    const promote = canaryJson.state === 'committed' ? promoteTimes(canaryRun.lines, canaryJson.release) : undefined;
+    const onCanary = canaryServed.releases.filter((r) => r === canaryJson.release).length;
 
     report('deploy on the local engine (shop, 3 services per instance)', [
       ['blue/green deploy, 2 replicas', `${fmt(bg.seconds)}; ${failed} failed of ${seen.length} requests`],
@@ -196,11 +289,29 @@ export async function benchDeploy(report) {
         `traffic back in ${flipJson.switchedMs} ms after the lock (last new-release response ${(lastNewAt - flipStart).toFixed(0)} ms after the command started); command ${fmt(flipSeconds)}; ${flipFailed} failed of ${flipSeen.length}`,
       ],
       [
-        'canary, 3 steps of 1 s pause each',
-        canaryJson.state === 'committed'
-          ? `${fmt(canaryRun.seconds)} to committed (${((canaryRun.seconds - 3) / 3).toFixed(2)} s per step beyond its pause, promote included)`
-          : `${fmt(canaryRun.seconds)}, stopped: ${canaryState}`,
+        `canary load (4 clients on ${CANARY_STEPS.length} steps of ${CANARY_PAUSE} s)`,
+        `${canaryServed.ok} ok, ${canaryServed.failed} failed; ${onCanary} served by the canary release`,
       ],
+      ...(ramp
+        ? [
+            [
+              `canary step time (pause ${CANARY_PAUSE} s)`,
+              `${ramp.steps.map((t, i) => `step ${i + 1} (${CANARY_STEPS[i]}%) ${fmt(t)}`).join(', ')}; ${ramp.overheadMs.toFixed(0)} ms per step beyond its pause (new share, count reset, judge, records)`,
+            ],
+            [
+              `canary ramp ${CANARY_STEPS.map((p) => `${p}%`).join(' → ')} → promote`,
+              `${fmt(ramp.total)} from the first step to committed: steps ${fmt(ramp.steps.reduce((a, b) => a + b, 0))}, promote ${fmt(ramp.promote)}; whole command ${fmt(canarySeconds)}`,
+            ],
+            ...(promote
+              ? [
+                  [
+                    'canary promote, broken down',
+                    `${promote.started} instance(s) started in ${fmt(promote.starting)}, ${promote.retired} retired in ${fmt(promote.retiring)} (under the same load)`,
+                  ],
+                ]
+              : []),
+          ]
+        : [['canary step time', `${fmt(canarySeconds)}, stopped: ${canaryState}`]]),
     ]);
   } finally {
     try {

@@ -1,4 +1,5 @@
-import semver from 'semver';
+import { createRequire } from 'node:module';
+import type { Range } from 'semver';
 
 /**
  * The one module that owns `semver`. Interfaces are versioned by their major alone (`provides:
@@ -7,16 +8,32 @@ import semver from 'semver';
  * questions thousands of times on a large workspace.
  */
 
-const ranges = new Map<string, semver.Range | null>();
+type RangeClass = new (range: string) => Range;
+let RangeClass: RangeClass | undefined;
+
+/**
+ * semver's Range, loaded on first use rather than at start-up: setting semver up (its regular
+ * expressions) costs every bake command ~5 ms, and only the gate and toggles need it. In the
+ * bundle, esbuild turns this `require` into its own lazily evaluated copy of the module; unbundled
+ * ES modules have no `require` and ask Node.
+ */
+function rangeClass(): RangeClass {
+  RangeClass ??= (
+    typeof require === 'function' ? require('semver/classes/range.js') : createRequire(import.meta.url)('semver/classes/range.js')
+  ) as RangeClass;
+  return RangeClass;
+}
+
+const ranges = new Map<string, Range | null>();
 /** Range text → major → answer: two lookups and no string built per question. */
 const answers = new Map<string, Map<number, boolean>>();
 
 /** The range `text` parses to, or undefined when semver cannot read it. Never throws. */
-function rangeOf(text: string): semver.Range | undefined {
+function rangeOf(text: string): Range | undefined {
   let range = ranges.get(text);
   if (range === undefined) {
     try {
-      range = new semver.Range(text);
+      range = new (rangeClass())(text);
     } catch {
       range = null;
     }
