@@ -89,6 +89,8 @@ describe.skipIf(tools.skip)('expand and contract migrations against PostgreSQL, 
     };
     const clients = Array.from({ length: concurrency }, client);
     return {
+      /** What was served so far, while the clients keep going. */
+      seen: () => result,
       async stop() {
         running = false;
         await Promise.all(clients);
@@ -185,7 +187,10 @@ describe.skipIf(tools.skip)('expand and contract migrations against PostgreSQL, 
     const run = await bake(['-C', repo.dir, '--json', 'deploy', '--env', 'db', '--strategy', 'canary'], { env: env() });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.json.state).toBe('probation');
-    await new Promise((r) => setTimeout(r, 1000));
+    // The canary takes a share of the traffic: wait (bounded) until it has served some, on a loaded machine too.
+    for (let waited = 0; !load.seen().releases.has(run.json.release) && waited < 20_000; waited += 250) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
     expect(await db.columns('orders')).toEqual(['id', 'name', 'email']);
     const back = await bake(['-C', repo.dir, '--json', 'rollback', '--env', 'db'], { env: env() });
     const served = await load.stop();
