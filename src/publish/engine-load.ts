@@ -39,12 +39,15 @@ export async function loadIntoEngine(
   log.debug('loading', { image, build, configDigest });
   await engine.loadImage(archive);
   log.debug('loaded', { image, build });
-  const loaded = await engine.imageId(`${repo}:${tag}`);
-  if (loaded !== configDigest) {
+  // Judged by the ID, not the tag: another workspace may load its own build of the same name and
+  // number at the same moment and move the tag, but the ID is the config digest or the load lied.
+  if ((await engine.imageId(configDigest)) !== configDigest) {
+    const tagged = await engine.imageId(`${repo}:${tag}`);
     throw new EngineError(
-      `the engine reports image ID ${loaded ?? 'nothing'} for ${repo}:${tag}, expected ${configDigest}; the load was not faithful`,
+      `the engine has no image ${configDigest} after loading ${repo}:${tag} (the tag names ${tagged ?? 'nothing'}); the load was not faithful`,
       undefined,
     );
   }
+  await engine.tagImage(configDigest, repo, tag);
   return { imageId: configDigest, tag: `${repo}:${tag}`, loaded: true };
 }
