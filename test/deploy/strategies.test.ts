@@ -148,7 +148,7 @@ describe.skipIf(tools.skip)('deploying to a local environment behind the router'
     expect(new Set(b.releases)).toEqual(new Set([run.json.release]));
     expect(o.releases.filter((r) => r === old).length).toBeGreaterThan(o.releases.length / 2);
 
-    const blocked = await bake([
+    const toggleOn = [
       '-C',
       repo.dir,
       '--json',
@@ -159,23 +159,11 @@ describe.skipIf(tools.skip)('deploying to a local environment behind the router'
       'dev',
       '--requires',
       `catalog>=${run.json.vector.catalog}`,
-    ]);
+    ];
+    const blocked = await bake(toggleOn);
     expect(blocked.exitCode).toBe(3);
     expect(blocked.json.error.kind).toBe('toggle-blocked');
-    const waiting = bake([
-      '-C',
-      repo.dir,
-      '--json',
-      'toggle',
-      'new-search',
-      'on',
-      '--env',
-      'dev',
-      '--requires',
-      `catalog>=${run.json.vector.catalog}`,
-      '--wait',
-      '60',
-    ]);
+    const waiting = bake([...toggleOn, '--wait', '60']);
     await new Promise((r) => setTimeout(r, 500));
     expect((await state()).toggles['new-search']).toBeUndefined(); // still waiting
     const promote = await bake(['-C', repo.dir, '--json', 'promote', '--env', 'dev']);

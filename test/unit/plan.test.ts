@@ -1,43 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { RecipeConfig, ServiceConfig, WorkspaceConfig } from '../../src/config/types.js';
+import type { WorkspaceConfig } from '../../src/config/types.js';
 import { planBuild } from '../../src/image/plan.js';
 import { emptyManifest, type CommittedVersion, type VersionManifest } from '../../src/manifest/model.js';
 import { InputError } from '../../src/util/errors.js';
+import { recipe, service, workspace } from './image-fixtures.js';
 
 // planBuild is pure: in-memory workspace, recipe and manifest, no git, store or Docker.
 
-function service(name: string, port?: number): ServiceConfig {
-  return {
-    name,
-    source: `/ws/services/${name}`,
-    sourceAsWritten: `services/${name}`,
-    install: `/srv/${name}`,
-    env: {},
-    ...(port !== undefined && { port }),
-  };
-}
-
-const WS: WorkspaceConfig = {
-  dir: '/ws',
-  file: '/ws/bake.yaml',
-  services: new Map(['catalog', 'cart', 'web'].map((name) => [name, service(name)])),
-  environments: new Map(),
-};
-
-function recipe(services: string[], overrides: Partial<RecipeConfig> = {}): RecipeConfig {
-  return {
-    image: 'shop',
-    file: '/ws/recipes/shop.yaml',
-    bake: 'heavy',
-    base: { kind: 'scratch' },
-    services,
-    env: {},
-    ports: [],
-    labels: {},
-    platform: { os: 'linux', architecture: 'amd64' },
-    ...overrides,
-  };
-}
+const WS: WorkspaceConfig = workspace(['catalog', 'cart', 'web'].map((name) => service(name)));
 
 /** Version n of a service, committed at `created` in revision `revision`. */
 function version(name: string, n: number, created: string, revision = `${name}-rev-${n}`): CommittedVersion {
