@@ -10,6 +10,7 @@ import { benchRevoke } from './revoke.js';
 import { benchHistory } from './history.js';
 import { benchHistoryGate } from './history-gate.js';
 import { benchCompat } from './compat.js';
+import { benchState } from './state.js';
 
 const sections = {
   bake: benchBakeVsDocker,
@@ -22,6 +23,7 @@ const sections = {
   history: benchHistory,
   'history-gate': benchHistoryGate,
   compat: benchCompat,
+  state: benchState,
 };
 
 function report(title, rows) {

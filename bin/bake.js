@@ -4,17 +4,25 @@
 // most of what a nothing-changed `bake build` costs, so it is run through vm.Script with V8's code
 // cache: the first run writes the compiled code to a per-user cache file, later runs hand it back
 // (see codeCache below). A cache V8 rejects (another V8, flags, a damaged file) is only ignored.
-import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import vm from 'node:vm';
+//
+// This file is CommonJS (bin/package.json says so): an ES module entry makes Node set up its ES
+// module loader first, about 5 ms of every command. It still imports execa (ES only) on demand.
+'use strict';
+const { createHash } = require('node:crypto');
+const { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } = require('node:fs');
+const { isAscii } = require('node:buffer');
+const { createRequire } = require('node:module');
+const { homedir, tmpdir } = require('node:os');
+const { join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+const vm = require('node:vm');
 
-const bundle = fileURLToPath(new URL('../dist/bake.cjs', import.meta.url));
-const code = readFileSync(bundle, 'utf8');
-const cache = codeCache(code);
+const bundle = join(__dirname, '..', 'dist', 'bake.cjs');
+const bytes = readFileSync(bundle);
+// esbuild writes ASCII (non-ASCII characters escaped), which latin1 decodes four times faster than
+// UTF-8; a bundle with other bytes in it is decoded as UTF-8 all the same.
+const code = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+const cache = codeCache(bytes, commandOf(process.argv.slice(2)));
 const cachedData = cache?.read();
 const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __bakeModuleUrl) {${code}\n})`, {
   filename: bundle,
@@ -22,9 +30,12 @@ const script = new vm.Script(`(function (exports, require, module, __filename, _
 });
 // The bundle is a classic script, where import() needs a flag: execa (ES only) is imported here.
 globalThis.__bakeImport = (specifier) => import(specifier);
-const module = { exports: {} };
-script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, join(bundle, '..'), pathToFileURL(bundle).href);
-const { main } = module.exports;
+// Derived data the CLI may keep between runs (parsed bake.yaml trees: src/config/yaml-cache.ts),
+// keyed by this bundle, in the same per-user directory as the code cache.
+if (cache?.usable()) globalThis.__bakeCache = { dir: cache.dir, build: cache.key };
+const module_ = { exports: {} };
+script.runInThisContext()(module_.exports, createRequire(bundle), module_, bundle, join(bundle, '..'), pathToFileURL(bundle).href);
+const { main } = module_.exports;
 
 // If the event loop ever empties while a command still awaits something, Node would exit
 // quietly with code 0 (or 13): make that a loud failure instead of a silent success.
@@ -35,35 +46,70 @@ process.on('beforeExit', () => {
   process.stderr.write('bake: internal error: the command stopped while waiting on something that can no longer answer\n');
   process.exitCode = 1;
 });
-process.exitCode = await main(process.argv.slice(2));
-finished = true;
-// Written after the command ran, so the cache also holds the functions it compiled lazily.
-if (cache && (!cachedData || script.cachedDataRejected)) cache.write(script.createCachedData());
+main(process.argv.slice(2)).then(
+  (exitCode) => {
+    process.exitCode = exitCode;
+    finished = true;
+    // Written after the command ran, so the cache also holds the functions it compiled lazily.
+    if (cache && (!cachedData || script.cachedDataRejected)) cache.write(script.createCachedData());
+  },
+  (error) => {
+    finished = true;
+    process.stderr.write(`bake: internal error: ${error?.stack ?? error}\n`);
+    process.exitCode = 1;
+  },
+);
 
 /**
- * The code cache file of this bundle on this Node: keyed by the bundle's sha256 and Node's version
- * and architecture, so a rebuilt bundle or another Node never meets an old cache (V8 itself checks
- * only the source's length). It lives in `$XDG_CACHE_HOME/bake` (else `~/.cache/bake`), else in a
- * per-user directory of the temp dir; a directory that is not ours alone (another user could plant
- * compiled code there) is not used. Every failure just means no cache.
+ * What the command line asks for, as far as the code it runs is concerned: the command and the
+ * long flags given (`build+commit+json`). Each gets a code cache of its own, holding the functions
+ * that command compiled: one shared cache held whatever the first command after a rebuild ran
+ * (`--help`, say), and every `build` then compiled its own code again.
  */
-function codeCache(source) {
+function commandOf(argv) {
+  const takesValue = new Set(['-C', '--workspace', '--service-url', '--service']);
+  const command = argv.find((arg, i) => !arg.startsWith('-') && !takesValue.has(argv[i - 1] ?? ''));
+  const flags = [...new Set(argv.filter((a) => /^--[a-z][a-z-]*$/.test(a) && !takesValue.has(a)).map((a) => a.slice(2)))].sort();
+  const name = [command && /^[a-z][a-z-]{0,19}$/.test(command) ? command : 'none', ...flags].join('+');
+  return name.length <= 80 ? name : name.slice(0, 80);
+}
+
+/**
+ * The code cache file of this bundle on this Node for one kind of command line: keyed by the
+ * bundle's sha256 and Node's version and architecture, so a rebuilt bundle or another Node never
+ * meets an old cache (V8 itself checks only the source's length). It lives in
+ * `$XDG_CACHE_HOME/bake` (else `~/.cache/bake`), else in a per-user directory of the temp dir; a
+ * directory that is not ours alone (another user could plant compiled code there) is not used.
+ * Every failure just means no cache.
+ */
+function codeCache(source, command) {
   try {
     const key = createHash('sha256').update(source).update(`\0${process.version}\0${process.arch}`).digest('hex').slice(0, 32);
     const uid = process.getuid?.() ?? -1;
     const home = process.env.XDG_CACHE_HOME || (homedir() ? join(homedir(), '.cache') : '');
     const dir = home ? join(home, 'bake') : join(tmpdir(), `bake-cache-${uid}`);
-    const file = join(dir, `cli-${key}.v8cache`);
+    const file = join(dir, `cli-${key}-${command}.v8cache`);
     const ours = () => {
       const s = statSync(dir);
       return s.isDirectory() && (uid < 0 || s.uid === uid) && (s.mode & 0o022) === 0;
     };
     return {
+      dir,
+      key,
       read() {
         try {
           return ours() ? readFileSync(file) : undefined;
         } catch {
           return undefined;
+        }
+      },
+      /** Whether the directory exists (it is made on first use) and is ours alone. */
+      usable() {
+        try {
+          mkdirSync(dir, { recursive: true, mode: 0o700 });
+          return ours();
+        } catch {
+          return false;
         }
       },
       /** Atomically (temp file, rename): a reader sees a whole cache or none. */
@@ -79,8 +125,16 @@ function codeCache(source) {
             closeSync(fd);
           }
           renameSync(tmp, file);
-          // Caches of earlier bundles are dead weight now.
-          for (const name of readdirSync(dir)) if (/^cli-[0-9a-f]{32}\.v8cache$/.test(name) && join(dir, name) !== file) rmSync(join(dir, name), { force: true });
+          // Caches of earlier bundles are dead weight now; of this one, the 24 newest command lines are kept.
+          const mine = [];
+          for (const name of readdirSync(dir)) {
+            const match = /^cli-([0-9a-f]{32})(-.*)?\.v8cache$/.exec(name);
+            if (!match) continue;
+            if (match[1] !== key) rmSync(join(dir, name), { force: true });
+            else mine.push({ name, at: statSync(join(dir, name)).mtimeMs });
+          }
+          mine.sort((a, b) => b.at - a.at);
+          for (const { name } of mine.slice(24)) rmSync(join(dir, name), { force: true });
         } catch {
           rmSync(tmp, { force: true });
         }

@@ -15,7 +15,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['dockerode', 'cpu-features', 'ssh2', 'execa'],
+  external: ['dockerode', 'cpu-features', 'ssh2', 'execa', 'better-sqlite3', 'pg', 'pg-native'],
   // A classic script has no import(): lazy imports of bundled modules become plain calls, dockerode a require().
   supported: { 'dynamic-import': false },
   // Modules that find their package from their own file (bakeEntry, the dashboard's files): bin/bake.js passes the bundle's URL.

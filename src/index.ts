@@ -71,5 +71,5 @@ export { loadWorkspace } from './config/workspace.js';
 export { loadRecipe, listRecipes } from './config/recipe.js';
 export type { WorkspaceConfig, ServiceConfig, RecipeConfig, BaseConfig } from './config/types.js';
 export { openLayoutStore, type LayoutStore } from './oci/layout-store.js';
-export { readManifest, updateManifest } from './manifest/manifest-file.js';
+export { readManifest, updateManifest, viewManifest } from './store/manifest-access.js';
 export type { VersionManifest, VersionVector, BuildRecord, CommittedVersion, ReleaseRecord, EnvironmentRecord } from './manifest/model.js';

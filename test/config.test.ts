@@ -213,7 +213,7 @@ describe('loadWorkspace: each bad input is reported where it is, with a fix', ()
           column: 1,
           field: 'colour',
           message: 'unknown key "colour"',
-          fix: 'remove it; the keys here are: services, environments, hooks',
+          fix: 'remove it; the keys here are: services, environments, hooks, blobs, database',
         },
       ],
     },

@@ -2,7 +2,8 @@ import type { RolloutStop } from '../manifest/model.js';
 import { NO_FIGURES } from '../router/release-stats.js';
 import { BakeError } from '../util/errors.js';
 import type { AppContext } from './context.js';
-import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock } from './environment-runtime.js';
+import { openEnvironment } from './swarm-runtime.js';
+import { environmentConfig, liveAndPrevious, withEnvironmentLock } from './environment-runtime.js';
 import { stopRecord, withdrawRelease } from './release-moves.js';
 
 export interface AbortOptions {
@@ -31,7 +32,7 @@ export async function abort(ctx: AppContext, options: AbortOptions): Promise<Abo
     if (live?.state !== 'probation') {
       throw new BakeError(`${env.name} has no rollout on probation to abort${live ? ` (release ${live.id} is ${live.state})` : ''}`);
     }
-    const rt = await openRuntime(ctx, ws, env);
+    const rt = await openEnvironment(ctx, ws, env);
     const figures = await rt.router.stats();
     const stable = previous ? (figures[String(previous.id)] ?? NO_FIGURES) : NO_FIGURES;
     const message = `aborted by hand (${live.strategy ?? 'rollout'} of release ${live.id})`;

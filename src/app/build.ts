@@ -1,16 +1,15 @@
 import type { RecipeConfig, WorkspaceConfig } from '../config/types.js';
 import { listRecipes, loadRecipe } from '../config/recipe.js';
 import { loadWorkspace } from '../config/workspace.js';
-import { workspacePaths } from '../config/workspace-paths.js';
 import { HistoryRefusedError } from '../history/history-refusal.js';
 import { buildImage, type BuildResult as ImageBuild } from '../image/build-image.js';
 import { StaleBuildError } from '../image/stale-build-error.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { viewManifest } from '../store/manifest-access.js';
 import { latestVersion } from '../manifest/model.js';
 import type { LoadResult } from '../publish/engine-load.js';
 import type { PushResult } from '../registry/push.js';
 import { UsageError } from '../util/errors.js';
-import { commit, type ServiceCommit, type ServiceTree } from './commit.js';
+import { commitIn, type ServiceCommit, type ServiceTree } from './commit.js';
 import type { AppContext } from './context.js';
 
 export interface BuildOptions {
@@ -59,7 +58,8 @@ export interface BuildResult {
 export async function build(ctx: AppContext, options: BuildOptions): Promise<BuildResult> {
   const ws = await loadWorkspace(ctx.workspace);
   const recipes = await selectRecipes(ws, options);
-  const commits = options.commit === undefined || options.commit === false ? undefined : await commitFirst(ctx, recipes, options.commit);
+  const commits =
+    options.commit === undefined || options.commit === false ? undefined : await commitFirst(ctx, ws, recipes, options.commit);
   const buildOptions = {
     serialize: options.serialize === true,
     ...(options.maxRebakes !== undefined && { maxRebakes: options.maxRebakes }),
@@ -96,17 +96,18 @@ export function servicesOf(recipes: readonly RecipeConfig[]): string[] {
 /** Commits the images' services first; a refusal by the history gate stops the build before it bakes. */
 async function commitFirst(
   ctx: AppContext,
+  ws: WorkspaceConfig,
   recipes: readonly RecipeConfig[],
   given: true | readonly ServiceTree[],
 ): Promise<ServiceCommit[]> {
   const wanted = servicesOf(recipes);
   let result;
-  if (given === true) result = await commit(ctx, { services: wanted });
+  if (given === true) result = await commitIn(ctx, ws, { services: wanted });
   else {
     const covered = new Set(given.map((t) => t.service));
     const missing = wanted.filter((s) => !covered.has(s));
     if (missing.length > 0) throw new UsageError(`bake build --commit: no tree given for ${missing.join(', ')}, which the images contain`);
-    result = await commit(ctx, { trees: given.filter((t) => wanted.includes(t.service)) });
+    result = await commitIn(ctx, ws, { trees: given.filter((t) => wanted.includes(t.service)) });
   }
   // Baking without the refused service's change would bake the stale view the gate just refused.
   if (result.refused[0]) throw new HistoryRefusedError(result.refused[0]);
@@ -118,7 +119,7 @@ async function refuseStale(workspace: string, baked: readonly ImageBuild[], comm
   const stale = baked.find((b) => b.stale);
   const first = stale?.supersededBy?.[0];
   if (!stale || !first) return;
-  const newer = latestVersion(await readManifest(workspacePaths(workspace).manifest), first.service);
+  const newer = await viewManifest(workspace, (m) => latestVersion(m, first.service));
   throw new StaleBuildError(
     {
       image: stale.image,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { workspacePaths } from '../config/workspace-paths.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { readManifest } from '../store/manifest-access.js';
 import type { BuildRecord, PushRecord, ReleaseState, VersionManifest, VersionVector } from '../manifest/model.js';
 import { staleServices, type Superseded } from '../manifest/staleness.js';
 import { digestHex, isDigest } from '../util/digest.js';
@@ -75,7 +75,7 @@ export interface BuildsViewResult {
  */
 export async function buildsView(ctx: AppContext, options: BuildsViewOptions = {}): Promise<BuildsViewResult> {
   const paths = workspacePaths(ctx.workspace);
-  const manifest = await readManifest(paths.manifest);
+  const manifest = await readManifest(paths.dir);
   const images = Object.entries(manifest.builds)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([image, list]) => ({ image, builds: list.length, latest: list.at(-1)?.id ?? 0 }));

@@ -52,7 +52,11 @@ export type { CommitRefusal, ServiceCommit };
  * --all are given, InputError for an unknown service, and what recordCommits throws.
  */
 export async function commit(ctx: AppContext, options: CommitOptions): Promise<CommitResult> {
-  const ws = await loadWorkspace(ctx.workspace);
+  return commitIn(ctx, await loadWorkspace(ctx.workspace), options);
+}
+
+/** {@link commit} in a workspace already loaded (`build --commit`: bake.yaml is read once per command). */
+export async function commitIn(ctx: AppContext, ws: WorkspaceConfig, options: CommitOptions): Promise<CommitResult> {
   const { services, trees } = selectCommit(ws, options);
   return recordCommits(ws, services, { env: ctx.env, progress: ctx.progress, ...(trees.size > 0 && { trees }) });
 }

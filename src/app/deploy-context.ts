@@ -16,6 +16,7 @@ export function deployContext(
     engine: rt.engine,
     router: rt.router,
     blobs: rt.blobs,
+    ...(rt.instances && { instances: rt.instances }),
     target,
     ...(previous && { previous }),
     replicas: rt.env.replicas,

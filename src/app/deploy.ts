@@ -1,15 +1,18 @@
 import type { StrategyName } from '../config/names.js';
-import { workspacePaths } from '../config/workspace-paths.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { viewManifest } from '../store/manifest-access.js';
+import { lastRecords } from '../store/lazy-list.js';
+import { buildById, newest } from '../manifest/lookups.js';
 import type { ReleaseRecord, VersionVector } from '../manifest/model.js';
 import { releaseImage } from '../release/release.js';
 import { BakeError, UsageError } from '../util/errors.js';
 import type { AppContext } from './context.js';
-import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock, type EnvironmentRuntime } from './environment-runtime.js';
+import { environmentConfig, liveAndPrevious, withEnvironmentLock, type EnvironmentRuntime } from './environment-runtime.js';
 import { promoteRelease } from './release-moves.js';
 import { resumeRollout, rollOut, rolloutRelease, type DeployResult } from './rollout.js';
 import { dueChange, settleEnvironment, DEFAULT_PROGRESS_DEADLINE } from './settle.js';
 import { guardToggles } from './toggle-guard.js';
+import { checkSwarmStrategy, engineRolls, rollOutOnSwarm, swarmOf } from './swarm-rollout.js';
+import { openEnvironment } from './swarm-runtime.js';
 
 export type { DeployResult };
 
@@ -51,7 +54,7 @@ export async function deploy(ctx: AppContext, options: DeployOptions): Promise<D
   if (options.resume && options.retry) throw new UsageError('bake deploy: --resume and --retry exclude each other');
   return withEnvironmentLock(ctx, env.name, async () => {
     let rt: EnvironmentRuntime | undefined;
-    const open = async () => (rt ??= await openRuntime(ctx, ws, env));
+    const open = async () => (rt ??= await openEnvironment(ctx, ws, env));
     if (await dueChange(ws.dir, env.name, image, env.progressDeadline ?? DEFAULT_PROGRESS_DEADLINE))
       await settleEnvironment(ctx, await open());
     const { live, previous } = await liveAndPrevious(ws.dir, env.name, image);
@@ -73,6 +76,7 @@ export async function deploy(ctx: AppContext, options: DeployOptions): Promise<D
     const retried = options.retry ? await lastStopped(ws.dir, env.name, image) : undefined;
     const build = retried?.build ?? options.build;
     const strategy = options.strategy ?? (retried?.strategy as StrategyName | undefined) ?? env.strategy;
+    checkSwarmStrategy(env, strategy);
     const vector = await buildVector(ws.dir, image, build);
     const togglesOff = vector ? await guardToggles(ctx, ws.dir, env.name, [vector], 'deploy') : [];
     const release = await releaseImage(ws.dir, image, env.name, {
@@ -86,15 +90,21 @@ export async function deploy(ctx: AppContext, options: DeployOptions): Promise<D
       // The compatibility check judges every mix of versions this rollout will run.
       rollout: { strategy, replicas: env.replicas, batch: env.batch, probation: env.probationSeconds > 0 || env.preview === true },
     });
-    const result = await rollOut(ctx, await open(), rolloutRelease(release), strategy);
+    // A swarm environment has no local engine to open: the engine's own rolling update runs there.
+    // Blue/green, canary and A/B are bake's own steps on a swarm too, over a second service.
+    const result =
+      swarmOf(env) && (!live || engineRolls(strategy))
+        ? await rollOutOnSwarm(ctx, ws, env, rolloutRelease(release), live ? strategy : 'recreate')
+        : await rollOut(ctx, await open(), rolloutRelease(release), strategy);
     return { ...result, ...(togglesOff.length > 0 && { togglesOff }) };
   });
 }
 
 /** The last release that was stopped (aborted, withdrawn by its analysis, past its deadline, interrupted). */
 async function lastStopped(workspace: string, env: string, image: string): Promise<ReleaseRecord> {
-  const record = (await readManifest(workspacePaths(workspace).manifest)).environments[env];
-  const last = [...(record?.releases ?? [])].reverse().find((r) => r.image === image && r.state !== 'released');
+  const last = await viewManifest(workspace, (m) =>
+    [...lastRecords(m.environments[env]?.releases ?? [], 200)].reverse().find((r) => r.image === image && r.state !== 'released'),
+  );
   if (last?.state !== 'rolled-back' || !last.stopped) {
     throw new BakeError(`${env} has no stopped rollout to retry${last ? ` (its last release, ${last.id}, is ${last.state})` : ''}`);
   }
@@ -103,10 +113,8 @@ async function lastStopped(workspace: string, env: string, image: string): Promi
 
 /** The version vector of a build (the newest when `id` is undefined), if the manifest has it. */
 async function buildVector(workspace: string, image: string, id: number | undefined): Promise<VersionVector | undefined> {
-  const builds = (await readManifest(workspacePaths(workspace).manifest)).builds[image] ?? [];
-  const build =
-    id === undefined
-      ? builds.reduce<(typeof builds)[number] | undefined>((a, b) => (!a || b.id > a.id ? b : a), undefined)
-      : builds.find((b) => b.id === id);
-  return build?.vector;
+  return viewManifest(workspace, (m) => {
+    const builds = m.builds[image] ?? [];
+    return (id === undefined ? newest(builds) : buildById(builds, id))?.vector;
+  });
 }

@@ -1,11 +1,11 @@
-import { workspacePaths } from '../config/workspace-paths.js';
 import { stopRouter } from '../deploy/router-process.js';
 import { createEngine } from '../engine/docker-engine.js';
 import { Label } from '../engine/labels.js';
 import { removeImageTags } from '../gc/engine-gc.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { readManifest } from '../store/manifest-access.js';
 import type { AppContext } from './context.js';
 import { environmentConfig, withEnvironmentLock, workspaceScope } from './environment-runtime.js';
+import { removeSwarmServices, swarmOf } from './swarm-rollout.js';
 
 export interface DownOptions {
   /** The environment; may be omitted when bake.yaml declares one. */
@@ -21,6 +21,8 @@ export interface DownResult {
   images: string[];
   /** Whether a router was running and was stopped. */
   router: boolean;
+  /** On a swarm: the services removed (the engine removes their tasks on every node). */
+  services?: string[];
 }
 
 /**
@@ -35,12 +37,16 @@ export interface DownResult {
 export async function down(ctx: AppContext, options: DownOptions = {}): Promise<DownResult> {
   const { ws, env } = await environmentConfig(ctx, options.env);
   return withEnvironmentLock(ctx, env.name, async () => {
+    if (swarmOf(env)) {
+      const services = await removeSwarmServices(ws, env);
+      return { env: env.name, containers: [], images: [], router: await stopRouter(ws.dir, env.name), services };
+    }
     const engine = await createEngine(ctx.env);
     await engine.ping();
     const containers = await engine.listContainers({ [Label.env]: env.name, [Label.scope]: workspaceScope(ws.dir) });
     for (const c of containers) await engine.removeContainer(c.id);
     const router = await stopRouter(ws.dir, env.name);
-    const manifest = await readManifest(workspacePaths(ws.dir).manifest);
+    const manifest = await readManifest(ws.dir);
     const elsewhere = new Set(
       Object.entries(manifest.environments)
         .filter(([name]) => name !== env.name)

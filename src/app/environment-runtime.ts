@@ -9,16 +9,19 @@ import { workspacePaths } from '../config/workspace-paths.js';
 import type { BlobSource } from '../deploy/blob-source.js';
 import type { DeployTarget } from '../deploy/deploy-plan.js';
 import { healthTimeoutMs } from '../deploy/health.js';
+import type { InstanceProvider } from '../deploy/instance-provider.js';
 import { ensureRouter } from '../deploy/router-process.js';
 import { createEngine, type Engine } from '../engine/docker-engine.js';
 import { withFileLock } from '../lock/file-lock.js';
 import { lockTuning } from '../lock/lock-tuning.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { viewManifest } from '../store/manifest-access.js';
+import { lastRecords } from '../store/lazy-list.js';
+import { releaseById } from '../manifest/lookups.js';
 import type { ReleaseRecord } from '../manifest/model.js';
 import { openLayoutStore } from '../oci/layout-store.js';
 import { loadIntoEngine } from '../publish/engine-load.js';
 import type { RouterClient } from '../router/router-client.js';
-import { InputError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 import { parseImageId } from '../util/image-id.js';
 import type { AppContext } from './context.js';
 
@@ -34,6 +37,8 @@ export interface EnvironmentRuntime {
   router: RouterClient;
   listeners: Record<string, number>;
   blobs: BlobSource;
+  /** Where instances come from when not containers on `engine`: a swarm's tasks (src/app/swarm-runtime.ts). */
+  instances?: InstanceProvider;
   /** How long new instances may take to become healthy (BAKE_HEALTH_TIMEOUT_MS). */
   healthTimeoutMs: number;
   /** Loads the release's image into the engine (by digest) and describes it for the deploy step. */
@@ -65,8 +70,13 @@ export async function environmentConfig(
   return { ws, env };
 }
 
-/** Connects to the engine (EngineUnavailableError when none answers) and starts the router if needed. */
+/**
+ * Connects to the engine (EngineUnavailableError when none answers) and starts the router if needed.
+ * The local engine only: on a swarm environment (deploy, up, down and status have their own path
+ * there) it throws UsageError rather than touch the wrong engine.
+ */
 export async function openRuntime(ctx: AppContext, ws: WorkspaceConfig, env: EnvironmentConfig): Promise<EnvironmentRuntime> {
+  requireLocalEngine(env, 'this command');
   const recipe = await loadRecipe(ws, env.image);
   const services = recipe.services.map((name) => {
     const s = ws.services.get(name);
@@ -107,6 +117,17 @@ export async function openRuntime(ctx: AppContext, ws: WorkspaceConfig, env: Env
   };
 }
 
+/**
+ * Throws UsageError (exit 2) for an environment on a swarm, for the commands that work on the
+ * local engine only so far: called before anything is recorded, so a refusal changes nothing.
+ */
+export function requireLocalEngine(env: EnvironmentConfig, command: string): void {
+  if (typeof env.engine !== 'object') return;
+  throw new UsageError(
+    `environment ${env.name} runs on a swarm, where bake deploy (rolling, recreate), up, down, status, verify and toggle work so far; ${command} does not yet`,
+  );
+}
+
 /** A short stable id of a workspace directory, carried as a label by everything deploy starts. */
 export function workspaceScope(dir: string): string {
   return createHash('sha256').update(dir).digest('hex').slice(0, 12);
@@ -138,14 +159,17 @@ export async function liveAndPrevious(
   env: string,
   image: string,
 ): Promise<{ live?: ReleaseRecord; previous?: ReleaseRecord }> {
-  const record = (await readManifest(workspacePaths(workspace).manifest)).environments[env];
-  if (!record) return {};
-  const liveId = record.live[image];
-  const live = record.releases.find((r) => r.id === liveId);
-  const previous = [...record.releases]
-    .reverse()
-    .find((r) => r.image === image && r.id !== liveId && r.state !== 'rolled-back' && (live === undefined || r.id < live.id));
-  return { ...(live && { live }), ...(previous && { previous }) };
+  return viewManifest(workspace, (m) => {
+    const record = m.environments[env];
+    if (!record) return {};
+    const liveId = record.live[image];
+    const live = liveId === undefined ? undefined : releaseById(record.releases, liveId);
+    const isPrevious = (r: ReleaseRecord) =>
+      r.image === image && r.id !== liveId && r.state !== 'rolled-back' && (live === undefined || r.id < live.id);
+    // Almost always among the newest releases; the whole history is read only when it is not.
+    const previous = [...lastRecords(record.releases, 100)].reverse().find(isPrevious) ?? [...record.releases].reverse().find(isPrevious);
+    return { ...(live && { live }), ...(previous && { previous }) };
+  });
 }
 
 /** Router URLs by service, as deploy results report them. */
@@ -158,7 +182,7 @@ export function routerUrls(listeners: Record<string, number>): Record<string, st
  * found from this module whether it runs bundled (dist/bake.cjs) or not (src/app, dist/app), so a
  * library caller's own script is never mistaken for it; else this process's script.
  */
-function bakeEntry(): string {
+export function bakeEntry(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let up = 0; up < 4; up++) {
     const bin = join(dir, 'bin', 'bake.js');

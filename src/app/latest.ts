@@ -1,5 +1,4 @@
-import { workspacePaths } from '../config/workspace-paths.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { viewManifest } from '../store/manifest-access.js';
 import { recordedSide } from '../history/follows.js';
 import type { RecordedSide } from '../history/history-refusal.js';
 import { latestVersion } from '../manifest/model.js';
@@ -30,13 +29,14 @@ export interface LatestResult {
  * latest, so a stale read costs a retry, never a wrong order. Throws ManifestError.
  */
 export async function latest(ctx: AppContext, options: LatestOptions = {}): Promise<LatestResult> {
-  const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
-  const names = options.services ?? Object.keys(manifest.services);
-  const out: Record<string, LatestVersion> = {};
-  for (const name of names) {
-    const v = Object.hasOwn(manifest.services, name) ? latestVersion(manifest, name) : undefined;
-    if (!v) continue;
-    out[name] = { ...recordedSide(v), digest: v.digest };
-  }
-  return { latest: out };
+  return viewManifest(ctx.workspace, (manifest) => {
+    const names = options.services ?? Object.keys(manifest.services);
+    const out: Record<string, LatestVersion> = {};
+    for (const name of names) {
+      const v = Object.hasOwn(manifest.services, name) ? latestVersion(manifest, name) : undefined;
+      if (!v) continue;
+      out[name] = { ...recordedSide(v), digest: v.digest };
+    }
+    return { latest: out };
+  });
 }

@@ -1,6 +1,5 @@
-import { workspacePaths } from '../config/workspace-paths.js';
 import { historyOf, type HistoryEvent } from '../manifest/history.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { readManifest } from '../store/manifest-access.js';
 import type { AppContext } from './context.js';
 
 export interface LogOptions {
@@ -19,7 +18,7 @@ export interface LogResult {
 
 /** Every commit, build, release and refusal in time order, filtered. */
 export async function log(ctx: AppContext, options: LogOptions = {}): Promise<LogResult> {
-  const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
+  const manifest = await readManifest(ctx.workspace);
   const events = historyOf(manifest, {
     ...(options.service !== undefined && { service: options.service }),
     ...(options.image !== undefined && { image: options.image }),

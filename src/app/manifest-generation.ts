@@ -1,31 +1,37 @@
 import { open, stat } from 'node:fs/promises';
-import { workspacePaths } from '../config/workspace-paths.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { FileStore } from '../store/file-store.js';
+import { workspaceStore } from '../store/workspace-store.js';
 import type { AppContext } from './context.js';
 
 export interface ManifestGenerationOptions {
-  /** The `mark` of an earlier answer: when the manifest is still that file, it is not read again. */
+  /** The `mark` of an earlier answer: when the manifest has not changed since, it is not read again. */
   since?: string;
 }
 
 /**
- * The manifest's generation, and a mark that changes whenever the manifest file is replaced; or,
- * when `since` still names the file, only that it is unchanged.
+ * The manifest's generation, and a mark that changes whenever the manifest changes; or, when
+ * `since` is still the mark, only that it is unchanged.
  */
 export type ManifestGenerationResult = { unchanged: false; generation: number; mark: string } | { unchanged: true; mark: string };
 
 const HEAD_BYTES = 512;
-/** Where the writer puts the generation: the second top-level key of the pretty-printed manifest. */
+/** Where the JSON store's writer puts the generation: the second top-level key of the pretty-printed manifest. */
 const TOP_LEVEL_GENERATION = /^ {2}"generation": (\d+),?$/m;
 
 /**
- * What the manifest's generation is now, cheaply enough to ask twice a second: a stat of the file
- * (every write replaces it by rename, so inode, size and mtime say whether it changed), then only
- * its first bytes, where the writer keeps the generation; the whole manifest is read only when
- * those bytes do not say. An absent manifest is generation 0. Throws ManifestError for a corrupt one.
+ * What the manifest's generation is now, cheaply enough to ask twice a second: one row of a
+ * database store; for the JSON file a stat (every write replaces it by rename, so inode, size and
+ * mtime say whether it changed), then only its first bytes, where the writer keeps the generation.
+ * An empty store is generation 0. Throws ManifestError for a corrupt one.
  */
 export async function manifestGeneration(ctx: AppContext, options: ManifestGenerationOptions = {}): Promise<ManifestGenerationResult> {
-  const file = workspacePaths(ctx.workspace).manifest;
+  const store = await workspaceStore(ctx.workspace, ctx.env);
+  if (!(store instanceof FileStore)) {
+    const generation = await store.generation();
+    const mark = `g${generation}`;
+    return options.since === mark ? { unchanged: true, mark } : { unchanged: false, generation, mark };
+  }
+  const file = store.file;
   const info = await stat(file, { bigint: true }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
@@ -44,6 +50,6 @@ export async function manifestGeneration(ctx: AppContext, options: ManifestGener
     }
   }
   const found = TOP_LEVEL_GENERATION.exec(head)?.[1];
-  const value = found !== undefined ? Number(found) : (await readManifest(file)).generation;
+  const value = found !== undefined ? Number(found) : await store.generation();
   return { unchanged: false, generation: value, mark };
 }

@@ -3,8 +3,9 @@ import { setReleaseState } from '../release/release-state.js';
 import { routeStep } from '../deploy/operations.js';
 import { BakeError } from '../util/errors.js';
 import type { AppContext } from './context.js';
+import { openEnvironment } from './swarm-runtime.js';
 import { deployContext } from './deploy-context.js';
-import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock } from './environment-runtime.js';
+import { environmentConfig, liveAndPrevious, withEnvironmentLock } from './environment-runtime.js';
 import { promoteRelease } from './release-moves.js';
 import { guardToggles } from './toggle-guard.js';
 
@@ -38,7 +39,7 @@ export async function promote(ctx: AppContext, options: PromoteOptions): Promise
     }
     const togglesOff = await guardToggles(ctx, ws.dir, env.name, [live.vector], 'promote');
     const off = togglesOff.length > 0 ? { togglesOff } : {};
-    const rt = await openRuntime(ctx, ws, env);
+    const rt = await openEnvironment(ctx, ws, env);
     const others = (await rt.router.state()).instances.filter((i) => i.release !== live.id);
     if (live.rollout?.paused?.reason === 'preview' && env.probationSeconds > 0 && others.length > 0) {
       const deploy = deployContext(ctx, rt, await rt.targetOf(live));

@@ -1,5 +1,5 @@
-import { workspacePaths } from '../config/workspace-paths.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { viewManifest } from '../store/manifest-access.js';
+import { buildById, newest } from '../manifest/lookups.js';
 import type { PushResult as RegistryPush } from '../registry/push.js';
 import { BakeError, InputError, UsageError } from '../util/errors.js';
 import type { AppContext } from './context.js';
@@ -32,10 +32,12 @@ export interface PushResult extends RegistryPush {
  */
 export async function push(ctx: AppContext, options: PushOptions): Promise<PushResult> {
   if (!options.image || !options.target) throw new UsageError('bake push takes an image and REGISTRY/REPO (see bake push --help)');
-  const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
-  const builds = manifest.builds[options.image] ?? [];
-  const wanted = options.build ?? Math.max(0, ...builds.map((b) => b.id));
-  const build = builds.find((b) => b.id === wanted);
+  const image = options.image;
+  const build = await viewManifest(ctx.workspace, (m) => {
+    const builds = m.builds[image] ?? [];
+    return options.build === undefined ? newest(builds) : buildById(builds, options.build);
+  });
+  const wanted = options.build ?? 0;
   if (!build) {
     const message = `no build ${wanted || ''} of ${options.image}`.replace('  ', ' ');
     throw new InputError([{ file: 'command line', field: 'image', message, fix: `run: bake build ${options.image}` }]);

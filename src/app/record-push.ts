@@ -1,7 +1,7 @@
-import { currentActor, workspacePaths } from '../config/workspace-paths.js';
+import { currentActor } from '../config/workspace-paths.js';
 import { waitingMessage } from '../lock/file-lock.js';
 import { lockTuning } from '../lock/lock-tuning.js';
-import { updateManifest } from '../manifest/manifest-file.js';
+import { updateManifest } from '../store/manifest-access.js';
 import type { PushRecord } from '../manifest/model.js';
 import type { PushResult } from '../registry/push.js';
 import type { Digest } from '../util/digest.js';
@@ -22,7 +22,7 @@ export interface PushedBuild {
  */
 export async function recordPush(ctx: AppContext, build: PushedBuild, target: string, pushed: PushResult): Promise<PushRecord | undefined> {
   return updateManifest(
-    workspacePaths(ctx.workspace).manifest,
+    ctx.workspace,
     {
       purpose: `record the push of ${build.image}:${build.build}`,
       ...lockTuning(ctx.env),

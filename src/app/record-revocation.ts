@@ -1,7 +1,7 @@
-import { currentActor, workspacePaths } from '../config/workspace-paths.js';
+import { currentActor } from '../config/workspace-paths.js';
 import { waitingMessage } from '../lock/file-lock.js';
 import { lockTuning } from '../lock/lock-tuning.js';
-import { updateManifest } from '../manifest/manifest-file.js';
+import { updateManifest } from '../store/manifest-access.js';
 import { applyRevocation, type RevocationDocument, type RevocationRequest } from '../revoke/revocation-change.js';
 import type { AppContext } from './context.js';
 import { tellOwners, type HookOutcome } from './revocation-hooks.js';
@@ -20,7 +20,7 @@ export interface RevocationResult extends RevocationDocument {
 export async function recordRevocation(ctx: AppContext, request: RevocationRequest): Promise<RevocationResult> {
   const verb = request.event === 'revoked' ? 'revoke' : 'unrevoke';
   const document = await updateManifest(
-    workspacePaths(ctx.workspace).manifest,
+    ctx.workspace,
     {
       purpose: `${verb} ${request.service} v${request.version}`,
       ...lockTuning(ctx.env),

@@ -1,5 +1,4 @@
-import { workspacePaths } from '../config/workspace-paths.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { readManifest } from '../store/manifest-access.js';
 import type { RefusalRecord, VersionManifest } from '../manifest/model.js';
 import { holdersOf, type HoldingEnvironment } from '../revoke/holders.js';
 import { replacementFor, revocationIndex, revokedVersions, type Revocation } from '../revoke/revocations.js';
@@ -79,7 +78,7 @@ const FIX: Record<string, (r: RefusalRecord, env: string) => string> = {
  * with the environments and builds that still hold it. Throws ManifestError for a corrupt manifest.
  */
 export async function refusalsView(ctx: AppContext, options: RefusalsViewOptions = {}): Promise<RefusalsViewResult> {
-  const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
+  const manifest = await readManifest(ctx.workspace);
   const all: RefusalEntry[] = [];
   for (const [env, record] of Object.entries(manifest.environments)) {
     for (const r of record.refusals) all.push(releaseRefusal(manifest, env, r));

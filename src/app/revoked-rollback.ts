@@ -1,5 +1,4 @@
-import { workspacePaths } from '../config/workspace-paths.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { readManifest } from '../store/manifest-access.js';
 import type { ReleaseRecord } from '../manifest/model.js';
 import { revokedIn, revokedRefusal, type RevokedHolding } from '../revoke/revoked-refusal.js';
 import { revocationIndex } from '../revoke/revocations.js';
@@ -15,7 +14,7 @@ export async function revokedOnRollback(
   target: Pick<ReleaseRecord, 'image' | 'build' | 'vector'>,
   allowRevoked: boolean,
 ): Promise<RevokedHolding[]> {
-  const manifest = await readManifest(workspacePaths(workspace).manifest);
+  const manifest = await readManifest(workspace);
   const held = revokedIn(manifest, revocationIndex(manifest), target.vector);
   if (held.length > 0 && !allowRevoked) throw revokedRefusal({ action: 'rollback', image: target.image, build: target.build, env }, held);
   return held;

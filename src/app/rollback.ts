@@ -3,7 +3,8 @@ import { releaseImage } from '../release/release.js';
 import type { Digest } from '../util/digest.js';
 import { BakeError } from '../util/errors.js';
 import type { AppContext } from './context.js';
-import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock } from './environment-runtime.js';
+import { openEnvironment } from './swarm-runtime.js';
+import { environmentConfig, liveAndPrevious, withEnvironmentLock } from './environment-runtime.js';
 import { stopRecord, withdrawRelease } from './release-moves.js';
 import { rollOut, rolloutRelease } from './rollout.js';
 import { allowedRevokedNote, revokedOnRollback } from './revoked-rollback.js';
@@ -58,7 +59,7 @@ export async function rollback(ctx: AppContext, options: RollbackOptions): Promi
   return withEnvironmentLock(ctx, env.name, async () => {
     const started = performance.now();
     if (await dueChange(ws.dir, env.name, env.image, env.progressDeadline ?? DEFAULT_PROGRESS_DEADLINE)) {
-      await settleEnvironment(ctx, await openRuntime(ctx, ws, env));
+      await settleEnvironment(ctx, await openEnvironment(ctx, ws, env));
     }
     const { live, previous } = await liveAndPrevious(ws.dir, env.name, env.image);
     if (!live) throw new BakeError(`${env.name} runs nothing to roll back`);
@@ -80,7 +81,7 @@ export async function rollback(ctx: AppContext, options: RollbackOptions): Promi
       const note =
         `rolled back during probation${switchedMs !== undefined ? `: traffic switched back in ${switchedMs} ms` : ''}` +
         allowedRevokedNote(revoked);
-      await withdrawRelease(ctx, await openRuntime(ctx, ws, env), live, {
+      await withdrawRelease(ctx, await openEnvironment(ctx, ws, env), live, {
         note,
         stopped: stopRecord(ctx, { reason: 'abort', message: note }),
       });
@@ -106,7 +107,7 @@ export async function rollback(ctx: AppContext, options: RollbackOptions): Promi
       extra: { strategy: 'blue-green' },
       rollout: { strategy: 'blue-green', replicas: env.replicas, batch: env.batch },
     });
-    const rt = await openRuntime(ctx, ws, env);
+    const rt = await openEnvironment(ctx, ws, env);
     // Going back keeps nothing on probation: the release being left is what is wrong.
     const outcome = await rollOut(
       ctx,

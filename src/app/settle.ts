@@ -1,6 +1,7 @@
 import type { ReleaseRecord } from '../manifest/model.js';
 import type { AppContext } from './context.js';
-import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock, type EnvironmentRuntime } from './environment-runtime.js';
+import { openEnvironment } from './swarm-runtime.js';
+import { environmentConfig, liveAndPrevious, withEnvironmentLock, type EnvironmentRuntime } from './environment-runtime.js';
 import { promoteRelease, stopRecord, withdrawRelease } from './release-moves.js';
 
 /** Seconds a paused rollout may make no progress before it is aborted, unless bake.yaml says otherwise (as Argo Rollouts). */
@@ -83,7 +84,7 @@ export async function settle(ctx: AppContext, options: SettleOptions): Promise<S
     ctx,
     env.name,
     async () => {
-      const done = await settleEnvironment(ctx, await openRuntime(ctx, ws, env));
+      const done = await settleEnvironment(ctx, await openEnvironment(ctx, ws, env));
       return { env: env.name, done: done?.kind ?? null, release: done?.release.id ?? null };
     },
     { ...(options.lockTimeoutMs !== undefined && { timeoutMs: options.lockTimeoutMs }) },

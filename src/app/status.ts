@@ -1,15 +1,22 @@
-import { workspacePaths } from '../config/workspace-paths.js';
-import { readManifest } from '../manifest/manifest-file.js';
-import type { BuildRecord, PushRecord, ReleaseFigures, ReleaseRecord, VersionVector } from '../manifest/model.js';
+import { viewManifest } from '../store/manifest-access.js';
+import { lastRecords } from '../store/lazy-list.js';
+import { releaseById } from '../manifest/lookups.js';
+import type { BuildRecord, PushRecord, ReleaseFigures, ReleaseRecord, VersionManifest, VersionVector } from '../manifest/model.js';
 import { staleServices } from '../manifest/staleness.js';
 import { liveReleases, runningVector } from '../release/release.js';
 import { revokedStatus, type RevokedStatus } from '../revoke/revoked-status.js';
 import type { AppContext } from './context.js';
+import type { TaskPlacement } from '../deploy/swarm/task-instances.js';
 
 export interface StatusOptions {
   /** Show only this environment (it appears even when nothing was released to it). */
   env?: string;
+  /** Every build and release, not only the newest STATUS_WINDOW of each image and environment. */
+  all?: boolean;
 }
+
+/** Builds per image and earlier releases per environment that status shows without `all`: its cost stays flat with history. */
+export const STATUS_WINDOW = 50;
 
 export interface ServiceStatus {
   latest: number;
@@ -41,6 +48,10 @@ export interface EnvironmentStatus {
   lastStop?: { release: number } & NonNullable<ReleaseRecord['stopped']>;
   /** What is pending and how to finish it: a probation, a paused or interrupted rollout, a preview. */
   pending?: string[];
+  /** With --env on a swarm: every task, the node it runs on and its zone (the spread label's value). */
+  placement?: TaskPlacement[];
+  /** With --env on a swarm whose manager did not answer: why there is no placement. */
+  placementError?: string;
 }
 
 /** One release serving in an environment, as its router sees it. */
@@ -60,9 +71,11 @@ export interface StatusResult {
   services: Record<string, ServiceStatus>;
   images: Record<string, BuildStatus[]>;
   environments: Record<string, EnvironmentStatus>;
-  interrupted: NonNullable<Awaited<ReturnType<typeof readManifest>>['interrupted']>;
+  interrupted: NonNullable<VersionManifest['interrupted']>;
   /** Every revoked version, and every environment (live now), build, push and image digest that holds one. */
   revoked: RevokedStatus;
+  /** How many builds each image has, and releases each environment: more than listed when the window cut them. */
+  totals: { builds: Record<string, number>; releases: Record<string, number> };
 }
 
 /**
@@ -70,7 +83,21 @@ export interface StatusResult {
  * runs, and every revoked version with what holds it.
  */
 export async function status(ctx: AppContext, options: StatusOptions = {}): Promise<StatusResult> {
-  const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
+  const { result, recent } = await viewManifest(ctx.workspace, (manifest) => statusOf(manifest, options));
+  const name = options.env;
+  const status = name === undefined ? undefined : result.environments[name];
+  if (name !== undefined && status) {
+    const serving = await servingOf(ctx.workspace, name, recent[name] ?? []);
+    if (serving) status.serving = serving;
+    // Loaded only with --env, like the router's view: plain status never reads bake.yaml or asks a swarm.
+    const swarm = await (await import('./swarm-rollout.js')).statusPlacement(ctx.workspace, name);
+    if (swarm) Object.assign(status, swarm);
+  }
+  return result;
+}
+
+/** Everything status says that the manifest holds, and each environment's newest releases (for the router's view). */
+function statusOf(manifest: VersionManifest, options: StatusOptions): { result: StatusResult; recent: Record<string, ReleaseRecord[]> } {
   const services = Object.fromEntries(
     Object.entries(manifest.services).map(([name, h]) => {
       const latest = h.versions.at(-1);
@@ -88,7 +115,7 @@ export async function status(ctx: AppContext, options: StatusOptions = {}): Prom
   const images = Object.fromEntries(
     Object.entries(manifest.builds).map(([image, builds]) => [
       image,
-      builds.map((b): BuildStatus => {
+      (options.all ? builds : lastRecords(builds, STATUS_WINDOW)).map((b): BuildStatus => {
         const superseded = staleServices(manifest, b.vector);
         return {
           build: b.id,
@@ -109,25 +136,32 @@ export async function status(ctx: AppContext, options: StatusOptions = {}): Prom
       .map(([name, env]) => {
         const live = liveReleases(env);
         const liveIds = new Set(live.map((r) => r.id));
-        const previous = env.releases.filter((r) => !liveIds.has(r.id)).reverse();
+        const recent = options.all ? env.releases : lastRecords(env.releases, STATUS_WINDOW);
+        const previous = recent.filter((r) => !liveIds.has(r.id)).reverse();
         return [name, { live, running: runningVector(env), previous, refusals: env.refusals.length }];
       }),
   );
   if (options.env !== undefined && !(options.env in environments))
     environments[options.env] = { live: [], running: {}, previous: [], refusals: 0 };
+  const recentOf: Record<string, ReleaseRecord[]> = {};
   for (const [name, status] of Object.entries(environments)) {
     const record = manifest.environments[name];
-    const stopped = [...(record?.releases ?? [])].reverse().find((r) => r.stopped);
+    const recent = options.all ? (record?.releases ?? []) : lastRecords(record?.releases ?? [], STATUS_WINDOW);
+    recentOf[name] = recent;
+    const stopped = [...recent].reverse().find((r) => r.stopped);
     if (stopped?.stopped) status.lastStop = { release: stopped.id, ...stopped.stopped };
     const pending = pendingOf(name, status.live);
     if (pending.length > 0) status.pending = pending;
-    if (options.env === name) {
-      const serving = await servingOf(ctx.workspace, name, record?.releases ?? []);
-      if (serving) status.serving = serving;
-    }
   }
   const revoked = revokedStatus(manifest, { ...(options.env !== undefined && { env: options.env }) });
-  return { generation: manifest.generation, services, images, environments, interrupted: manifest.interrupted ?? [], revoked };
+  const totals = {
+    builds: Object.fromEntries(Object.entries(manifest.builds).map(([image, builds]) => [image, builds.length])),
+    releases: Object.fromEntries(Object.entries(manifest.environments).map(([env, record]) => [env, record.releases.length])),
+  };
+  return {
+    result: { generation: manifest.generation, services, images, environments, interrupted: manifest.interrupted ?? [], revoked, totals },
+    recent: recentOf,
+  };
 }
 
 /** What waits in an environment, said the way an operator acts on it. */
@@ -167,7 +201,7 @@ async function servingOf(workspace: string, env: string, releases: readonly Rele
   const { routerServing } = await import('./router-serving.js');
   const view = await routerServing(workspace, env);
   return view?.serving.map(({ release, instances, share, figures }) => {
-    const record = releases.find((r) => r.id === release);
+    const record = releaseById(releases, release);
     return { release, build: record?.build ?? null, state: record?.state ?? null, instances, share, figures };
   });
 }

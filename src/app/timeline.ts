@@ -1,6 +1,5 @@
-import { workspacePaths } from '../config/workspace-paths.js';
 import { historyOf, type HistoryEvent } from '../manifest/history.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { readManifest } from '../store/manifest-access.js';
 import type { VersionManifest } from '../manifest/model.js';
 import type { AppContext } from './context.js';
 import { pageOf, type Page, type PageOptions } from './paging.js';
@@ -25,7 +24,7 @@ export interface TimelineResult {
  * Throws ManifestError for a corrupt manifest.
  */
 export async function timeline(ctx: AppContext, options: TimelineOptions = {}): Promise<TimelineResult> {
-  const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
+  const manifest = await readManifest(ctx.workspace);
   const events = historyOf(manifest, {
     ...(options.service !== undefined && { service: options.service }),
     ...(options.env !== undefined && { env: options.env }),

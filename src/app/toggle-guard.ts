@@ -4,8 +4,7 @@ import type { VersionVector } from '../manifest/model.js';
 import { recordChange } from '../release/release-state.js';
 import { unmet, unmetInterfaces } from '../router/toggle-requirements.js';
 import { interfaceProviders } from '../compat/interface-providers.js';
-import { workspacePaths } from '../config/workspace-paths.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { readManifest } from '../store/manifest-access.js';
 import type { AppContext } from './context.js';
 
 /**
@@ -33,7 +32,7 @@ export async function guardToggles(
     if (!on || !rule) continue;
     if (rule.interfaces && rule.interfaces.length > 0) {
       // Versions committed since the toggle was set: the router learns what they provide before they run.
-      manifest ??= await readManifest(workspacePaths(workspace).manifest);
+      manifest ??= await readManifest(workspace);
       const known = manifest;
       const fresh = rule.interfaces.map((i) => ({ ...i, providers: interfaceProviders(known, i.interface) }));
       if (JSON.stringify(fresh) !== JSON.stringify(rule.interfaces)) {

@@ -2,8 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { findRouter } from '../deploy/router-process.js';
 import { interfaceProviders } from '../compat/interface-providers.js';
 import type { WorkspaceConfig } from '../config/types.js';
-import { workspacePaths } from '../config/workspace-paths.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { readManifest } from '../store/manifest-access.js';
 import { blockers, ToggleBlockedError, type InterfaceRequirement, type Requirement } from '../router/toggle-requirements.js';
 import { recordChange } from '../release/release-state.js';
 import { BakeError, UsageError } from '../util/errors.js';
@@ -103,7 +102,7 @@ async function resolveRequirements(
   const requires = named.filter((r) => ws.services.has(r.service));
   const rest = named.filter((r) => !ws.services.has(r.service));
   if (rest.length === 0) return { requires, interfaces: [] };
-  const manifest = await readManifest(workspacePaths(ws.dir).manifest);
+  const manifest = await readManifest(ws.dir);
   const interfaces = rest.map((r): InterfaceRequirement => {
     const providers = interfaceProviders(manifest, r.service);
     if (Object.keys(providers).length === 0) {

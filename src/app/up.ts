@@ -5,6 +5,7 @@ import type { AppContext } from './context.js';
 import { environmentConfig, openRuntime, routerUrls, withEnvironmentLock } from './environment-runtime.js';
 import { rollOut, rolloutRelease, type DeployResult } from './rollout.js';
 import { DEFAULT_PROGRESS_DEADLINE, dueChange, settleEnvironment } from './settle.js';
+import { rollOutOnSwarm, swarmOf } from './swarm-rollout.js';
 import { guardToggles } from './toggle-guard.js';
 
 export interface UpOptions {
@@ -42,6 +43,8 @@ export async function up(ctx: AppContext, options: UpOptions = {}): Promise<UpRe
       env: ctx.env,
       progress: ctx.progress,
     });
+    // On a swarm the engine converges the service on the release (nothing to do when it already runs it).
+    if (swarmOf(env)) return rollOutOnSwarm(ctx, ws, env, rolloutRelease(release), 'rolling');
     const rt = await openRuntime(ctx, ws, env);
     if (!release.unchanged) return rollOut(ctx, rt, rolloutRelease(release), env.strategy);
     // Already live: start it only when nothing runs (after bake down, or a reboot).

@@ -1,7 +1,6 @@
-import { workspacePaths } from '../config/workspace-paths.js';
 import { runSteps, type Step } from '../deploy/steps.js';
 import { upgradeInPlace, type InPlaceResult } from '../deploy/upgrade-in-place.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { readManifest } from '../store/manifest-access.js';
 import type { VersionVector } from '../manifest/model.js';
 import { releaseImage } from '../release/release.js';
 import { setReleaseState } from '../release/release-state.js';
@@ -9,7 +8,7 @@ import type { Digest } from '../util/digest.js';
 import { BakeError, UsageError } from '../util/errors.js';
 import type { AppContext } from './context.js';
 import { deployContext } from './deploy-context.js';
-import { environmentConfig, liveAndPrevious, openRuntime, withEnvironmentLock } from './environment-runtime.js';
+import { environmentConfig, liveAndPrevious, openRuntime, requireLocalEngine, withEnvironmentLock } from './environment-runtime.js';
 import { stopRecord } from './release-moves.js';
 import { migrateAfterRetire, migrateBeforeStart } from '../compat/run-migrations.js';
 import { migrationSite } from './migration-site.js';
@@ -48,6 +47,7 @@ export interface UpgradeResult {
  */
 export async function upgrade(ctx: AppContext, options: UpgradeOptions): Promise<UpgradeResult> {
   const { ws, env } = await environmentConfig(ctx, options.env);
+  requireLocalEngine(env, 'bake upgrade');
   return withEnvironmentLock(ctx, env.name, async () => {
     if (await dueChange(ws.dir, env.name, env.image, env.progressDeadline ?? DEFAULT_PROGRESS_DEADLINE)) {
       await settleEnvironment(ctx, await openRuntime(ctx, ws, env));
@@ -60,7 +60,7 @@ export async function upgrade(ctx: AppContext, options: UpgradeOptions): Promise
       );
     if (live.state === 'probation' || live.state === 'installing')
       throw new BakeError(`release ${live.id} of ${env.name} is ${live.state}: finish it first`);
-    const manifest = await readManifest(workspacePaths(ws.dir).manifest);
+    const manifest = await readManifest(ws.dir);
     const named = options.services ?? [];
     for (const s of named)
       if (live.vector[s] === undefined)

@@ -27,6 +27,8 @@ const loaders = {
   settle: async () => (await import('./settle.js')).settle,
   revoke: async () => (await import('./revoke.js')).revoke,
   unrevoke: async () => (await import('./unrevoke.js')).unrevoke,
+  migrate: async () => (await import('./migrate.js')).migrate,
+  export: async () => (await import('./export.js')).exportManifest,
   // The dashboard's read models (bake serve's page): paged, read-only.
   'manifest-generation': async () => (await import('./manifest-generation.js')).manifestGeneration,
   'environments-view': async () => (await import('./environments-view.js')).environmentsView,

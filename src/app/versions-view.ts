@@ -1,7 +1,6 @@
-import { workspacePaths } from '../config/workspace-paths.js';
 import { recordedSide } from '../history/follows.js';
 import type { RecordedSide } from '../history/history-refusal.js';
-import { readManifest } from '../manifest/manifest-file.js';
+import { readManifest } from '../store/manifest-access.js';
 import type { CommitRefusalRecord, CommittedVersion, VersionManifest } from '../manifest/model.js';
 import { runningVector } from '../release/release.js';
 import { InputError } from '../util/errors.js';
@@ -53,7 +52,7 @@ export interface VersionsViewResult {
  * attempts that branched off them. Throws InputError for an unknown service, ManifestError for a corrupt manifest.
  */
 export async function versionsView(ctx: AppContext, options: VersionsViewOptions = {}): Promise<VersionsViewResult> {
-  const manifest = await readManifest(workspacePaths(ctx.workspace).manifest);
+  const manifest = await readManifest(ctx.workspace);
   const live = liveVersions(manifest);
   const services = Object.entries(manifest.services)
     .sort(([a], [b]) => (a < b ? -1 : 1))

@@ -81,6 +81,8 @@ export const OPTIONS = {
   // commit and build
   all: boolean(),
   from: string(text),
+  to: string(text),
+  out: string(text),
   revision: string(text),
   author: string(text),
   'commit-time': string(wholeNumber(0, 253_402_300_799)),
@@ -124,6 +126,7 @@ export const OPTIONS = {
   'tls-cert': string(text),
   'tls-key': string(text),
   'allow-host': string(hostNames),
+  'insecure-http': boolean(),
 } as const satisfies Record<string, StringOption<unknown> | BooleanOption>;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -3,7 +3,7 @@ import type { ServiceConfig, WorkspaceConfig } from '../config/types.js';
 import { lockTuning } from '../lock/lock-tuning.js';
 import { waitingMessage } from '../lock/file-lock.js';
 import { writeLayer, type Layer } from '../layer/layer.js';
-import { readManifest, updateManifest } from '../manifest/manifest-file.js';
+import { updateManifest, viewManifest } from '../store/manifest-access.js';
 import { latestVersion, type CommittedVersion, type VersionManifest } from '../manifest/model.js';
 import { openLayoutStore } from '../oci/layout-store.js';
 import { silent, type ProgressSink } from '../util/progress.js';
@@ -91,12 +91,13 @@ export async function recordCommits(
     ws,
     services.filter((s) => !options.trees?.has(s.name)),
   );
-  let known = await readManifest(paths.manifest);
+  // Only the latest version of each service is read (not the history): what the proofs are made against.
+  let known = await viewManifest(paths.dir, (m) => latestOf(m, services));
 
   // An unchanged git tree is recognised from its id alone: no file is read.
   const isUnchanged = (service: ServiceConfig) => {
     const tree = sources.get(service.name)?.tree;
-    const before = latestVersion(known, service.name);
+    const before = known[service.name];
     return tree !== undefined && service.build === undefined && before?.digest === treeDigest(service, tree);
   };
   const committed = await readCommitted(
@@ -110,7 +111,7 @@ export async function recordCommits(
     committed,
   );
   const prepared = await mapLimit(services, concurrency, async (service): Promise<Prepared> => {
-    const before = latestVersion(known, service.name);
+    const before = known[service.name];
     if (before && isUnchanged(service)) return { service, unchanged: before };
     progress({ kind: 'step', message: `snapshot ${service.name}` });
     const tree = committed.get(service.name);
@@ -151,8 +152,8 @@ export async function recordCommits(
   for (let attempt = 1; pending.length > 0; attempt++) {
     const candidates = await mapLimit(pending, 4, (p) => gated(p, known, options.checkAncestry !== false));
     const names = candidates.map((c) => c.service);
-    const { recorded, manifest } = await updateManifest(
-      paths.manifest,
+    const { recorded, latest } = await updateManifest(
+      paths.dir,
       {
         purpose: `commit ${names.join(', ')}`,
         ...lockTuning(options.env),
@@ -163,7 +164,7 @@ export async function recordCommits(
           actor: currentActor(options.env),
           lastAttempt: attempt >= MAX_ATTEMPTS,
         });
-        return { result: { recorded, manifest: m }, write };
+        return { result: { recorded, latest: latestOf(m, services) }, write };
       },
     );
     for (const r of recorded) {
@@ -173,7 +174,7 @@ export async function recordCommits(
     const again = new Set(recorded.filter((r) => r.outcome === 'prove-again').map((r) => r.service));
     if (again.size > 0) progress({ kind: 'step', message: `${[...again].join(', ')} moved meanwhile: proving again` });
     pending = pending.filter((p) => again.has(p.service.name));
-    known = manifest;
+    known = latest;
   }
   const commits = services.flatMap((s) => results.get(s.name) ?? []);
   for (const r of commits) progress({ kind: 'done', message: `${r.service} v${r.version}${r.created ? '' : ' (unchanged)'}` });
@@ -244,14 +245,14 @@ function candidateOf(
 }
 
 /**
- * The gate's input for one candidate, proved against `known` (the manifest as last read): a git
+ * The gate's input for one candidate, proved against `known` (the latest versions as last read): a git
  * source is proved in its checkout; a directory carries the proof it was given (an upload's, or
  * `--after`'s), or none and is ordered by arrival.
  */
-async function gated(p: Prepared, known: VersionManifest, checkAncestry: boolean): Promise<Candidate> {
+async function gated(p: Prepared, known: LatestVersions, checkAncestry: boolean): Promise<Candidate> {
   const candidate = p.candidate as Omit<Candidate, 'gate'>;
   if (p.checkout && checkAncestry) {
-    const proof = await proveCheckout(latestVersion(known, p.service.name), p.checkout);
+    const proof = await proveCheckout(known[p.service.name], p.checkout);
     return { ...candidate, gate: { proof, candidate: p.checkout.revision, provedBy: 'here' } };
   }
   const given = p.directory?.proof;
@@ -294,7 +295,8 @@ interface GitSource {
 async function locateSources(ws: WorkspaceConfig, services: readonly ServiceConfig[]): Promise<Map<string, GitSource>> {
   const located = new Map<string, GitSource>();
   if (services.length === 0) return located;
-  const main = await openGitRepo(ws.dir, 'workspace');
+  // The tree ids come with HEAD in one git call: a nothing-changed commit spawns git once.
+  const main = await openGitRepo(ws.dir, 'workspace', { trees: services.map((s) => s.sourceAsWritten) });
   const inMain: { service: ServiceConfig; path: string }[] = [];
   for (const service of services) {
     const path = main ? await sourcePathInRepo(main, ws, service) : undefined;
@@ -321,4 +323,11 @@ async function locateSources(ws: WorkspaceConfig, services: readonly ServiceConf
 
 function resultOf(service: string, v: CommittedVersion, created: boolean): CommitResult {
   return { service, version: v.version, digest: v.digest, layer: v.layer.digest, revision: v.revision ?? null, created };
+}
+
+/** The latest committed version of each service, as last read. */
+type LatestVersions = Record<string, CommittedVersion | undefined>;
+
+function latestOf(m: VersionManifest, services: readonly ServiceConfig[]): LatestVersions {
+  return Object.fromEntries(services.map((s) => [s.name, latestVersion(m, s.name)]));
 }

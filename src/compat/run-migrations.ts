@@ -1,7 +1,7 @@
 import type { ServiceConfig } from '../config/types.js';
-import { currentActor, workspacePaths } from '../config/workspace-paths.js';
+import { currentActor } from '../config/workspace-paths.js';
 import { lockTuning } from '../lock/lock-tuning.js';
-import { readManifest, updateManifest } from '../manifest/manifest-file.js';
+import { readManifest, updateManifest } from '../store/manifest-access.js';
 import type { MigrationKind, MigrationRun, VersionVector } from '../manifest/model.js';
 import { BakeError } from '../util/errors.js';
 import { runShell } from '../util/exec.js';
@@ -76,7 +76,7 @@ async function migrate(
   running: readonly VersionVector[],
   phase: 'before' | 'after',
 ): Promise<MigrationRun[]> {
-  const manifest = await readManifest(workspacePaths(site.workspace).manifest);
+  const manifest = await readManifest(site.workspace);
   const declared = declarationsIn(manifest);
   const applied = appliedMigrations(manifest.environments[site.env]);
   const runs: MigrationRun[] = [];
@@ -177,7 +177,7 @@ async function runOne(
 /** Appends a run to the release's record and the environment's history, under the manifest lock. */
 async function record(site: MigrationSite, releaseId: number, run: MigrationRun): Promise<void> {
   await updateManifest(
-    workspacePaths(site.workspace).manifest,
+    site.workspace,
     { purpose: `record migration ${run.migration} of ${run.service} in ${site.env}`, ...lockTuning(site.processEnv) },
     async (manifest) => {
       const env = (manifest.environments[site.env] ??= { live: {}, releases: [], refusals: [] });

@@ -5,7 +5,7 @@ import type { Infer } from './spec-builder.js';
 import { IMAGE_NAME, recipeSpec } from './spec.js';
 import type { BaseConfig, RecipeConfig, WorkspaceConfig } from './types.js';
 import { closest, fieldPath, validate, validated } from './validate.js';
-import { readYamlFile } from './yaml-document.js';
+import { readYamlFileCached } from './yaml-cache.js';
 import { entryAt, nodeAt, stringAt, type YamlNode } from './yaml-node.js';
 
 /** Where recipes live, relative to the workspace. */
@@ -101,7 +101,7 @@ function unknownImage(name: string, files: Declared[]): Problem {
 /** The problems of recipes whose image name could not be read: the one wanted may be among them. */
 async function unreadable(files: Declared[]): Promise<Problem[]> {
   const problems: Problem[] = [];
-  for (const file of files.filter((f) => f.image === undefined)) await collect(readYamlFile(file.path, file.display), problems);
+  for (const file of files.filter((f) => f.image === undefined)) await collect(readYamlFileCached(file.path, file.display), problems);
   return problems;
 }
 
@@ -117,7 +117,7 @@ async function recipeFiles(ws: WorkspaceConfig): Promise<RecipeFile[]> {
 /** The image a recipe file declares, or undefined when the file cannot be read or parsed. */
 async function peekImage(path: string): Promise<string | undefined> {
   try {
-    const doc = await readYamlFile(path, path);
+    const doc = await readYamlFileCached(path, path);
     return nodeAt(doc, 'image') === undefined ? stem(path) : stringAt(nodeAt(doc, 'image'));
   } catch {
     return undefined;
@@ -127,7 +127,7 @@ async function peekImage(path: string): Promise<string | undefined> {
 /** Loads, validates and resolves one recipe file. Throws InputError with every problem in it. */
 async function loadRecipeFile(ws: WorkspaceConfig, path: string): Promise<{ recipe: RecipeConfig; doc: YamlNode }> {
   const display = displayPath(ws, path);
-  const doc = await readYamlFile(path, display);
+  const doc = await readYamlFileCached(path, display);
   const problems = validate(doc, recipeSpec, display);
   if (doc.kind === 'map') {
     // These look only at well-typed fields, so they add to the structural problems rather than repeat them.

@@ -140,9 +140,46 @@ const canarySpec = object({
   },
 });
 
+const DOCKER_HOST_URL: Pattern = {
+  regex: /^(unix:\/\/\/\S+|tcp:\/\/[^\s/?#@]+)$/,
+  says: 'a DOCKER_HOST-style URL: unix:///path/to/docker.sock or tcp://HOST:PORT',
+};
+const REGISTRY_REPO: Pattern = {
+  regex: /^[a-z0-9.-]+(:[0-9]{1,5})?\/[a-z0-9._-]+(\/[a-z0-9._-]+)*$/,
+  says: 'a registry and repository, HOST[:PORT]/REPO, e.g. registry.example:5000/shop',
+};
+const NODE_LABEL: Pattern = { regex: /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, says: 'a node label key, e.g. zone' };
+
+/** An environment's `engine:` (default local): the one Docker engine, or a Docker Swarm. */
+export const engineSpec = oneOf({
+  description: 'Where the environment runs: local (the Docker engine of DOCKER_HOST, the default) or {swarm: {host, registry}}.',
+  says: 'local or {swarm: {host: unix:///…|tcp://…, registry: HOST:PORT/REPO}}',
+  options: [
+    string({ description: 'The local Docker engine (DOCKER_HOST, else the default socket).', enum: ['local'] }),
+    object({
+      description: 'A Docker Swarm: environments run as swarm services whose images every node pulls by digest.',
+      required: ['swarm'],
+      properties: {
+        swarm: object({
+          description: "The swarm's manager and the registry its nodes pull from.",
+          required: ['host', 'registry'],
+          properties: {
+            host: string({ description: 'The manager, as DOCKER_HOST would name it.', pattern: DOCKER_HOST_URL }),
+            registry: string({
+              description: 'Where bake pushes the image before deploying repo@sha256:… (HOST:PORT/REPO, reachable by every node).',
+              pattern: REGISTRY_REPO,
+            }),
+          },
+        }),
+      },
+    }),
+  ],
+});
+
 /** One entry of bake.yaml's `environments:`. */
 export const environmentSpec = object({
-  description: 'A deployment environment on the local Docker engine, behind a version-aware router on 127.0.0.1.',
+  description:
+    'A deployment environment on the local Docker engine or a Docker Swarm (engine), behind a version-aware router on 127.0.0.1.',
   required: ['image'],
   defaults: { replicas: 1, strategy: 'rolling', ports: {}, batch: 1, canary: { cohort: [] }, probation: 0, dev: false },
   properties: {
@@ -172,6 +209,11 @@ export const environmentSpec = object({
       minimum: 1,
       maximum: 86400,
     }),
+    engine: engineSpec,
+    spread: string({
+      description: 'Swarm: spread replicas evenly over the values of this node label (node.labels.<spread>), e.g. zone.',
+      pattern: NODE_LABEL,
+    }),
   },
 });
 
@@ -189,6 +231,30 @@ export const hooksSpec = object({
   },
 });
 
+const BLOB_REGISTRY: Pattern = {
+  regex: /^[A-Za-z0-9.-]+(:[0-9]+)?\/[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/,
+  says: 'REGISTRY/REPOSITORY with the host and its port, e.g. 127.0.0.1:5000/bake-blobs',
+};
+
+/** bake.yaml's `blobs:`: where a shared deployment keeps its blobs besides the local OCI layout. */
+export const blobsSpec = object({
+  description:
+    'Where the blobs (service layers, image configs and manifests) live when the state is shared; the local OCI layout .bake/store stays the cache.',
+  required: ['registry'],
+  properties: {
+    registry: string({
+      description:
+        'An OCI registry repository (HOST:PORT/REPO) every blob is uploaded to before a record names it, and fetched from when missing here; BAKE_BLOB_REGISTRY overrides it.',
+      pattern: BLOB_REGISTRY,
+    }),
+  },
+});
+
+const DATABASE_SETTING: Pattern = {
+  regex: /^(postgres(ql)?:\/\/[^\s:@/]+(@[^\s@/]+)?\/[^\s/?#]+|sqlite(:\S+)?|json(:\S+)?)$/,
+  says: 'postgres://USER@HOST:PORT/DB (no password), sqlite[:PATH] or json[:PATH]',
+};
+
 /** `<workspace>/bake.yaml`. */
 export const workspaceSpec = object({
   description: 'bake workspace (bake.yaml): the services whose committed versions bake records and packages, and where they are deployed.',
@@ -198,6 +264,12 @@ export const workspaceSpec = object({
     services: map(serviceSpec, { description: 'Services by name.', keys: SERVICE_NAME }),
     environments: map(environmentSpec, { description: 'Deployment environments by name.', keys: ENVIRONMENT_NAME }),
     hooks: hooksSpec,
+    blobs: blobsSpec,
+    database: string({
+      description:
+        'Where the version manifest lives: postgres://USER@HOST:PORT/DB (shared by many hosts; keep the password in BAKE_DATABASE_URL or ~/.pgpass, not here), sqlite or sqlite:PATH (the default, .bake/state.db), or json or json:PATH (the one-file store of earlier versions). BAKE_DATABASE_URL overrides it.',
+      pattern: DATABASE_SETTING,
+    }),
   },
 });
 

@@ -5,7 +5,7 @@ import type { Infer } from './spec-builder.js';
 import { type environmentSpec, type serviceSpec, workspaceSpec } from './spec.js';
 import type { EnvironmentConfig, ServiceConfig, WorkspaceConfig } from './types.js';
 import { fieldPath, validate, validated } from './validate.js';
-import { readYamlFile } from './yaml-document.js';
+import { readYamlFileCached } from './yaml-cache.js';
 import { nodeAt, stringAt, type YamlEntry, type YamlNode } from './yaml-node.js';
 
 /** The workspace file's name; problems name it so, relative to the workspace. */
@@ -23,7 +23,7 @@ export async function loadWorkspace(dir: string): Promise<WorkspaceConfig> {
   const root = resolve(dir);
   const file = join(root, WORKSPACE_FILE);
   await requireWorkspaceFile(root, file);
-  const doc = await readYamlFile(file, WORKSPACE_FILE);
+  const doc = await readYamlFileCached(file, WORKSPACE_FILE);
   const problems = validate(doc, workspaceSpec, WORKSPACE_FILE);
   // The checks below look only at fields that are well-typed, so they add to the list rather than repeat it.
   const services = entriesOf(nodeAt(doc, 'services'));
@@ -72,31 +72,40 @@ function at(node: YamlNode, field: string): Pick<Problem, 'file' | 'line' | 'col
 
 /** Every service's source must be an existing directory: a typo here would otherwise surface at commit time. */
 async function checkSources(root: string, services: YamlEntry[]): Promise<Problem[]> {
-  const problems: Problem[] = [];
-  for (const { key: name, value } of services) {
-    const node = nodeAt(value, 'source');
-    const source = stringAt(node);
-    if (node === undefined || source === undefined || source.startsWith('/')) continue;
-    const info = await stat(resolve(root, source)).catch(() => undefined);
-    const field = fieldPath(fieldPath('services', name), 'source');
-    if (!info)
-      problems.push({
-        ...at(node, field),
-        message: `source directory ${source} does not exist`,
-        fix: `create ${source}, or correct the path; it is relative to ${root}`,
-      });
-    else if (!info.isDirectory())
-      problems.push({
-        ...at(node, field),
-        message: `source ${source} is not a directory`,
-        fix: `point source at the service's directory, relative to ${root}`,
-      });
-  }
-  return problems;
+  // One stat per service, all at once: 200 of them one after another cost 6 ms (a thread-pool round trip each).
+  const found = await Promise.all(
+    services.map(async ({ key: name, value }): Promise<Problem[]> => {
+      const node = nodeAt(value, 'source');
+      const source = stringAt(node);
+      if (node === undefined || source === undefined || source.startsWith('/')) return [];
+      const info = await stat(resolve(root, source)).catch(() => undefined);
+      const field = fieldPath(fieldPath('services', name), 'source');
+      if (!info)
+        return [
+          {
+            ...at(node, field),
+            message: `source directory ${source} does not exist`,
+            fix: `create ${source}, or correct the path; it is relative to ${root}`,
+          },
+        ];
+      if (!info.isDirectory())
+        return [
+          {
+            ...at(node, field),
+            message: `source ${source} is not a directory`,
+            fix: `point source at the service's directory, relative to ${root}`,
+          },
+        ];
+      return [];
+    }),
+  );
+  return found.flat();
 }
 
 /** `/srv/a/` and `/srv/./a` are one place; nested or equal install paths would overwrite each other's files. */
 function checkInstallPaths(services: YamlEntry[]): Problem[] {
+  // Comparing every pair is 40,000 comparisons for 200 services; pairs are compared only when one overlaps.
+  if (!anyOverlap(services)) return [];
   const problems: Problem[] = [];
   const seen: { name: string; install: string }[] = [];
   for (const { key: name, value } of services) {
@@ -133,6 +142,27 @@ function checkInstallPaths(services: YamlEntry[]): Problem[] {
     seen.push({ name, install });
   }
   return problems;
+}
+
+/**
+ * Whether any install path is `/`, repeats another, or lies inside another: a lookup per level of
+ * each path instead of a comparison per pair. (`b` inside `a` is `a` among `b`'s ancestors.)
+ */
+function anyOverlap(services: YamlEntry[]): boolean {
+  const seen = new Set<string>();
+  for (const { value } of services) {
+    const written = stringAt(nodeAt(value, 'install'));
+    if (written === undefined || !written.startsWith('/')) continue;
+    const install = normalizeInstall(written);
+    if (install === '/' || seen.has(install)) return true;
+    seen.add(install);
+  }
+  for (const install of seen) {
+    for (let up = install.slice(0, install.lastIndexOf('/')); up !== ''; up = up.slice(0, up.lastIndexOf('/'))) {
+      if (seen.has(up)) return true;
+    }
+  }
+  return false;
 }
 
 /** Environment ports are keyed by service; an unknown one would silently never be routed. */

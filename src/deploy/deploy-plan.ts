@@ -19,6 +19,8 @@ export interface DeployTarget {
   /** Service → layer digest, installed into light containers. */
   serviceLayers: Record<string, Digest>;
   services: { name: string; port?: number; health?: string }[];
+  /** On a cluster: `registry/repo@sha256:…`, where every node pulls the image from (pushed before the deploy). */
+  reference?: string;
   /** Container port → host port on 127.0.0.1 (0: any free port). */
   publish: Record<number, number>;
 }

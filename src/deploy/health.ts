@@ -24,8 +24,10 @@ export function healthTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
 
 export interface HealthTarget {
   service: string;
-  /** Host port on 127.0.0.1. */
+  /** Port on `host`. */
   port: number;
+  /** Default 127.0.0.1; a swarm task answers on its node's address. */
+  host?: string;
   path: string;
   /** When set, GET /version must mention this version. */
   version?: number;
@@ -39,12 +41,13 @@ export async function waitHealthy(target: HealthTarget, timeoutMs = DEFAULT_HEAL
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
-    if (signal?.aborted) throw new HealthError(`stopped waiting for ${target.service} on 127.0.0.1:${target.port}: interrupted`);
-    const health = await httpGet(target.port, target.path);
+    if (signal?.aborted)
+      throw new HealthError(`stopped waiting for ${target.service} on ${target.host ?? '127.0.0.1'}:${target.port}: interrupted`);
+    const health = await httpGet(target.port, target.path, 2000, target.host);
     last = health.error ?? `HTTP ${health.status} on ${target.path}`;
     if (health.status >= 200 && health.status < 300) {
       if (target.version === undefined) return;
-      const version = await httpGet(target.port, '/version');
+      const version = await httpGet(target.port, '/version', 2000, target.host);
       const text = version.body.trim();
       last = version.error ?? `/version says ${JSON.stringify(text)}`;
       if (version.status === 200 && text.split(/\s+/).includes(String(target.version))) return;
@@ -53,5 +56,5 @@ export async function waitHealthy(target: HealthTarget, timeoutMs = DEFAULT_HEAL
     // Short polls: a busybox service is up within tens of milliseconds of its container.
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new HealthError(`${target.service} on 127.0.0.1:${target.port} is not healthy after ${timeoutMs} ms (${last})`);
+  throw new HealthError(`${target.service} on ${target.host ?? '127.0.0.1'}:${target.port} is not healthy after ${timeoutMs} ms (${last})`);
 }

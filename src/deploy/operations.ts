@@ -2,7 +2,8 @@ import type { Instance } from '../router/route-table.js';
 import type { RouterClient } from '../router/router-client.js';
 import type { BlobSource } from './blob-source.js';
 import type { DeployTarget } from './deploy-plan.js';
-import { startInstance, type DeployEngine } from './instance.js';
+import type { DeployEngine } from './instance.js';
+import { containerInstances, type InstanceProvider } from './instance-provider.js';
 import type { Step } from './steps.js';
 
 /** The part of the router client the deploy steps use. */
@@ -13,6 +14,8 @@ export interface DeployContext {
   engine: DeployEngine;
   router: DeployRouter;
   blobs: BlobSource;
+  /** Where instances come from when not containers on `engine` (a swarm's tasks). */
+  instances?: InstanceProvider;
   /** The release being deployed. */
   target: DeployTarget;
   /** The release running now (to recreate its instances when undoing), if any. */
@@ -25,33 +28,22 @@ export interface DeployContext {
   log(line: string): void;
 }
 
+/** The context's instance provider: its own (a swarm's tasks), else containers on its engine. */
+function instancesOf(ctx: Pick<DeployContext, 'engine' | 'blobs' | 'instances'>): InstanceProvider {
+  return ctx.instances ?? containerInstances(ctx.engine, ctx.blobs);
+}
+
 /** Starts an instance of `target`, waits for it to be healthy, and registers it with the router. */
 export function startStep(ctx: DeployContext, target: DeployTarget, started: Instance[]): Step {
   let instance: Instance | undefined;
   return {
     name: `start an instance of release ${target.release}`,
     async run() {
-      const info = await startInstance(ctx.engine, target, ctx.blobs, {
+      const info = await instancesOf(ctx).start(target, {
         ...(ctx.healthTimeoutMs !== undefined && { timeoutMs: ctx.healthTimeoutMs }),
         ...(ctx.signal && { signal: ctx.signal }),
       });
-      const ports: Record<string, number> = {};
-      const health: Record<string, string> = {};
-      for (const service of target.services) {
-        const hostPort = service.port === undefined ? undefined : info.ports[service.port];
-        if (hostPort !== undefined) ports[service.name] = hostPort;
-        if (service.health !== undefined) health[service.name] = service.health;
-      }
-      instance = {
-        id: info.id.slice(0, 12),
-        release: target.release,
-        vector: target.vector,
-        ports,
-        health,
-        healthy: true,
-        draining: false,
-        inflight: 0,
-      };
+      instance = { ...info, healthy: true, draining: false, inflight: 0 };
       await ctx.router.add(instance);
       started.push(instance);
     },
@@ -62,11 +54,14 @@ export function startStep(ctx: DeployContext, target: DeployTarget, started: Ins
   };
 }
 
-/** Drains an instance at the router (in-flight requests finish), then removes its container. */
-export async function retire(ctx: Pick<DeployContext, 'engine' | 'router'>, instance: Pick<Instance, 'id'>): Promise<void> {
+/** Drains an instance at the router (in-flight requests finish), then removes it (its container, or its task). */
+export async function retire(
+  ctx: Pick<DeployContext, 'engine' | 'blobs' | 'instances' | 'router'>,
+  instance: Pick<Instance, 'id' | 'release'>,
+): Promise<void> {
   await ctx.router.drain(instance.id);
   await ctx.router.remove(instance.id);
-  await ctx.engine.removeContainer(instance.id);
+  await instancesOf(ctx).remove(instance);
 }
 
 /**

@@ -72,29 +72,7 @@ export interface Engine {
  * is loaded here, on first use, so commands that never touch an engine never pay for it.
  */
 export async function createEngine(env: NodeJS.ProcessEnv = process.env): Promise<Engine> {
-  const { default: Docker } = await import('dockerode');
-  const host = env['DOCKER_HOST'];
-  let docker: Docker;
-  let address: string;
-  if (host === undefined || host === '') {
-    address = 'unix:///var/run/docker.sock';
-    docker = new Docker({ socketPath: '/var/run/docker.sock' });
-  } else if (host.startsWith('unix://')) {
-    address = host;
-    docker = new Docker({ socketPath: host.slice('unix://'.length) });
-  } else {
-    const url = new URL(host.replace(/^tcp:/, 'http:'));
-    address = host;
-    docker = new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http' });
-  }
-
-  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      throw classify(error, what, address);
-    }
-  };
+  const { docker, address, call } = await openDocker(env['DOCKER_HOST']);
 
   const engine: Engine = {
     address,
@@ -225,7 +203,45 @@ export async function createEngine(env: NodeJS.ProcessEnv = process.env): Promis
   return engine;
 }
 
-function labelFilters(labels: Record<string, string>): string[] {
+/** A dockerode client and the call wrapper that classifies its errors (EngineError by status, EngineUnavailableError). */
+export interface DockerConnection {
+  docker: Docker;
+  address: string;
+  call<T>(what: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Connects to a DOCKER_HOST-style address (unix:///…, tcp://…; absent: the default socket). For
+ * this module and the swarm adapter beside it (src/engine/swarm/), which share the ownership of
+ * dockerode: nothing else may hold the client.
+ */
+export async function openDocker(host: string | undefined): Promise<DockerConnection> {
+  const { default: Docker } = await import('dockerode');
+  let docker: Docker;
+  let address: string;
+  if (host === undefined || host === '') {
+    address = 'unix:///var/run/docker.sock';
+    docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  } else if (host.startsWith('unix://')) {
+    address = host;
+    docker = new Docker({ socketPath: host.slice('unix://'.length) });
+  } else {
+    const url = new URL(host.replace(/^tcp:/, 'http:'));
+    address = host;
+    docker = new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: 'http' });
+  }
+  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      throw classify(error, what, address);
+    }
+  };
+  return { docker, address, call };
+}
+
+/** Label filters as the engine API takes them: `key=value`, or `key` alone for any value. */
+export function labelFilters(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([k, v]) => (v === '' ? k : `${k}=${v}`));
 }
 

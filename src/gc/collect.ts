@@ -1,6 +1,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeStaleTempFiles, updateManifest } from '../manifest/manifest-file.js';
+import { removeStaleTempFiles } from '../manifest/manifest-file.js';
+import { updateManifest } from '../store/manifest-access.js';
 import type { ImageManifest } from '../oci/image-config.js';
 import { openLayoutStore } from '../oci/layout-store.js';
 import { Annotation } from '../oci/media-types.js';
@@ -45,7 +46,7 @@ export async function collectStore(workspace: string, options: CollectOptions = 
   const uploads = await collectUploads(workspace, { graceMs: grace, dryRun: options.dryRun === true });
   const tuning = { purpose: 'garbage collection', ...lockTuning(options.env) };
   type Update = { result: StoreCollection; write: boolean };
-  const collectedStore = await updateManifest(paths.manifest, tuning, async (manifest): Promise<Update> => {
+  const collectedStore = await updateManifest(paths.dir, tuning, async (manifest): Promise<Update> => {
     const kept = keptBuilds(manifest);
     const live = new Set<string>();
     for (const history of Object.values(manifest.services)) for (const v of history.versions) live.add(v.layer.digest);

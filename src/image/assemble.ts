@@ -40,10 +40,11 @@ export async function assembleHeavy(
     descriptor: { mediaType: s.version.layer.mediaType, digest: s.version.layer.digest, size: s.version.layer.size },
     diffId: s.version.layer.digest,
   }));
-  for (const layer of serviceLayers) {
-    if (!(await store.has(layer.descriptor.digest))) {
-      throw new StoreError(`layer ${layer.descriptor.digest} of a committed version is missing from the store; run bake commit again`);
-    }
+  // Checked all at once: one after another, a 200-service image waited 200 file-system round trips.
+  const present = await Promise.all(serviceLayers.map((layer) => store.has(layer.descriptor.digest)));
+  const missing = serviceLayers.find((_, i) => !present[i]);
+  if (missing) {
+    throw new StoreError(`layer ${missing.descriptor.digest} of a committed version is missing from the store; run bake commit again`);
   }
   const serviceHistory = plan.services.map((s) => ({ created_by: `bake: service ${s.name} v${s.version.version} (${s.version.digest})` }));
   const provisioned: { layers: Layer[]; history: { created_by: string }[] } = { layers: [], history: [] };

@@ -5,7 +5,8 @@ import { waitingMessage, withFileLock, type LockHolder } from '../lock/file-lock
 import { lockTuning } from '../lock/lock-tuning.js';
 import { resolveBase } from '../base/resolve-base.js';
 import type { RecipeConfig, WorkspaceConfig } from '../config/types.js';
-import { updateManifest } from '../manifest/manifest-file.js';
+import { updateManifest, viewManifest } from '../store/manifest-access.js';
+import { buildsWithDigest, nextId } from '../manifest/lookups.js';
 import { latestVersion, type BuildRecord, type CommittedVersion, type VersionManifest, type VersionVector } from '../manifest/model.js';
 import { readDirectoryTree } from '../source/directory-source.js';
 import { assertSafeEntries } from '../tree/safe-entries.js';
@@ -93,16 +94,15 @@ async function bakeWithRebakes(
   const rebaked: BuildResult['rebaked'] = [];
   const maxRebakes = options.maxRebakes ?? DEFAULT_MAX_REBAKES;
   for (;;) {
-    // Resolve under the manifest lock: the vector is the manifest's state at one instant.
-    const manifest = await updateManifest(paths.manifest, manifestLockOptions(`resolve ${recipe.image}`, options, progress), async (m) => ({
-      result: m,
-      write: false,
-    }));
-    const overrides = options.dev ? await workingTreeVersions(ws, recipe, manifest, store, options.env) : undefined;
-    const plan = planBuild(ws, recipe, manifest, { ...(options.env && { env: options.env }), ...(overrides && { overrides }) });
+    // The vector is read from the committed manifest; recording proves it is still the latest (recordBuild).
+    const { plan, revoked } = await viewManifest(paths.dir, async (manifest) => {
+      const overrides = options.dev ? await workingTreeVersions(ws, recipe, manifest, store, options.env) : undefined;
+      const plan = planBuild(ws, recipe, manifest, { ...(options.env && { env: options.env }), ...(overrides && { overrides }) });
+      // Refused before anything is assembled. --dev bakes working trees, not the versions numbered.
+      const revoked = options.dev ? [] : revokedIn(manifest, revocationIndex(manifest), plan.vector);
+      return { plan, revoked };
+    });
     progress({ kind: 'step', message: `${plan.image}: ${describeVector(plan.vector)}` });
-    // Refused before anything is assembled. --dev bakes working trees, not the versions numbered.
-    const revoked = options.dev ? [] : revokedIn(manifest, revocationIndex(manifest), plan.vector);
     if (revoked.length > 0) throw revokedRefusal({ action: 'bake', image: plan.image }, revoked);
     const base = await resolveBase(recipe.base, store, { mtime: bakeClock(0, options.env), recipeFile: recipe.file });
     const provisioner = recipe.provision
@@ -121,7 +121,7 @@ async function bakeWithRebakes(
     progress({ kind: 'step', message: `${plan.image}: assembled ${image.manifest.digest}` });
     const final = rebaked.length >= maxRebakes;
     const result = await recordBuild(
-      paths.manifest,
+      paths.dir,
       store,
       plan,
       image,
@@ -141,7 +141,7 @@ async function bakeWithRebakes(
 }
 
 async function recordBuild(
-  manifestFile: string,
+  workspace: string,
   store: LayoutStore,
   plan: BuildPlan,
   image: AssembledImage,
@@ -150,13 +150,13 @@ async function recordBuild(
   progress: ProgressSink,
   reproducible: boolean,
 ): Promise<Omit<BuildResult, 'rebaked'> & { supersededBy: Superseded[] }> {
-  return updateManifest(manifestFile, manifestLockOptions(`record build of ${plan.image}`, options, progress), async (manifest) => {
+  return updateManifest(workspace, manifestLockOptions(`record build of ${plan.image}`, options, progress), async (manifest) => {
     const builds = (manifest.builds[plan.image] ??= []);
     const supersededBy = staleServices(manifest, plan.vector);
     // Kept stale on purpose (--allow-stale, no rebake left): said so on the record, like a release's override.
     const overrides = options.allowStale && options.final ? staleOverrides(supersededBy, currentActor(options.env)) : [];
     // A light image is the same for every vector: a build is the digest *and* the pinned vector.
-    const existing = builds.find(
+    const existing = buildsWithDigest(builds, image.manifest.digest).find(
       (b) => b.digest === image.manifest.digest && sameVector(b.vector, plan.vector) && (b.dev ?? false) === (options.dev ?? false),
     );
     if (existing) {
@@ -171,7 +171,7 @@ async function recordBuild(
       return { result, write: overrides.length > 0 };
     }
     const record: BuildRecord = {
-      id: builds.reduce((max, b) => Math.max(max, b.id), 0) + 1,
+      id: nextId(builds),
       image: plan.image,
       digest: image.manifest.digest,
       config: image.config,

@@ -2,7 +2,7 @@ import type { LayoutStore } from '../oci/layout-store.js';
 import { MediaType, type Descriptor } from '../oci/media-types.js';
 import { withGitModes } from '../tree/git-modes.js';
 import { sortEntries, type TreeEntry } from '../tree/tree.js';
-import { tarStreamOf } from './tar.js';
+import { tarBytes, tarStreamOf } from './tar-writer.js';
 
 /** A stored layer: its descriptor plus the diff ID the image config lists (equal when uncompressed). */
 export interface Layer {
@@ -42,22 +42,22 @@ export async function writeLayer(store: LayoutStore, entries: readonly TreeEntry
     const path = prefix === '' ? entry.path : `${prefix}/${entry.path}`;
     if (entry.path !== '') placed.push({ ...entry, path });
   }
-  const tar = tarStreamOf(sortEntries(dedupe(placed)), { mtime: options.mtime });
-  // A small layer made in memory (the supervisor's, the agent's: one per build) is hashed before
-  // anything is written, so a rebuild that already has it writes no file at all.
-  const small = placed.every((e) => e.open === undefined) && placed.reduce((sum, e) => sum + e.size, 0) <= SMALL_BYTES;
-  const { digest, size } = small ? await store.putBytes(await collect(tar)) : await store.putStream(tar);
+  const sorted = sortEntries(dedupe(placed));
+  // A small layer (the supervisor's, a monorepo service's) is made in memory and hashed before
+  // anything is written: a rebuild that already has it writes no file at all, and one that does
+  // not writes it in one go, without a stream between the tar and the file.
+  const small = placed.reduce((sum, e) => sum + e.size, 0) <= SMALL_BYTES;
+  const { digest, size } = small
+    ? await store.putBytes(await tarBytes(sorted, { mtime: options.mtime }))
+    : await store.putStream(tarStreamOf(sorted, { mtime: options.mtime }));
   return { descriptor: { mediaType: MediaType.layer, digest, size }, diffId: digest };
 }
 
-/** Files of at most this many bytes in all, none streamed: the layer is built in memory. */
-const SMALL_BYTES = 64 * 1024;
-
-async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
+/**
+ * Files of at most this many bytes in all: the layer is built in memory. Bounded, so memory
+ * stays bounded too: commit packs at most eight services at once (8 MiB).
+ */
+const SMALL_BYTES = 1024 * 1024;
 
 /** A source may list a directory the prefix already created; keep the source's entry. */
 function dedupe(entries: TreeEntry[]): TreeEntry[] {

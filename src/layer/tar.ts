@@ -4,85 +4,11 @@ import type { TreeEntry } from '../tree/tree.js';
 import { UnsafeSourceError } from '../util/errors.js';
 
 /**
- * The owner of tar-stream. Writing is deterministic by construction: every header field is set on
- * purpose (tar-stream fills an unset mtime with *now* and unset ids with defaults), and entries
- * are written in the order given, which callers sort.
+ * The owner of tar-stream, which reads archives here (and writes `docker load` archives). Layers
+ * are written by tar-writer.ts, deterministic by construction: every header field set on purpose,
+ * entries in the order given, which callers sort.
  */
-
-export interface TarWriteOptions {
-  /** Seconds since the epoch for every entry's mtime: the bake clock. */
-  mtime: number;
-}
-
-/**
- * Bodies asked for ahead of the one being written: a streamed source (git) then never waits for a
- * request's round trip, and holds only what the tar has not taken yet.
- */
-const LOOKAHEAD = 32;
-
-/**
- * Streams the entries as a tar archive. Entries must already be sorted and safe. A file with
- * `open` is streamed (never whole in memory) and must have the declared size; others are read.
- */
-export function tarStreamOf(entries: readonly TreeEntry[], options: TarWriteOptions): Readable {
-  const pack = tarStream.pack();
-  const mtime = new Date(options.mtime * 1000);
-  const opened = new Map<number, Readable>();
-  let ahead = 0;
-  (async () => {
-    for (const [index, entry] of entries.entries()) {
-      for (; ahead < entries.length && ahead <= index + LOOKAHEAD; ahead++) {
-        const next = entries[ahead];
-        if (next?.type === 'file' && next.open) opened.set(ahead, next.open());
-      }
-      const header = {
-        name: entry.type === 'directory' ? `${entry.path}/` : entry.path,
-        mode: entry.mode,
-        uid: 0,
-        gid: 0,
-        uname: '',
-        gname: '',
-        mtime,
-        devmajor: 0,
-        devminor: 0,
-        linkname: '',
-      };
-      const stream = opened.get(index);
-      opened.delete(index);
-      if (stream) {
-        await addStreamed(pack, { ...header, type: 'file', size: entry.size }, stream, entry.path);
-      } else if (entry.type === 'file') {
-        const body = entry.read ? await entry.read() : Buffer.alloc(0);
-        await addEntry(pack, { ...header, type: 'file', size: body.length }, body);
-      } else if (entry.type === 'symlink') {
-        await addEntry(pack, { ...header, type: 'symlink', size: 0, linkname: entry.linkTarget ?? '' });
-      } else {
-        await addEntry(pack, { ...header, type: 'directory', size: 0 });
-      }
-    }
-    pack.finalize();
-  })().catch((error: unknown) => {
-    for (const stream of opened.values()) stream.destroy();
-    pack.destroy(error as Error);
-  });
-  return pack as unknown as Readable;
-}
-
-/** Streams one file's body into the archive; its length must be the size the header declares. */
-function addStreamed(pack: tarStream.Pack, header: tarStream.Header, body: Readable, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sink = pack.entry(header, (error) =>
-      error
-        ? reject(new UnsafeSourceError(`${path}: its contents are not the ${header.size} bytes listed (${error.message})`, path))
-        : resolve(),
-    );
-    body.once('error', (error) => {
-      sink.destroy(error);
-      reject(error);
-    });
-    body.pipe(sink as unknown as NodeJS.WritableStream);
-  });
-}
+export { tarStreamOf, type TarWriteOptions } from './tar-writer.js';
 
 function addEntry(pack: tarStream.Pack, header: tarStream.Header, body?: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,8 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ManifestError } from '../util/errors.js';
-import { withFileLock, type LockHolder } from '../lock/file-lock.js';
+import { withFileLock } from '../lock/file-lock.js';
+import type { UpdateOptions } from '../store/manifest-store.js';
 import { atomicWriteFile } from '../util/atomic-write.js';
 import { isProcessAlive } from '../util/process-alive.js';
 import { emptyManifest, MANIFEST_SCHEMA, type VersionManifest } from './model.js';
@@ -9,11 +10,11 @@ import { emptyManifest, MANIFEST_SCHEMA, type VersionManifest } from './model.js
 /**
  * Reading and writing `.bake/manifest.json`. Reads refuse anything that is not a manifest this
  * version understands (and such a file is then never overwritten); writes are atomic and happen
- * only inside `updateManifest`, under the manifest lock, with the generation incremented.
+ * only inside `updateManifestFile`, under the manifest lock, with the generation incremented.
  */
 
 /** Reads the manifest, or an empty one if the file does not exist. Throws ManifestError if corrupt or newer. */
-export async function readManifest(file: string): Promise<VersionManifest> {
+export async function readManifestFile(file: string): Promise<VersionManifest> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -58,19 +59,12 @@ function checkShape(value: unknown, file: string): VersionManifest {
   return m as VersionManifest;
 }
 
-export interface UpdateOptions {
-  purpose: string;
-  onWait?: (holder: LockHolder | undefined) => void;
-  staleMs?: number;
-  timeoutMs?: number;
-}
-
 /**
  * Read-modify-write under the manifest lock. `fn` may mutate the manifest it is given and returns
  * a result; `write: false` from `fn` skips the write (nothing changed). The generation is
  * incremented exactly once per write. Throws ManifestError/LockError; on any throw nothing is written.
  */
-export async function updateManifest<T>(
+export async function updateManifestFile<T>(
   file: string,
   options: UpdateOptions,
   fn: (manifest: VersionManifest, signal: AbortSignal) => Promise<{ result: T; write: boolean }>,
@@ -79,7 +73,7 @@ export async function updateManifest<T>(
   // nobody wrote it meanwhile (every write renames a new file in: a new inode and mtime), the copy
   // read here is the one used under the lock: a long history is parsed once per update, not twice.
   const stamped = await stampOf(file);
-  const early = await readManifest(file);
+  const early = await readManifestFile(file);
   return withFileLock(
     file,
     {
@@ -90,7 +84,7 @@ export async function updateManifest<T>(
     },
     async ({ signal, assertHeld }) => {
       const unchanged = stamped !== undefined && stamped === (await stampOf(file));
-      const manifest = unchanged ? early : await readManifest(file);
+      const manifest = unchanged ? early : await readManifestFile(file);
       const { result, write } = await fn(manifest, signal);
       if (write) {
         await assertHeld();

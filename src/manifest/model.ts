@@ -15,6 +15,10 @@ export interface VersionManifest {
   environments: Record<string, EnvironmentRecord>;
   /** Service requests (bake serve) that a crash interrupted: reported as failed, never current. */
   interrupted?: {
+    /** The request's id (bake serve's), so a record is made once however many replicas notice. */
+    id?: string;
+    /** Which replica ran it (`host pid N`), when a shared store's request ledger knew. */
+    replica?: string;
     /** The request as a person would have typed it (`commit s1`). */
     argv: string[];
     /** The typed request and who sent it, when the marker was readable. */

@@ -4,11 +4,13 @@ import type { ImageManifest } from '../oci/image-config.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { MediaType } from '../oci/media-types.js';
 import { canonicalJson } from '../util/canonical-json.js';
+import { StoreError } from '../util/errors.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { Digest } from '../util/digest.js';
 import type { Repository } from './reference.js';
-import { RegistryClient, RegistryError } from './registry-client.js';
+import { blobExists, putManifest, uploadBlob } from './blob-transfer.js';
+import { RegistryClient } from './registry-client.js';
 
 export interface PushResult {
   /** `registry/repo@sha256:…`: the only way a deploy should name what it runs. */
@@ -51,34 +53,18 @@ export async function pushImage(
   let skipped = 0;
   let bytes = 0;
   // The first request settles authentication; the rest go four at a time.
-  const first = await client.request('HEAD', `/v2/${repository.name}/blobs/${blobs[0]?.digest ?? ''}`);
+  const first = blobs[0] ? await blobExists(client, blobs[0].digest) : false;
   await mapLimit(blobs, 4, async (blob, i) => {
-    const head = i === 0 ? first : await client.request('HEAD', `/v2/${repository.name}/blobs/${blob.digest}`);
-    if (head.ok) {
+    if (i === 0 ? first : await blobExists(client, blob.digest)) {
       skipped++;
       return;
     }
     progress({ kind: 'step', message: `uploading ${blob.digest.slice(0, 19)} (${blob.size} bytes)` });
-    const sent = await uploadBlob(client, store, blob.digest, repository.name); // not `bytes += await`: uploads overlap
+    const sent = await uploadFromStore(client, store, blob.digest); // not `bytes += await`: uploads overlap
     bytes += sent;
     uploaded++;
   });
-  const put = await client.request('PUT', `/v2/${repository.name}/manifests/${options.tag}`, {
-    headers: { 'content-type': manifest.mediaType },
-    body: manifestBytes,
-  });
-  if (!put.ok)
-    throw new RegistryError(
-      `${repository.registry} refused the manifest of ${repository.name}: HTTP ${put.status} ${await put.text()}`,
-      put.status,
-    );
-  const echoed = put.headers.get('docker-content-digest');
-  if (echoed && echoed !== manifestDigest) {
-    throw new RegistryError(
-      `${repository.registry} stored the manifest as ${echoed}, not ${manifestDigest}; refusing to report a digest that differs from the store`,
-      put.status,
-    );
-  }
+  await putManifest(client, options.tag, { digest: manifestDigest, mediaType: manifest.mediaType, bytes: manifestBytes });
   return {
     reference: `${repository.registry}/${repository.name}@${manifestDigest}`,
     digest: manifestDigest,
@@ -110,20 +96,10 @@ async function compressedManifest(store: LayoutStore, digest: Digest, progress: 
   return { manifestDigest: written.digest, manifestBytes: Buffer.from(bytes), manifest: { ...manifest, layers } };
 }
 
-/** Uploads one blob; returns its size. */
-async function uploadBlob(client: RegistryClient, store: LayoutStore, digest: Digest, name: string): Promise<number> {
-  const start = await client.request('POST', `/v2/${name}/blobs/uploads/`, { headers: { 'content-length': '0' } });
-  if (start.status !== 202)
-    throw new RegistryError(`cannot start an upload of ${digest}: HTTP ${start.status} ${await start.text()}`, start.status);
-  const location = start.headers.get('location');
-  if (!location) throw new RegistryError(`the registry gave no upload location for ${digest}`, start.status);
-  const url = new URL(location, client.repository.baseUrl);
-  url.searchParams.set('digest', digest);
+/** Uploads one blob of the store (fetched into it first when it is backed by a blob registry); returns its size. */
+async function uploadFromStore(client: RegistryClient, store: LayoutStore, digest: Digest): Promise<number> {
+  if (!(await store.has(digest))) throw new StoreError(`blob ${digest} is missing from ${store.dir}`);
   const size = (await stat(store.blobPath(digest))).size;
-  const put = await client.request('PUT', url.toString(), {
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
-    body: store.openRead(digest),
-  });
-  if (put.status !== 201) throw new RegistryError(`upload of ${digest} failed: HTTP ${put.status} ${await put.text()}`, put.status);
+  await uploadBlob(client, digest, { size, open: () => store.openRead(digest) });
   return size;
 }

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { httpRequest, type HttpResponse } from '../util/http-client.js';
+import { httpRequest, httpStream, type HttpOptions, type HttpResponse, type HttpStreamResponse } from '../util/http-client.js';
 import { parseChallenge } from './challenge.js';
 import { findCredentials, registryHost, type Credentials } from './credentials.js';
 import type { Repository } from './reference.js';
@@ -57,26 +57,65 @@ export class RegistryClient {
     return response;
   }
 
+  /**
+   * A GET whose body is streamed, not buffered (a blob of any size): authenticated like request().
+   * The caller consumes or destroys `body`. Throws RegistryError as request() does.
+   */
+  async stream(path: string, headers: Record<string, string> = {}): Promise<HttpStreamResponse> {
+    const url = new URL(path.startsWith('http') ? path : `${this.repository.baseUrl}${path}`);
+    let response = await this.sendStream(url, headers);
+    if (response.status === 401 && new URL(response.url).origin === this.origin) {
+      response.body.resume();
+      await this.authenticate(response);
+      response = await this.sendStream(url, headers);
+    }
+    if (response.status === 401) {
+      response.body.resume();
+      throw new RegistryError(
+        `${this.repository.registry} refused GET ${url.pathname}: not authorized ` +
+          '(set BAKE_REGISTRY_HOST to this registry with BAKE_REGISTRY_USERNAME and BAKE_REGISTRY_PASSWORD, or docker login)',
+        401,
+      );
+    }
+    return response;
+  }
+
   private async send(method: string, url: URL, options: RequestOptions): Promise<HttpResponse> {
-    const ours = url.origin === this.origin;
     try {
-      return await httpRequest(url, {
-        method,
-        headers: { ...options.headers, ...(ours && this.authorization !== undefined && { authorization: this.authorization }) },
-        ...(options.body !== undefined && { body: options.body }),
-        // Reads may be redirected (to blob storage, say); the client drops credentials on the way out.
-        redirects: method === 'GET' || method === 'HEAD' ? 5 : 0,
-        idleTimeoutMs: IDLE_TIMEOUT_MS,
-        keepAlive: true,
-        ...(this.tls.ca !== undefined && { ca: this.tls.ca }),
-      });
+      return await httpRequest(url, this.httpOptions(method, url, options));
     } catch (error) {
-      const reason = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
-      throw new RegistryError(`no registry answers at ${this.repository.baseUrl} (${reason})`, undefined, { cause: error });
+      throw this.unreachable(error);
     }
   }
 
-  private async authenticate(response: HttpResponse): Promise<void> {
+  private async sendStream(url: URL, headers: Record<string, string>): Promise<HttpStreamResponse> {
+    try {
+      return await httpStream(url, this.httpOptions('GET', url, { headers }));
+    } catch (error) {
+      throw this.unreachable(error);
+    }
+  }
+
+  private httpOptions(method: string, url: URL, options: RequestOptions): HttpOptions {
+    const ours = url.origin === this.origin;
+    return {
+      method,
+      headers: { ...options.headers, ...(ours && this.authorization !== undefined && { authorization: this.authorization }) },
+      ...(options.body !== undefined && { body: options.body }),
+      // Reads may be redirected (to blob storage, say); the client drops credentials on the way out.
+      redirects: method === 'GET' || method === 'HEAD' ? 5 : 0,
+      idleTimeoutMs: IDLE_TIMEOUT_MS,
+      keepAlive: true,
+      ...(this.tls.ca !== undefined && { ca: this.tls.ca }),
+    };
+  }
+
+  private unreachable(error: unknown): RegistryError {
+    const reason = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+    return new RegistryError(`no registry answers at ${this.repository.baseUrl} (${reason})`, undefined, { cause: error });
+  }
+
+  private async authenticate(response: Pick<HttpResponse, 'headers'>): Promise<void> {
     const challenge = parseChallenge(response.headers.get('www-authenticate'));
     if (this.credentials === null) this.credentials = await findCredentials(this.repository.registry, this.env);
     const creds = this.credentials;

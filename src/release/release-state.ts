@@ -1,7 +1,8 @@
-import { updateManifest } from '../manifest/manifest-file.js';
+import { updateManifest } from '../store/manifest-access.js';
+import { releaseById } from '../manifest/lookups.js';
 import type { EnvironmentChange, EnvironmentRecord, ReleaseRecord, ReleaseState } from '../manifest/model.js';
 import { lockTuning } from '../lock/lock-tuning.js';
-import { currentActor, workspacePaths } from '../config/workspace-paths.js';
+import { currentActor } from '../config/workspace-paths.js';
 
 /** Fields of a release record the deploy step may change besides its state. */
 export type ReleasePatch = Partial<Pick<ReleaseRecord, 'probationUntil' | 'rollout' | 'stopped' | 'strategy'>>;
@@ -31,11 +32,11 @@ export async function setReleaseState(
   options: StateChangeOptions = {},
 ): Promise<ReleaseRecord | undefined> {
   return updateManifest(
-    workspacePaths(workspace).manifest,
+    workspace,
     { purpose: `mark release ${releaseId} of ${env} ${state}`, ...lockTuning(options.env) },
     async (manifest) => {
       const record = manifest.environments[env];
-      const release = record?.releases.find((r) => r.id === releaseId);
+      const release = record ? releaseById(record.releases, releaseId) : undefined;
       if (!record || !release) return { result: undefined, write: false };
       const from = release.state;
       release.state = state;
@@ -72,15 +73,11 @@ export async function recordChange(
   change: Omit<EnvironmentChange, 'at' | 'by'>,
   options: { env?: NodeJS.ProcessEnv } = {},
 ): Promise<void> {
-  await updateManifest(
-    workspacePaths(workspace).manifest,
-    { purpose: `record a change of ${env}`, ...lockTuning(options.env) },
-    async (manifest) => {
-      const record = (manifest.environments[env] ??= { live: {}, releases: [], refusals: [] });
-      pushChange(record, { at: new Date().toISOString(), by: currentActor(options.env), ...change });
-      return { result: undefined, write: true };
-    },
-  );
+  await updateManifest(workspace, { purpose: `record a change of ${env}`, ...lockTuning(options.env) }, async (manifest) => {
+    const record = (manifest.environments[env] ??= { live: {}, releases: [], refusals: [] });
+    pushChange(record, { at: new Date().toISOString(), by: currentActor(options.env), ...change });
+    return { result: undefined, write: true };
+  });
 }
 
 function pushChange(record: EnvironmentRecord, change: EnvironmentChange): void {

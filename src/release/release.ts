@@ -2,7 +2,8 @@ import { ENVIRONMENT_NAME, ENVIRONMENT_NAME_SAYS } from '../config/names.js';
 import { InputError, RaceRefusedError, type BakeError } from '../util/errors.js';
 import { lockTuning } from '../lock/lock-tuning.js';
 import { waitingMessage } from '../lock/file-lock.js';
-import { updateManifest } from '../manifest/manifest-file.js';
+import { updateManifest } from '../store/manifest-access.js';
+import { buildById, newest, nextId, releaseById } from '../manifest/lookups.js';
 import type { BuildRecord, EnvironmentRecord, ReleaseRecord, ReleaseState, VersionManifest, VersionVector } from '../manifest/model.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { currentActor, workspacePaths } from '../config/workspace-paths.js';
@@ -78,7 +79,7 @@ export async function releaseImage(
   const progress = options.progress ?? silent;
   const by = currentActor(options.env);
   const outcome = await updateManifest<Outcome>(
-    paths.manifest,
+    paths.dir,
     {
       purpose: `release ${image} to ${envName}`,
       ...lockTuning(options.env),
@@ -143,7 +144,7 @@ export async function releaseImage(
         return { result: { refused: new RaceRefusedError(message, race) }, write: true };
       }
       const record: ReleaseRecord = {
-        id: env.releases.reduce((max, r) => Math.max(max, r.id), 0) + 1,
+        id: nextId(env.releases),
         env: envName,
         image,
         build: build.id,
@@ -201,7 +202,7 @@ export function sameRelease(
 /** The release of `image` an environment runs now, if any. */
 export function liveRelease(env: EnvironmentRecord | undefined, image: string): ReleaseRecord | undefined {
   const id = env?.live[image];
-  return id === undefined ? undefined : env?.releases.find((r) => r.id === id);
+  return id === undefined || !env ? undefined : releaseById(env.releases, id);
 }
 
 /** Every live release of an environment. */
@@ -239,7 +240,7 @@ function findBuild(manifest: VersionManifest, image: string, id: number | undefi
       },
     ]);
   }
-  const build = id === undefined ? builds.reduce((a, b) => (b.id > a.id ? b : a)) : builds.find((b) => b.id === id);
+  const build = id === undefined ? newest(builds) : buildById(builds, id);
   if (!build) {
     throw new InputError([
       {

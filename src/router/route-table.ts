@@ -8,8 +8,10 @@ export interface Instance {
   id: string;
   release: number;
   vector: Record<string, number>;
-  /** Service → host port on 127.0.0.1. */
+  /** Service → port on `host`. */
   ports: Record<string, number>;
+  /** Where the ports answer (default 127.0.0.1): a swarm task's node address. */
+  host?: string;
   /** Service → health path (checked by the router). */
   health: Record<string, string>;
   healthy: boolean;

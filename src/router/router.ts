@@ -10,8 +10,9 @@ import { featuresFor, type ToggleRule } from './toggle-requirements.js';
  * the release and version vector it runs, balances over the healthy ones, tags each response with
  * what served it, honours a client's pin to a release, routes shares and cohorts to canaries,
  * keeps A/B users on one side, drains instances before they are removed, and counts requests,
- * errors and latency per release. A request whose upstream refuses the connection (the instance
- * just died) is retried on another instance, so route changes lose no request.
+ * errors and latency per release. A request whose upstream refuses or resets the connection before
+ * answering (the instance just died), or cannot be reached within CONNECT_TIMEOUT_MS (its node is
+ * gone), is retried on another instance, so route changes and a lost node lose no request.
  */
 export interface Router {
   listeners: Record<string, number>;
@@ -41,6 +42,10 @@ export interface RouterSnapshot {
 }
 
 const MAX_ATTEMPTS = 4;
+/** A connection not established by then goes to another instance: its node may be gone (no RST comes back). */
+const CONNECT_TIMEOUT_MS = 1500;
+/** Failures before the upstream saw the request (refused, reset, a node that is unreachable): safe to retry. */
+const RETRYABLE = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNTIMEOUT'];
 const MAX_BUFFERED_BODY = 1 << 20;
 
 export async function startRouter(
@@ -120,7 +125,14 @@ export async function startRouter(
       delete headers['transfer-encoding'];
       const upstream = httpRequest(
         // Lenient parsing: busybox httpd's CGI answers end header lines with LF only, as curl accepts.
-        { host: '127.0.0.1', port: instance.ports[service], method: req.method, path: req.url, headers, insecureHTTPParser: true },
+        {
+          host: instance.host ?? '127.0.0.1',
+          port: instance.ports[service],
+          method: req.method,
+          path: req.url,
+          headers,
+          insecureHTTPParser: true,
+        },
         (up) => {
           const status = up.statusCode ?? 502;
           res.writeHead(status, {
@@ -138,8 +150,16 @@ export async function startRouter(
           });
         },
       );
+      upstream.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => {
+          socket.destroy(Object.assign(new Error(`no connection to ${instance.id} in ${CONNECT_TIMEOUT_MS} ms`), { code: 'ECONNTIMEOUT' }));
+        }, CONNECT_TIMEOUT_MS);
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      });
       upstream.on('error', (error: NodeJS.ErrnoException) => {
-        if (!res.headersSent && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE'].includes(error.code ?? '')) return finish('retry', true);
+        if (!res.headersSent && RETRYABLE.includes(error.code ?? '')) return finish('retry', true);
         if (!res.headersSent) res.writeHead(502).end(`upstream ${instance.id} failed: ${error.message}\n`);
         finish('done', true);
       });
@@ -229,7 +249,7 @@ async function checkHealth(instance: Instance): Promise<boolean> {
   for (const [service, path] of Object.entries(instance.health)) {
     const port = instance.ports[service];
     if (port === undefined) continue;
-    const { status } = await httpGet(port, path);
+    const { status } = await httpGet(port, path, 2000, instance.host);
     if (status === 0 || status >= 400) return false;
   }
   return true;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { BakeError, UsageError } from '../util/errors.js';
-import { HttpClientError, httpStream } from '../util/http-client.js';
+import { HttpClientError, type HttpHeaders, httpStream } from '../util/http-client.js';
 
 /** A bake service as a client reaches it: its base URL, the bearer token to show, the CA to trust. */
 export interface ServiceEndpoint {
@@ -11,8 +11,23 @@ export interface ServiceEndpoint {
   ca?: Buffer;
 }
 
-/** An answer as it starts: its status, and its body to read. */
-export type ServiceResponse = Readable & { statusCode: number };
+/** An answer as it starts: its status, its headers, and its body to read. */
+export type ServiceResponse = Readable & { statusCode: number; headers: HttpHeaders };
+
+/** No service answered at an endpoint (refused, reset, timed out before an answer started): another replica may. */
+export class ServiceUnreachableError extends BakeError {
+  override name = 'ServiceUnreachableError';
+}
+
+/**
+ * The services named by `urls`: one URL, or several separated by commas or spaces (replicas of one
+ * workspace, in the order to try them; see service-session.ts). Each is checked as serviceEndpoint.
+ */
+export function serviceEndpoints(urls: string, env: NodeJS.ProcessEnv): ServiceEndpoint[] {
+  const list = urls.split(/[\s,]+/).filter((u) => u !== '');
+  if (list.length === 0) throw new UsageError('the bake service URL is empty (BAKE_SERVICE or --service-url)');
+  return list.map((url) => serviceEndpoint(url, env));
+}
 
 /**
  * The service named by `url`, with BAKE_SERVICE_TOKEN and BAKE_SERVICE_CA from `env`. An https
@@ -54,9 +69,9 @@ export function serviceEndpoint(url: string, env: NodeJS.ProcessEnv): ServiceEnd
 
 /**
  * Sends one request and resolves with the answer as it starts (the caller reads the body), or
- * rejects with a BakeError when no service answers or its certificate is not trusted. The token
- * goes to the endpoint's origin only (never along a redirect, which is not followed). `signal`
- * aborts it.
+ * rejects with ServiceUnreachableError when no service answers, BakeError when its certificate is
+ * not trusted. The token goes to the endpoint's origin only (never along a redirect, which is not
+ * followed). `signal` aborts it; `headers` go with it (an idempotency key).
  */
 export async function sendRequest(
   endpoint: ServiceEndpoint,
@@ -65,18 +80,19 @@ export async function sendRequest(
   body: Buffer | Readable,
   type: string,
   signal?: AbortSignal,
+  headers: Record<string, string> = {},
 ): Promise<ServiceResponse> {
   const { base, token, ca } = endpoint;
   try {
     const response = await httpStream(new URL(path, base), {
       method,
-      headers: { 'content-type': type, ...(Buffer.isBuffer(body) && { 'content-length': String(body.length) }) },
+      headers: { ...headers, 'content-type': type, ...(Buffer.isBuffer(body) && { 'content-length': String(body.length) }) },
       body,
       ...(token !== undefined && { bearer: token }),
       ...(ca !== undefined && { ca }),
       ...(signal !== undefined && { signal }),
     });
-    return Object.assign(response.body, { statusCode: response.status });
+    return Object.assign(response.body, { statusCode: response.status, headers: response.headers });
   } catch (error) {
     const code = error instanceof HttpClientError ? error.code : undefined;
     if (code !== undefined && TLS_TRUST.has(code)) {
@@ -87,7 +103,7 @@ export async function sendRequest(
       );
     }
     const reason = error instanceof Error ? error.message : String(error);
-    throw new BakeError(`no bake service answers at ${base.origin} (${reason})`, { cause: error });
+    throw new ServiceUnreachableError(`no bake service answers at ${base.origin} (${reason})`, { cause: error });
   }
 }
 

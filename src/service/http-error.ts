@@ -6,8 +6,10 @@ const KINDS: Record<number, string> = {
   403: 'forbidden',
   404: 'not-found',
   408: 'timeout',
+  409: 'in-progress',
   413: 'too-large',
   415: 'unsupported-media-type',
+  422: 'key-reused',
   503: 'busy',
 };
 
@@ -28,7 +30,7 @@ export class HttpError extends BakeError {
     super(message, options);
     this.status = status;
     this.kind = KINDS[status] ?? 'service';
-    this.exitCode = status === 401 || status === 403 || status >= 500 ? ExitCode.error : ExitCode.usage;
+    this.exitCode = status === 401 || status === 403 || status === 409 || status >= 500 ? ExitCode.error : ExitCode.usage;
     this.headers = options?.headers ?? {};
   }
 }

@@ -1,7 +1,10 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { workspacePaths } from '../config/workspace-paths.js';
-import { updateManifest } from '../manifest/manifest-file.js';
+import { openRequestLedger } from '../store/open-request-ledger.js';
+import type { BeginResult, RequestLedger } from '../store/request-ledger.js';
+import { interruptedRecord, recordInterrupted } from './interrupted.js';
+import { type Replica, replicaTimeout, startReplica } from './replica.js';
 import type { RemoteCommand } from './requests.js';
 
 /** A request the service is running: what `GET /v1/queue` lists and what an in-flight marker holds. */
@@ -18,52 +21,148 @@ export interface Job {
   state: string;
 }
 
-/** The in-flight markers of one workspace's service. */
-export interface Inflight {
-  mark(job: Job): Promise<void>;
-  clear(job: Job): Promise<void>;
+/** The caller's idempotency key of a request, and a digest of what it asked (see idempotency.ts). */
+export interface RequestKey {
+  key: string;
+  fingerprint: string;
 }
 
 /**
- * Records as interrupted every request a previous service process left a marker for (it died
- * while they ran: they are failed, never current, since a build is only recorded when complete),
- * then returns the markers for this process's requests.
+ * The running write requests of one service process, kept so that a crash is recorded: in the
+ * shared store's request ledger when the store is a database (any live replica records a dead
+ * one's requests), else as marker files on this disk (the next start records them). Either way a
+ * marker file also stays on this disk while the request runs, for `bake gc` (the uploads it names
+ * are kept). With a key, `begin` answers instead that the same request already ran (its answer, to
+ * send again) or runs on a live replica; a key's answer is kept for an hour.
  */
-export async function startInflight(workspace: string): Promise<Inflight> {
+export interface Inflight {
+  /** The replica, when the store is shared; undefined for the JSON file store. */
+  readonly replica: Replica | undefined;
+  begin(job: Job, key: RequestKey | undefined): Promise<BeginResult>;
+  /** Ends a request begun with `started`; `answer` is the last line sent (kept for a keyed retry). */
+  end(job: Job, key: RequestKey | undefined, answer: string | undefined): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Records as interrupted every request a previous process left behind, then returns the markers
+ * for this process's requests. JSON store: the marker files of this workspace. Database: the
+ * ledger's orphans (replica.ts), and this disk's marker files are only removed (the ledger holds
+ * their requests).
+ */
+export async function startInflight(workspace: string, env: NodeJS.ProcessEnv): Promise<Inflight> {
   const dir = workspacePaths(workspace).inflight;
-  await reportInterrupted(workspace, dir);
+  const ledger = await openRequestLedger(workspace, env);
+  if (ledger) await rm(dir, { recursive: true, force: true });
+  else await reportInterrupted(workspace, dir);
+  const replica = ledger ? await startReplica(workspace, ledger, replicaTimeout(env)) : undefined;
   const file = (job: Job) => join(dir, `${job.id}.json`);
-  return {
-    async mark(job) {
+  const local = localKeys();
+  const mark = async (job: Job) => {
+    await writeFile(file(job), JSON.stringify(job)).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
       await mkdir(dir, { recursive: true });
       await writeFile(file(job), JSON.stringify(job));
+    });
+  };
+  return {
+    replica,
+    async begin(job, key) {
+      const outcome = ledger && replica ? await beginShared(ledger, replica, job, key) : local.begin(key);
+      if (outcome.kind === 'started') await mark(job);
+      return outcome;
     },
-    async clear(job) {
+    async end(job, key, answer) {
       await rm(file(job), { force: true });
+      if (ledger) await ledger.finish(job.id, key ? answer : undefined);
+      else local.end(key, answer);
+    },
+    async close() {
+      await replica?.stop();
+      await ledger?.close();
+    },
+  };
+}
+
+/** Begins in the ledger; a key held by a replica that stopped beating is taken over once its request is recorded. */
+async function beginShared(ledger: RequestLedger, replica: Replica, job: Job, key: RequestKey | undefined): Promise<BeginResult> {
+  const request = {
+    id: job.id,
+    replica: replica.row.replica,
+    ...(key && { key: key.key, fingerprint: key.fingerprint }),
+    startedAt: job.startedAt,
+    job: JSON.stringify(job),
+  };
+  const first = await ledger.begin(request);
+  if (first.kind !== 'running') return first;
+  // Its replica may be dead: the reaper records its request (if it is) and frees the key.
+  await replica.reap();
+  return ledger.begin(request);
+}
+
+/** Keys of one process without a shared store: running ones, and answers for an hour (at most 1 000). */
+function localKeys() {
+  const keys = new Map<string, { fingerprint: string; answer?: string; at: number }>();
+  return {
+    begin(key: RequestKey | undefined): BeginResult {
+      if (!key) return { kind: 'started' };
+      const held = keys.get(key.key);
+      if (held && held.answer !== undefined && Date.now() - held.at < 3_600_000) {
+        return { kind: 'finished', fingerprint: held.fingerprint, answer: held.answer };
+      }
+      if (held && held.answer === undefined) {
+        return { kind: 'running', id: '', replica: 'this service', fingerprint: held.fingerprint, sinceBeatMs: 0 };
+      }
+      keys.set(key.key, { fingerprint: key.fingerprint, at: Date.now() });
+      return { kind: 'started' };
+    },
+    end(key: RequestKey | undefined, answer: string | undefined): void {
+      if (!key) return;
+      if (answer === undefined) keys.delete(key.key);
+      else keys.set(key.key, { fingerprint: key.fingerprint, answer, at: Date.now() });
+      for (const oldest of keys.keys()) {
+        if (keys.size <= 1000) break;
+        keys.delete(oldest);
+      }
     },
   };
 }
 
 async function reportInterrupted(workspace: string, dir: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  const jobs: { argv: string[]; request?: { command: string; options: unknown; actor: string }; startedAt: string }[] = [];
-  for (const name of names) {
-    try {
-      const job = JSON.parse(await readFile(join(dir, name), 'utf8')) as Partial<Job>;
-      const known = typeof job.command === 'string' && typeof job.actor === 'string';
-      const request = known ? { command: String(job.command), options: job.options ?? {}, actor: String(job.actor) } : undefined;
-      const startedAt = typeof job.startedAt === 'string' ? job.startedAt : '';
-      jobs.push({ argv: Array.isArray(job.argv) ? job.argv : [], ...(request && { request }), startedAt });
-    } catch {
-      // a marker cut short by the crash: its request is unknown, but it was interrupted all the same
-      jobs.push({ argv: [], startedAt: '' });
-    }
-  }
-  if (jobs.length === 0) return;
-  await updateManifest(workspacePaths(workspace).manifest, { purpose: 'record interrupted service requests' }, async (manifest) => {
-    const at = new Date().toISOString();
-    manifest.interrupted = [...(manifest.interrupted ?? []), ...jobs.map((j) => ({ ...j, detectedAt: at, status: 'failed' as const }))];
-    return { result: undefined, write: true };
-  });
+  if (names.length === 0) return;
+  const at = new Date().toISOString();
+  const records = [];
+  for (const name of names) records.push(interruptedRecord(await readFile(join(dir, name), 'utf8').catch(() => undefined), at));
+  await recordInterrupted(workspace, records);
   for (const name of names) await rm(join(dir, name), { force: true });
+}
+
+/** Error codes (errno, PostgreSQL SQLSTATE, SQLite) of a store that cannot be reached or is busy for now. */
+const TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08001',
+  '08003',
+  '08006',
+]);
+
+/**
+ * Whether a failure of the ledger is the store being out of reach for now (a restart, the network,
+ * a busy SQLite file), which a retry later or at another replica may cure; anything else (a
+ * read-only disk) is reported as it is.
+ */
+export function storeUnreachable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (TRANSIENT.has(code) || code.startsWith('SQLITE_BUSY'))) return true;
+    if (/Connection terminated|connection is closed|timeout exceeded when trying to connect/i.test((e as Error).message ?? '')) return true;
+  }
+  return false;
 }

@@ -4,9 +4,9 @@ import type { AppContext } from '../app/context.js';
 import type { LatestResult } from '../app/latest.js';
 import { proveCheckout } from '../history/checkout-proof.js';
 import { mapLimit } from '../util/map-limit.js';
-import type { ServiceEndpoint } from './endpoint.js';
 import { RemoteError } from './remote-error.js';
 import type { RemoteCommand, RemoteOptions, UploadedTree } from './requests.js';
+import type { ServiceSession } from './service-session.js';
 import { uploadTrees, type PreparedUpload } from './upload-trees.js';
 
 /** Sends one typed request to the service and resolves with its result (client.ts passes its own). */
@@ -24,11 +24,11 @@ const MAX_ATTEMPTS = 5;
  */
 export async function commitThroughService(
   ctx: AppContext,
-  endpoint: ServiceEndpoint,
+  session: ServiceSession,
   options: CommitOptions,
   post: Post,
 ): Promise<CommitResult> {
-  const uploads = await uploadTrees(ctx, endpoint, options);
+  const uploads = await uploadTrees(ctx, session, options);
   const commits = new Map<string, ServiceCommit>();
   const refused: CommitRefusal[] = [];
   let pending = uploads;
@@ -53,12 +53,12 @@ export async function commitThroughService(
  */
 export async function buildThroughService(
   ctx: AppContext,
-  endpoint: ServiceEndpoint,
+  session: ServiceSession,
   options: Omit<RemoteOptions['build'], 'commit'>,
   commit: CommitOptions,
   post: Post,
 ): Promise<BuildResult> {
-  const uploads = await uploadTrees(ctx, endpoint, commit);
+  const uploads = await uploadTrees(ctx, session, commit);
   for (let attempt = 1; ; attempt++) {
     try {
       return (await post('build', { ...options, commit: await prove(uploads, post) })) as BuildResult;

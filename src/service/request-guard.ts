@@ -16,7 +16,14 @@ export interface GuardOptions {
   tls: boolean;
   /** More names it answers to (`bake serve --allow-host`): `NAME` (any port) or `NAME:PORT`. */
   allowHosts: readonly string[];
+  /**
+   * The names it answers to with its own port (listen-address.ts listenerHosts): the loopback
+   * names, and the address it listens on (every interface's, for 0.0.0.0). Default: the loopback names.
+   */
+  listenHosts?: readonly string[];
 }
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
 
 /** The content type each endpoint takes a body in. */
 const BODY_TYPES: Record<string, string> = { '/v1/commands': 'application/json', '/v1/uploads': 'application/x-tar' };
@@ -28,7 +35,8 @@ export function guardRequest(req: IncomingMessage, pathname: string, options: Gu
     throw new HttpError(
       403,
       `this bake service does not answer to the host ${JSON.stringify(host.slice(0, 100))}; ` +
-        `use http(s)://127.0.0.1:${options.port} (a proxy's name can be allowed with bake serve --allow-host NAME)`,
+        `use http(s)://${ownHost(options)}:${options.port} ` +
+        "(a proxy's or load balancer's name can be allowed with bake serve --allow-host NAME)",
     );
   }
   const origin = req.headers.origin;
@@ -55,10 +63,19 @@ export function guardRequest(req: IncomingMessage, pathname: string, options: Gu
 }
 
 function allowedHost(host: string, options: GuardOptions): boolean {
-  if (host === `127.0.0.1:${options.port}` || host === `localhost:${options.port}`) return true;
+  // A Host without a port names the scheme's default port (a listener on 443 reached as https://NAME).
+  const defaultPort = options.port === (options.tls ? 443 : 80);
+  for (const own of options.listenHosts ?? LOOPBACK_HOSTS) {
+    if (host === `${own}:${options.port}` || (defaultPort && host === own)) return true;
+  }
   const name = host.replace(/:\d+$/, '');
   return options.allowHosts.some((allowed) => {
     const entry = allowed.toLowerCase();
     return /:\d+$/.test(entry) ? entry === host : entry === name;
   });
+}
+
+/** The name to suggest: the address it listens on, else 127.0.0.1. */
+function ownHost(options: GuardOptions): string {
+  return (options.listenHosts ?? []).find((h) => !LOOPBACK_HOSTS.includes(h)) ?? '127.0.0.1';
 }

@@ -89,7 +89,7 @@ export const REQUEST_FIELDS: { [C in RemoteCommand]: { [K in keyof Required<Remo
     build: { type: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER, flag: '--build' },
     compress: { type: 'boolean', flag: '--compress' },
   },
-  status: { env: { type: 'string', flag: '--env' } },
+  status: { env: { type: 'string', flag: '--env' }, all: { type: 'boolean', flag: '--all' } },
   log: {
     service: { type: 'string', flag: '--service' },
     image: { type: 'string', flag: '--image' },

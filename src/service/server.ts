@@ -4,34 +4,48 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AppContext } from '../app/context.js';
 import { workspacePaths } from '../config/workspace-paths.js';
 import { removeStaleTempFiles } from '../manifest/manifest-file.js';
-import { UsageError } from '../util/errors.js';
+import { BakeError, UsageError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import { createDashboard } from '../dashboard/dashboard.js';
 import { DEFAULT_BODY_TIMEOUT, timedBody, type BodyTimeout } from './body-timeout.js';
 import { runCall, useCaseOf, type UseCaseCall } from './dispatch.js';
 import { readJson, refuse, send } from './http-answers.js';
 import { HttpError } from './http-error.js';
-import { startInflight, type Job } from './inflight.js';
+import { requestKey } from './idempotency.js';
+import { type Inflight, type Job, type RequestKey, startInflight } from './inflight.js';
+import { assertSafeListener, type ListenAddress, listenAddressOf, listenerHosts, listenerUrl } from './listen-address.js';
 import { parseRequest } from './parse-request.js';
 import { publicError } from './public-error.js';
 import { guardRequest } from './request-guard.js';
 import { describeRequest, READ_COMMANDS, type RemoteRequest } from './requests.js';
+import { sharedUploadStore } from './shared-uploads.js';
 import { grantOf, recordedActor, type Grant, type Tokens } from './tokens.js';
 import { createSlots } from './upload-slots.js';
 import { receiveUpload, removeStaleUploads } from './uploads.js';
+import { writeRequests } from './write-requests.js';
 
 /**
- * `bake serve`: one process owns a workspace's manifest, lock and store, and runs the remote use
- * cases (commit, build, release, push, status, log, gc) for clients, through the same use cases,
- * locks and race gate as the CLI. Requests are typed JSON, `{command, options, actor}`, checked
- * before anything runs; those that touch the same image meet at the same locks, unrelated ones run
- * in parallel. The answer streams back as NDJSON: `{progress}` lines, then `{result}` or `{error}`.
- * A client that disconnects does not stop its command. Only requests that name this service (Host,
- * Origin) and send JSON or tar are served, whatever the token (see request-guard.ts).
+ * `bake serve`: runs the remote use cases (commit, build, release, push, status, log, gc, revoke,
+ * unrevoke) for clients, through the same use cases, store transactions and race gate as the CLI.
+ * Requests are typed JSON, `{command, options, actor}`, checked before anything runs; those that
+ * touch the same image meet at the same locks, unrelated ones run in parallel. The answer streams
+ * back as NDJSON: `{progress}` lines, then `{result}` or `{error}`. A client that disconnects does
+ * not stop its command. Only requests that name this service (Host, Origin) and send JSON or tar
+ * are served, whatever the token (see request-guard.ts).
+ *
+ * With a database store, any number of processes (replicas, on any hosts) can serve one workspace:
+ * all they keep is in the store (records, the request ledger) or safe to lose (uploads, caches).
+ * A write request is in the ledger while it runs; a replica that dies has its requests recorded as
+ * interrupted by the others (replica.ts); a request sent with an Idempotency-Key runs once, its
+ * retries get its answer (inflight.ts).
  */
 export interface ServiceOptions {
   workspace: string;
   port: number;
+  /** The address to listen on (default 127.0.0.1); a non-loopback one needs `tls` or `insecureHttp`. */
+  host?: string;
+  /** Serve plain http on a non-loopback address (a TLS proxy or a private network protects it). */
+  insecureHttp?: boolean;
   /** Bearer tokens (their digests) and what they grant; undefined only with --no-auth. */
   tokens: Tokens | undefined;
   /** Largest upload in bytes (default 1 GiB). */
@@ -48,26 +62,45 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Requests that write a commit or a build get an in-flight marker, so a crash is recorded. */
-const MARKED = new Set(['commit', 'build']);
+/** Requests that write get an in-flight marker (so a crash is recorded) and may carry an idempotency key. */
+const MARKED: ReadonlySet<string> = new Set(['commit', 'build', 'release', 'push', 'gc', 'revoke', 'unrevoke']);
 const log = createLogger('service');
 
+/** A running service: where it listens, and how to stop it (requests running finish first). */
+export interface RunningService {
+  port: number;
+  url: string;
+  /** The replica's id in the request ledger (a database store), for logs and tests. */
+  replica: string | undefined;
+  close(): Promise<void>;
+}
+
 /**
- * Starts the service on 127.0.0.1 after clearing what a crash left (manifest temp files, half
- * uploads) and recording interrupted requests. Resolves with the port it listens on.
+ * Starts the service after clearing what a crash left (manifest temp files, half uploads) and
+ * recording interrupted requests. Throws UsageError for a listener it must not open (plain http
+ * on a non-loopback address without `insecureHttp`).
  */
-export async function startService(options: ServiceOptions): Promise<{ port: number; url: string; close(): Promise<void> }> {
+export async function startService(options: ServiceOptions): Promise<RunningService> {
   const { workspace } = options;
   const env = options.env ?? process.env;
   const debug = Boolean(env['BAKE_DEBUG']);
+  const address: ListenAddress = listenAddressOf(options.host ?? '127.0.0.1', options.port);
+  assertSafeListener(address, options.tls !== undefined, options.insecureHttp === true);
   await removeStaleTempFiles(workspacePaths(workspace).manifest);
   await removeStaleUploads(workspace);
-  const inflight = await startInflight(workspace);
+  const shared = await sharedUploadStore(workspace, env);
+  const inflight: Inflight = await startInflight(workspace, env);
   const running = new Map<string, Job>();
+  const requests = writeRequests(inflight);
   const uploads = createSlots(options.uploadSlots ?? 4, 64);
   const bodyTimeout = { ...DEFAULT_BODY_TIMEOUT, ...options.bodyTimeout };
   const maxUploadBytes = options.maxUploadBytes ?? 1 << 30;
-  let guard = { port: options.port, tls: options.tls !== undefined, allowHosts: options.allowHosts ?? [] };
+  let guard = {
+    port: options.port,
+    tls: options.tls !== undefined,
+    allowHosts: options.allowHosts ?? [],
+    listenHosts: listenerHosts(address),
+  };
   // The release dashboard: its page and assets are public, its reads and events need a token, its actions a write token.
   const dashboard = createDashboard({ workspace, env, auth: options.tokens !== undefined });
 
@@ -86,7 +119,11 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     guardRequest(req, url.pathname, guard);
-    if (req.method === 'GET' && url.pathname === '/v1/health') return send(res, 200, { ok: true });
+    if (req.method === 'GET' && url.pathname === '/v1/health') {
+      // A load balancer takes a replica whose heartbeats no longer reach the store out of rotation.
+      const healthy = inflight.replica?.healthy() ?? true;
+      return send(res, healthy ? 200 : 503, { ok: healthy, ...(inflight.replica && { replica: inflight.replica.row.replica }) });
+    }
     const grant: Grant | undefined = options.tokens ? grantOf(options.tokens, req.headers.authorization) : { role: 'write' };
     if (await dashboard.handle(req, res, url, grant)) return;
     if (!grant) throw new HttpError(401, 'a bearer token is required (BAKE_SERVICE_TOKEN)');
@@ -99,7 +136,7 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
       try {
         const digest = url.searchParams.get('digest') ?? '';
         return send(res, 200, {
-          upload: await receiveUpload(workspace, digest, timedBody(req, bodyTimeout), { maxBytes: maxUploadBytes }),
+          upload: await receiveUpload(workspace, digest, timedBody(req, bodyTimeout), { maxBytes: maxUploadBytes }, shared),
         });
       } finally {
         release();
@@ -108,12 +145,12 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
     if (req.method === 'POST' && url.pathname === '/v1/commands') {
       const request = parseRequest(await readJson(timedBody(req, bodyTimeout)));
       if (grant.role === 'read' && !READ_COMMANDS.has(request.command)) throw new HttpError(403, `${request.command} needs a write token`);
-      return run(request, grant, res);
+      return run(request, grant, MARKED.has(request.command) ? requestKey(req, request) : undefined, res);
     }
     throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname}`);
   }
 
-  async function run(request: RemoteRequest, grant: Grant, res: ServerResponse): Promise<void> {
+  async function run(request: RemoteRequest, grant: Grant, key: RequestKey | undefined, res: ServerResponse): Promise<void> {
     const actor = recordedActor(grant, request.actor);
     const job: Job = {
       id: randomUUID(),
@@ -127,13 +164,21 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
     // The marker names the request's uploads before they are resolved, so gc never removes an
     // upload between being found here and being read by the use case.
     const marked = MARKED.has(request.command);
-    if (marked) await inflight.mark(job);
+    if (marked) {
+      const begun = await requests.begin(job, key);
+      if (begun !== undefined) {
+        // The same request ran already (a retry after a lost answer): its answer again, nothing run.
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.end(`${begun}\n`);
+        return;
+      }
+    }
     let call: UseCaseCall;
     try {
       // Uploads are resolved before the answer starts, so a missing one is a 400 like any bad request.
-      call = await useCaseOf(workspace, request);
+      call = await useCaseOf(workspace, request, shared);
     } catch (error) {
-      if (marked) await inflight.clear(job);
+      if (marked) await requests.abandon(job, key);
       throw error;
     }
     running.set(job.id, job);
@@ -149,33 +194,42 @@ export async function startService(options: ServiceOptions): Promise<{ port: num
         line({ progress: event });
       },
     };
+    let answer: string;
     try {
-      line({ result: await runCall(ctx, call) });
+      answer = JSON.stringify({ result: await runCall(ctx, call) });
     } catch (error) {
       if (debug) log.debug('command failed', { command: request.command, error: String((error as Error)?.stack ?? error) });
-      line({ error: publicError(error, workspace, debug).document });
-    } finally {
-      running.delete(job.id);
-      if (marked) await inflight.clear(job);
-      res.end();
+      answer = JSON.stringify({ error: publicError(error, workspace, debug).document });
     }
+    running.delete(job.id);
+    if (!res.destroyed) res.write(`${answer}\n`);
+    res.end();
+    // After the answer, so the caller does not wait for it; a retry meanwhile waits (409) for it.
+    if (marked) requests.end(job, key, answer);
   }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
+    server.listen(address.port, address.host, () => resolve());
+  }).catch(async (error: unknown) => {
+    await inflight.close();
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const where = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+    throw new BakeError(`bake serve cannot listen on ${where} (${code})`, { cause: error });
   });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : address.port;
   guard = { ...guard, port };
   return {
     port,
-    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((r) => {
-        dashboard.close();
-        server.close(() => r());
-      }),
+    url: listenerUrl(address, port, options.tls !== undefined),
+    replica: inflight.replica?.row.replica,
+    async close() {
+      dashboard.close();
+      await new Promise<void>((r) => server.close(() => r()));
+      await requests.settle(5000);
+      await inflight.close();
+    },
   };
 }
 

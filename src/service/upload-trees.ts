@@ -12,9 +12,10 @@ import { sha256Digest } from '../util/digest.js';
 import { BakeError } from '../util/errors.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { CheckoutCandidate } from '../history/checkout-proof.js';
-import { readBody, sendRequest, type ServiceEndpoint } from './endpoint.js';
+import { readBody, sendRequest, type ServiceEndpoint, ServiceUnreachableError } from './endpoint.js';
 import { remoteError } from './remote-error.js';
 import type { UploadedTree } from './requests.js';
+import { retryAfterMs, type ServiceSession } from './service-session.js';
 
 /** One service's tree, uploaded, and the checkout its history proof is to be made in. */
 export interface PreparedUpload {
@@ -30,8 +31,10 @@ export interface PreparedUpload {
  * it as a tar stream the service verifies against its digest, and name the uploads. The service
  * never reads the caller's file system, nor commits its own checkout for a caller: the history
  * proof of a committed tree is made here too, in the caller's repository (see remote-commit.ts).
+ * Each upload is remembered in the session, so a replica that turns out not to have it (the
+ * request went elsewhere after a failure) gets it again.
  */
-export async function uploadTrees(ctx: AppContext, endpoint: ServiceEndpoint, options: CommitOptions): Promise<PreparedUpload[]> {
+export async function uploadTrees(ctx: AppContext, session: ServiceSession, options: CommitOptions): Promise<PreparedUpload[]> {
   const ws = await loadWorkspace(ctx.workspace);
   const { services, trees } = selectCommit(ws, options);
   const workspaceRepo = await openGitRepo(ws.dir, 'workspace');
@@ -39,7 +42,8 @@ export async function uploadTrees(ctx: AppContext, endpoint: ServiceEndpoint, op
     const given = trees.get(service.name);
     const snapshot = await localSnapshot(ws, workspaceRepo, service, given);
     ctx.progress({ kind: 'step', message: `uploading ${service.name}` });
-    const upload = await uploadEntries(endpoint, snapshot.entries, ctx.signal);
+    const upload = await uploadWithRetry(ctx, session, snapshot.entries);
+    session.reuploads.set(upload, async (endpoint) => void (await uploadEntries(endpoint, snapshot.entries, ctx.signal)));
     const tree = { service: service.name, upload, ...snapshot.origin, ...(given?.proof && { proof: given.proof }) };
     return { tree, ...(snapshot.checkout && { checkout: snapshot.checkout }) };
   });
@@ -76,6 +80,31 @@ async function localSnapshot(
   };
 }
 
+/** Uploads one tree to the session's replica, moving to another as the session allows when it does not answer. */
+async function uploadWithRetry(ctx: AppContext, session: ServiceSession, entries: TreeEntry[]): Promise<string> {
+  for (;;) {
+    const endpoint = session.current;
+    try {
+      return await uploadEntries(endpoint, entries, ctx.signal);
+    } catch (error) {
+      if (error instanceof ServiceUnreachableError) await session.retry(ctx, error, endpoint);
+      else if (error instanceof UploadRefusedError) await session.retry(ctx, error.refusal, endpoint, error.retryAfterMs);
+      else throw error;
+    }
+  }
+}
+
+/** A 502/503/504 to an upload (a busy replica, or one without its store): `refusal` is thrown once retries are spent. */
+class UploadRefusedError extends BakeError {
+  override name = 'UploadRefusedError';
+  constructor(
+    readonly refusal: BakeError,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(refusal.message, { cause: refusal });
+  }
+}
+
 /** Uploads one tree; resolves with the hex of its digest, which the service verified. */
 async function uploadEntries(endpoint: ServiceEndpoint, entries: TreeEntry[], signal: AbortSignal | undefined): Promise<string> {
   const chunks: Buffer[] = [];
@@ -91,7 +120,13 @@ async function uploadEntries(endpoint: ServiceEndpoint, entries: TreeEntry[], si
     // not JSON: reported below with the status
   }
   if (res.statusCode !== 200 || typeof doc.upload !== 'string') {
-    throw remoteError(doc.error, `the bake service refused the upload (HTTP ${res.statusCode})`, 'the bake service refused the upload: ');
+    const refusal = remoteError(
+      doc.error,
+      `the bake service refused the upload (HTTP ${res.statusCode})`,
+      'the bake service refused the upload: ',
+    );
+    if (res.statusCode >= 502 && res.statusCode <= 504) throw new UploadRefusedError(refusal, retryAfterMs(res.headers.get('retry-after')));
+    throw refusal;
   }
   return doc.upload;
 }

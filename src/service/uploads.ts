@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { workspacePaths } from '../config/workspace-paths.js';
 import { readSafeTar } from '../layer/safe-tar.js';
-import { isDigest } from '../util/digest.js';
+import type { LayoutStore } from '../oci/layout-store.js';
+import { type Digest, isDigest } from '../util/digest.js';
 import { BakeError } from '../util/errors.js';
 import { isProcessAlive } from '../util/process-alive.js';
 
@@ -14,6 +15,28 @@ export class UploadError extends BakeError {
   override readonly kind: string = 'upload';
   override readonly exitCode: number = 2;
 }
+
+/**
+ * A request names uploads this service does not have (made to another replica, or removed by gc):
+ * the client uploads them here and sends the request again. `missing` lists their hex digests.
+ */
+export class UploadMissingError extends UploadError {
+  override name = 'UploadMissingError';
+  override readonly kind: string = 'upload-missing';
+  readonly missing: string[];
+
+  constructor(missing: string[], options?: { cause?: unknown }) {
+    super(`no upload ${missing.map((hex) => `sha256:${hex}`).join(', ')} here; POST it to /v1/uploads first`, options);
+    this.missing = missing;
+  }
+
+  override details(): Record<string, unknown> {
+    return { missing: this.missing };
+  }
+}
+
+/** Largest upload unpacked from the shared store (the service's own limit applies to what clients send). */
+const SHARED_MAX_BYTES = 1 << 30;
 
 /** A half-written upload: `.tmp-<pid>-<random>`, so a restart can tell its own from a live process's. */
 const TEMP = /^\.tmp-(?:(\d+)-)?/;
@@ -27,26 +50,68 @@ const TEMP = /^\.tmp-(?:(\d+)-)?/;
  * again (its age is refreshed, so gc keeps it); identical uploads racing each other all succeed.
  * Throws UploadError for a malformed digest or a mismatch, UnsafeSourceError (TarLimitError for a
  * limit) for the archive, none naming a path of this machine; on any failure nothing is left.
+ * With `shared` (the workspace's registry-backed store, shared-uploads.ts) the bytes also go to the
+ * blob registry as they arrive, so another replica can unpack the same upload (uploadedTree).
  */
-export async function receiveUpload(workspace: string, digest: string, body: Readable, limits: { maxBytes: number }): Promise<string> {
+export async function receiveUpload(
+  workspace: string,
+  digest: string,
+  body: Readable,
+  limits: { maxBytes: number },
+  shared?: LayoutStore,
+): Promise<string> {
   if (!isDigest(digest)) throw new UploadError(`upload digest ${JSON.stringify(digest.slice(0, 80))} is not sha256:<64 hex>`);
   const hex = digest.slice(7);
-  const root = workspacePaths(workspace).uploads;
-  const dir = join(root, hex);
+  const dir = join(workspacePaths(workspace).uploads, hex);
   if (await isDirectory(dir)) {
     body.resume();
     await touch(dir);
     return hex;
   }
+  if (!shared) return unpack(workspace, digest, body, limits.maxBytes);
+  const toTree = new PassThrough();
+  const toStore = new PassThrough();
+  body.on('error', (error) => {
+    toTree.destroy(error);
+    toStore.destroy(error);
+  });
+  body.pipe(toTree);
+  body.pipe(toStore);
+  // Either side failing stops the other, so neither waits for bytes that will never come.
+  const [tree, stored] = await Promise.allSettled([
+    unpack(workspace, digest, toTree, limits.maxBytes).catch((error: unknown) => {
+      toStore.destroy(error as Error);
+      throw error;
+    }),
+    shared.putStream(toStore, digest as Digest).catch((error: unknown) => {
+      toTree.destroy(error as Error);
+      throw error;
+    }),
+  ]);
+  if (tree.status === 'rejected') throw tree.reason;
+  if (stored.status === 'rejected') {
+    await rm(dir, { recursive: true, force: true });
+    throw stored.reason;
+  }
+  return tree.value;
+}
+
+/** Unpacks a tar stream into `.bake/uploads/<hex>/` through readSafeTar, checking its digest; resolves with the hex. */
+async function unpack(workspace: string, digest: string, body: Readable, maxBytes: number): Promise<string> {
+  const hex = digest.slice(7);
+  const root = workspacePaths(workspace).uploads;
+  const dir = join(root, hex);
   await mkdir(root, { recursive: true });
   const tmp = join(root, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  let moved = false;
   try {
-    const result = await readSafeTar(body, tmp, { label: `upload ${digest.slice(0, 19)}…`, limits: { maxBytes: limits.maxBytes } });
+    const result = await readSafeTar(body, tmp, { label: `upload ${digest.slice(0, 19)}…`, limits: { maxBytes } });
     if (result.digest !== digest) {
       throw new UploadError(`upload does not match its digest: expected ${digest}, got ${result.digest} (${result.bytes} bytes received)`);
     }
     try {
       await rename(tmp, dir);
+      moved = true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // An identical upload finished first: the same bytes, so the same tree. Keep that one.
@@ -55,19 +120,24 @@ export async function receiveUpload(workspace: string, digest: string, body: Rea
     }
     return hex;
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    if (!moved) await rm(tmp, { recursive: true, force: true });
   }
 }
 
 /**
  * The directory of an earlier upload, named by the hex of its digest. The name is checked
- * before it touches a path, so a caller can only ever reach `.bake/uploads/<64 hex>/`. Throws
- * UploadError when it is malformed or was never uploaded.
+ * before it touches a path, so a caller can only ever reach `.bake/uploads/<64 hex>/`. An upload
+ * made to another replica is unpacked here from `shared` (the blob registry) when it holds it.
+ * Throws UploadError when it is malformed, UploadMissingError when it is not here (nor shared).
  */
-export async function uploadedTree(workspace: string, hex: string): Promise<string> {
+export async function uploadedTree(workspace: string, hex: string, shared?: LayoutStore): Promise<string> {
   if (!/^[a-f0-9]{64}$/.test(hex)) throw new UploadError(`upload ${JSON.stringify(hex.slice(0, 80))} is not the 64 hex digits of a digest`);
   const dir = join(workspacePaths(workspace).uploads, hex);
-  if (!(await isDirectory(dir))) throw new UploadError(`no upload sha256:${hex}; POST it to /v1/uploads first`);
+  if (await isDirectory(dir)) return dir;
+  const digest = `sha256:${hex}` as Digest;
+  // A registry that cannot be reached is as good as one without it: the client can upload again.
+  if (!shared || !(await shared.has(digest).catch(() => false))) throw new UploadMissingError([hex]);
+  await unpack(workspace, digest, shared.openRead(digest), SHARED_MAX_BYTES);
   return dir;
 }
 

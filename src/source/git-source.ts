@@ -3,7 +3,8 @@ import { relative, sep } from 'node:path';
 import { GitError, UnsafeSourceError } from '../util/errors.js';
 import { blobReader, readWhole } from './git-blobs.js';
 import { lastCommits } from './git-last-commits.js';
-import { run, SpawnError } from '../util/exec.js';
+import { run } from '../util/exec.js';
+import { probeRepo } from './git-probe.js';
 import type { TreeEntry } from '../tree/tree.js';
 
 /** A snapshot of a directory as committed at HEAD: uncommitted edits are not part of it. */
@@ -44,38 +45,18 @@ export interface GitRepo {
 }
 
 /**
- * Opens the repository containing `dir` at its current HEAD. Returns undefined when `dir` is not
- * in a git work tree; throws GitError when it is but has no commit yet (or git is missing).
+ * Opens the repository containing `dir` at its current HEAD. `trees`: directories relative to
+ * `dir` (as bake.yaml writes sources) whose tree ids are fetched in the same git call (see
+ * probeRepo), so treeIds() answers them without another. Returns undefined when `dir` is not in a
+ * git work tree; throws GitError when it is but has no commit yet (or git is missing).
  */
-export async function openGitRepo(dir: string, label: string): Promise<GitRepo | undefined> {
-  let probe;
-  try {
-    // The usual case in one spawn (each forks the whole Node process): the top and HEAD together.
-    probe = await run('git', ['-C', dir, 'rev-parse', '--show-toplevel', 'HEAD^{commit}']);
-  } catch (error) {
-    if (error instanceof SpawnError && error.code === 'ENOENT') return undefined; // no git: plain directories only
-    throw error;
-  }
-  const [shownTop, shownHead] = probe.stdout.split('\n');
-  let top: string;
-  let head: string;
-  if (probe.exitCode === 0 && shownTop && shownHead && /^[0-9a-f]{40,64}$/.test(shownHead)) {
-    top = await realpath(shownTop);
-    head = shownHead;
-  } else {
-    // Not a work tree, or no commit yet: asked one at a time, to tell the two apart.
-    const topRun = await run('git', ['-C', dir, 'rev-parse', '--show-toplevel']);
-    if (topRun.exitCode !== 0) return undefined;
-    top = await realpath(topRun.stdout.trim());
-    const headRun = await run('git', ['-C', top, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
-    if (headRun.exitCode !== 0) {
-      throw new GitError(`${label}: the repository at ${top} has no commits yet (commit the service first: git add … && git commit)`);
-    }
-    head = headRun.stdout.trim();
-  }
+export async function openGitRepo(dir: string, label: string, options: { trees?: readonly string[] } = {}): Promise<GitRepo | undefined> {
+  const probe = await probeRepo(dir, label, options.trees);
+  if (!probe) return undefined;
+  const { top, head } = probe;
 
   // One `git ls-tree` answers for every directory at once; HEAD is fixed, so answers are kept.
-  const knownIds = new Map<string, string | undefined>();
+  const knownIds = new Map<string, string | undefined>(probe.trees);
   async function treeIds(paths: readonly string[]): Promise<Map<string, string>> {
     const unknown = [...new Set(paths)].filter((p) => !knownIds.has(p));
     const wanted = unknown.filter((p) => p !== '');
@@ -133,19 +114,24 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
           );
         }
       }
-      // The commit that last touched each directory: its time is the clock, its id the revision.
-      const origins = await lastCommits(
-        top,
-        head,
-        dirs.map((d) => d.path),
-      );
-      const listing = await listFiles(dirs.map((d) => d.path));
+      // The commit that last touched each directory (its time is the clock, its id the revision) and
+      // the files: two git processes at once, one walking history while the other lists the tree.
+      const [origins, listing] = await Promise.all([
+        lastCommits(
+          top,
+          head,
+          dirs.map((d) => d.path),
+        ),
+        listFiles(dirs.map((d) => d.path)),
+      ]);
       // Symlink targets are needed now (the safety check reads them); file bodies stream later.
-      const reader = blobReader(top);
+      // One git process for a few megabytes (a one-file change), two for a cold bake's hundreds.
+      const bytes = listing.reduce((sum, f) => sum + f.size, 0);
+      const reader = blobReader(top, { processes: bytes > TWO_PROCESSES_BYTES ? 2 : 1 });
       const links = new Map<string, string>();
       await Promise.all(
         [...new Set(listing.filter((f) => f.type === 'blob' && f.mode === '120000').map((f) => f.oid))].map(async (oid) => {
-          links.set(oid, (await readWhole(reader.open(oid))).toString('utf8'));
+          links.set(oid, (await readWhole(reader.chunks(oid))).toString('utf8'));
         }),
       );
       // Each listed path under the directories that contain it (a lookup per level of the path,
@@ -184,7 +170,8 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
               mode: file.mode === '100755' ? 0o755 : 0o644,
               size: file.size,
               open: () => reader.open(oid),
-              read: () => readWhole(reader.open(oid)),
+              chunks: () => reader.chunks(oid),
+              read: () => readWhole(reader.chunks(oid)),
             });
           }
         }
@@ -203,6 +190,9 @@ export async function openGitRepo(dir: string, label: string): Promise<GitRepo |
     },
   };
 }
+
+/** Above this many bytes to read, blobs are read by two git processes. */
+const TWO_PROCESSES_BYTES = 16 * 1024 * 1024;
 
 /** The directory holding a repository path ('' for the root's children and for the root itself). */
 function parentOf(path: string): string {

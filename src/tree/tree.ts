@@ -26,11 +26,24 @@ export interface TreeEntry {
    * memory (git blobs); writers prefer it to `read`. Read it to the end or destroy it.
    */
   open?: () => Readable;
+  /**
+   * The same contents again, as a lean chunk source (git blobs): what the tar writer prefers, a
+   * Readable per file being most of what packing a tree of small files cost.
+   */
+  chunks?: () => BodyChunks;
+}
+
+/** A body being read, once, in order: its chunks; `cancel()` gives up on the rest (a body opened ahead and not read). */
+export interface BodyChunks extends AsyncIterable<Buffer> {
+  cancel(): void;
 }
 
 /** Sorts entries by path, bytewise, so a parent always precedes its children. */
 export function sortEntries(entries: readonly TreeEntry[]): TreeEntry[] {
-  return [...entries].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  // Each path's bytes once, not twice per comparison (a monorepo's 2,400 entries were 50,000 buffers).
+  const keyed = entries.map((entry) => ({ entry, key: Buffer.from(entry.path) }));
+  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+  return keyed.map((k) => k.entry);
 }
 
 /**

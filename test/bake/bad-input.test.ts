@@ -1,13 +1,21 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bake } from '../helpers/bake-cli.js';
+import { sqliteExec } from '../helpers/sqlite-file.js';
 import { shopRepo, writeFiles, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 
 const tools = requireTools('git');
+const JSON_STORE = { BAKE_DATABASE_URL: 'json' };
+
+/** Writes the default store's manifest to `file` (what a workspace made before the database holds). */
+async function exportTo(dir: string, file: string): Promise<void> {
+  const run = await bake(['-C', dir, 'export', '--out', file]);
+  expect(run.exitCode, run.stderr).toBe(0);
+}
 
 /** A fingerprint of everything under .bake/: any change to recorded state shows up here. */
 async function fingerprint(dir: string): Promise<string> {
@@ -130,20 +138,51 @@ describe.skipIf(tools.skip)('bad input gets a clear error and loses nothing', ()
       exit: 2,
       expect: [/pipe is a device, fifo or socket/],
     },
+    // The JSON file store (BAKE_DATABASE_URL=json, a workspace made before the database): its file,
+    // exported from the default store, then broken.
     {
-      name: 'a corrupt manifest',
-      setup: async (dir) => writeFile(join(dir, '.bake', 'manifest.json'), '{"schema": 1, "generation": 3, '),
+      name: 'a corrupt manifest file (json store)',
+      setup: async (dir) => {
+        await exportTo(dir, join(dir, '.bake', 'manifest.json'));
+        await writeFile(join(dir, '.bake', 'manifest.json'), '{"schema": 1, "generation": 3, ');
+      },
+      env: JSON_STORE,
       args: ['commit', '--all'],
       exit: 1,
       expect: [/manifest\.json is corrupt/, /will not overwrite/],
     },
     {
-      name: 'a manifest from a newer bake',
+      name: 'a manifest file from a newer bake (json store)',
       setup: async (dir) => {
-        const m = JSON.parse(await readFile(join(dir, '.bake', 'manifest.json'), 'utf8'));
-        await writeFile(join(dir, '.bake', 'manifest.json'), JSON.stringify({ ...m, schema: 99 }));
+        const file = join(dir, '.bake', 'manifest.json');
+        await exportTo(dir, file);
+        const m = JSON.parse(await readFile(file, 'utf8'));
+        await writeFile(file, JSON.stringify({ ...m, schema: 99 }));
       },
+      env: JSON_STORE,
       args: ['build', 'shop'],
+      exit: 1,
+      expect: [/schema 99, newer than this bake understands/],
+    },
+    // The default store, .bake/state.db.
+    {
+      name: 'a corrupt store (sqlite: garbage bytes)',
+      setup: async (dir) => writeFile(join(dir, '.bake', 'state.db'), randomBytes(16 * 1024)),
+      args: ['commit', '--all'],
+      exit: 1,
+      expect: [/state\.db/, /not a database/],
+    },
+    {
+      name: 'a store from a newer bake (sqlite)',
+      setup: async (dir) => sqliteExec(join(dir, '.bake', 'state.db'), 'UPDATE bake_meta SET schema = 99'),
+      args: ['build', 'shop'],
+      exit: 1,
+      expect: [/state\.db has store schema 99, newer than this bake understands/, /Nothing was changed/],
+    },
+    {
+      name: 'a store from a newer bake, read (sqlite)',
+      setup: async (dir) => sqliteExec(join(dir, '.bake', 'state.db'), 'UPDATE bake_meta SET schema = 99'),
+      args: ['status'],
       exit: 1,
       expect: [/schema 99, newer than this bake understands/],
     },
@@ -155,7 +194,7 @@ describe.skipIf(tools.skip)('bad input gets a clear error and loses nothing', ()
       // Each case starts from the pristine fixture and restores it afterwards.
       await writeFile(join(repo.dir, 'bake.yaml'), original.yaml);
       await writeFile(join(repo.dir, 'recipes', 'shop.yaml'), original.recipe);
-      const manifestBefore = await readFile(join(repo.dir, '.bake', 'manifest.json'));
+      const storeBefore = await readFile(join(repo.dir, '.bake', 'state.db'));
       try {
         if (c.files) for (const [path, text] of Object.entries(c.files)) await writeFile(join(repo.dir, path), text);
         await c.setup?.(repo.dir);
@@ -168,7 +207,9 @@ describe.skipIf(tools.skip)('bad input gets a clear error and loses nothing', ()
         const json = await bake(['-C', repo.dir, '--json', ...args], c.env ? { env: c.env } : {});
         expect(json.json?.error?.kind, json.stdout).toBeTruthy();
       } finally {
-        await writeFile(join(repo.dir, '.bake', 'manifest.json'), manifestBefore);
+        // Back to the default store as it was (a case may have exported a JSON file beside it).
+        for (const name of ['manifest.json', 'state.db-wal', 'state.db-shm']) await rm(join(repo.dir, '.bake', name), { force: true });
+        await writeFile(join(repo.dir, '.bake', 'state.db'), storeBefore);
         execFileSync('git', ['reset', '-q', '--hard', head], { cwd: repo.dir });
         execFileSync('git', ['clean', '-qfdx', '-e', '.bake'], { cwd: repo.dir });
       }

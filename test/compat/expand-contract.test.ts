@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspaceScope } from '../../src/app/environment-runtime.js';
 import { createEngine, type Engine } from '../../src/engine/docker-engine.js';
 import { bake } from '../helpers/bake-cli.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { ensureTestPostgres, scratchDatabase, type ScratchDatabase } from '../helpers/postgres.js';
 import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
@@ -100,7 +101,7 @@ describe.skipIf(tools.skip)('expand and contract migrations against PostgreSQL, 
   }
 
   async function environment() {
-    return JSON.parse(await readFile(join(repo.dir, '.bake', 'manifest.json'), 'utf8')).environments.db as {
+    return (await manifestOf(repo.dir)).environments['db'] as unknown as {
       releases: { id: number; state: string; migrations?: { migration: number; kind: string; status: string }[] }[];
       changes: { kind: string; message: string }[];
     };

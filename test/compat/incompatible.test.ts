@@ -5,6 +5,7 @@ import { workspaceScope } from '../../src/app/environment-runtime.js';
 import { createEngine, type Engine } from '../../src/engine/docker-engine.js';
 import { bake } from '../helpers/bake-cli.js';
 import { startLoad } from '../helpers/load.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 
@@ -38,7 +39,7 @@ describe.skipIf(tools.skip)('declared interfaces in the release gate, against a 
   }
 
   async function manifest() {
-    return JSON.parse(await readFile(join(repo.dir, '.bake', 'manifest.json'), 'utf8'));
+    return (await manifestOf(repo.dir)) as any;
   }
 
   const containers = async () => (await engine.listContainers({ 'dev.bake.scope': workspaceScope(repo.dir) })).map((c) => c.id).sort();

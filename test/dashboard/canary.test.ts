@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { workspaceScope } from '../../src/app/environment-runtime.js';
 import { createEngine, type Engine } from '../../src/engine/docker-engine.js';
 import { bake } from '../helpers/bake-cli.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { startLoad } from '../helpers/load.js';
 import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
@@ -28,7 +29,7 @@ describe.skipIf(tools.skip || browser.skip)('the dashboard on a canary', () => {
   let w: WatchedPage | undefined;
   let router: Record<string, string> = {};
   const run = (args: string[]) => bake(['-C', repo.dir, '--json', ...args]);
-  const manifest = async () => JSON.parse(await readFile(join(repo.dir, '.bake', 'manifest.json'), 'utf8'));
+  const manifest = async (): Promise<any> => manifestOf(repo.dir);
   const release = async (id: number) =>
     (await manifest()).environments[ENV].releases.find((r: { id: number }) => r.id === id) as {
       state: string;

@@ -1,8 +1,9 @@
 import { request } from 'node:http';
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bake } from '../helpers/bake-cli.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { startServe, type ServeProcess } from './service-process.js';
@@ -28,7 +29,7 @@ describe.skipIf(tools.skip)("the dashboard's HTTP side", () => {
   let repo: Repo;
   let service: ServeProcess;
   const auth = (token: string) => ({ authorization: `Bearer ${token}` });
-  const manifestGeneration = async () => JSON.parse(await readFile(join(repo.dir, '.bake', 'manifest.json'), 'utf8')).generation as number;
+  const manifestGeneration = async () => (await manifestOf(repo.dir)).generation;
 
   beforeAll(async () => {
     repo = await shopRepo({ base: false });

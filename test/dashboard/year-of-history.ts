@@ -1,5 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { VersionManifest } from '../../src/manifest/model.js';
+import { replaceManifest } from '../helpers/manifest.js';
 
 /** How big a year is: the numbers the dashboard must stay fast with. */
 export const YEAR = { services: 20, versions: 20_000, images: 4, builds: 5_000, environments: 3 } as const;
@@ -10,10 +12,14 @@ const hex = (n: number, width = 64) => n.toString(16).padStart(width, '0');
 /**
  * A workspace with a year of history: bake.yaml with 20 services and 3 environments, 4 recipes,
  * and a manifest of 20,000 committed versions, 5,000 builds, 500 releases and 50 refusals, in
- * the shape bake itself writes (each record at its own generation, times spread over a year). No
- * image store: the builds' layers read as "not in the store". Resolves with the manifest's generation.
+ * the shape bake itself writes (each record at its own generation, times spread over a year), imported
+ * into the workspace's store with `bake migrate` (`env` picks the store, default SQLite). No image
+ * store: the builds' layers read as "not in the store". Resolves with the manifest's generation.
  */
-export async function writeYearOfHistory(dir: string): Promise<{ generation: number; lastVersion: number }> {
+export async function writeYearOfHistory(
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<{ generation: number; lastVersion: number }> {
   const start = Date.parse('2025-12-01T00:00:00Z');
   const services = Array.from({ length: YEAR.services }, (_, i) => `svc${String(i).padStart(2, '0')}`);
   const perService = YEAR.versions / YEAR.services;
@@ -126,6 +132,6 @@ export async function writeYearOfHistory(dir: string): Promise<{ generation: num
       `image: img${i}\nbake: heavy\nbase: scratch\nservices: [${members(i).join(', ')}]\n`,
     );
   }
-  await writeFile(join(dir, '.bake', 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await replaceManifest(dir, manifest as unknown as VersionManifest, { env });
   return { generation, lastVersion: perService };
 }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspaceScope } from '../../src/app/environment-runtime.js';
 import { createEngine, type Engine } from '../../src/engine/docker-engine.js';
 import { bake } from '../helpers/bake-cli.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 
@@ -88,7 +89,7 @@ describe.skipIf(tools.skip)('the progress deadline', () => {
     expect(Date.parse(s.lastStop.at) - since).toBeGreaterThanOrEqual(DEADLINE * 1000);
 
     // The manifest: rolled back, with the stop recorded on the release.
-    const manifest = JSON.parse(await readFile(join(repo.dir, '.bake', 'manifest.json'), 'utf8'));
+    const manifest: any = await manifestOf(repo.dir);
     const record = manifest.environments.late.releases.find((r: { id: number }) => r.id === canary);
     expect(record.state).toBe('rolled-back');
     expect(record.stopped).toMatchObject({ reason: 'deadline', message: s.lastStop.message });

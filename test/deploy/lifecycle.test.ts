@@ -5,6 +5,7 @@ import { workspaceScope } from '../../src/app/environment-runtime.js';
 import { createEngine, type Engine } from '../../src/engine/docker-engine.js';
 import { bake } from '../helpers/bake-cli.js';
 import { startLoad } from '../helpers/load.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { startRegistry } from '../helpers/registry.js';
 import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
@@ -298,7 +299,7 @@ describe.skipIf(tools.skip)('the deploy lifecycle', () => {
     expect(retried.exitCode, retried.stderr).toBe(0);
     expect(retried.json.build).toBe(quiet.json.build);
     expect(retried.json.release).toBeGreaterThan(quiet.json.release);
-    const manifest = JSON.parse(await readFile(join(repo.dir, '.bake', 'manifest.json'), 'utf8'));
+    const manifest: any = await manifestOf(repo.dir);
     expect(manifest.environments.quiet.releases.find((r: { id: number }) => r.id === retried.json.release).retryOf).toBe(
       quiet.json.release,
     );
@@ -346,7 +347,7 @@ describe.skipIf(tools.skip)('the deploy lifecycle', () => {
         expect(await containers(env)).toEqual([]);
       }
       expect(await engine.imageId(reference)).toBe(id); // still there, under the registry's name
-      const manifest = JSON.parse(await readFile(join(repo.dir, '.bake', 'manifest.json'), 'utf8'));
+      const manifest: any = await manifestOf(repo.dir);
       const newest = manifest.builds.shop.at(-1).id;
       expect(await engine.imageId(`bake/shop:${newest}`)).toBeUndefined(); // bake's own tag is gone
     } finally {

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/docker-engine.js';
 import { bake } from '../helpers/bake-cli.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { shopRepo, tempDir, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 
@@ -55,7 +56,7 @@ describe.skipIf(tools.skip)('provisioners', () => {
     } finally {
       await unpacked.cleanup();
     }
-    const manifest = JSON.parse(await readFile(join(repo.dir, '.bake', 'manifest.json'), 'utf8'));
+    const manifest: any = await manifestOf(repo.dir);
     expect(manifest.builds.shop.at(-1).reproducible).toBe(false);
     expect(await leftovers()).toEqual({ containers: 0, images: 0 });
   });

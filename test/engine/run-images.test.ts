@@ -6,6 +6,7 @@ import type { DeployTarget } from '../../src/deploy/deploy-plan.js';
 import { startInstance } from '../../src/deploy/instance.js';
 import { upgradeInPlace } from '../../src/deploy/upgrade-in-place.js';
 import { bake } from '../helpers/bake-cli.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { startRegistry } from '../helpers/registry.js';
 import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
@@ -99,7 +100,7 @@ describe.skipIf(tools.skip)('images in a real Docker engine and registry', () =>
     const first = await buildAndLoad('shop-light');
     const status = (await bake(['-C', repo.dir, '--json', 'status'])).json;
     expect(status.images['shop-light'][0].vector).toEqual({ catalog: 1, cart: 1, web: 1 });
-    const manifest = JSON.parse(await (await import('node:fs/promises')).readFile(join(repo.dir, '.bake', 'manifest.json'), 'utf8'));
+    const manifest: any = await manifestOf(repo.dir);
     const layersOf = (id: number) => manifest.builds['shop-light'].find((b: { id: number }) => b.id === id).serviceLayers;
     const from = target(first, 'light', layersOf(first.build));
     const info = await startInstance(engine, from, storeBlobs(repo.dir));
@@ -112,7 +113,7 @@ describe.skipIf(tools.skip)('images in a real Docker engine and registry', () =>
     const second = await buildAndLoad('shop-light');
     expect(second.digest).toBe(first.digest); // the same light image serves both vectors
     expect(second.vector).toEqual({ catalog: 2, cart: 1, web: 1 });
-    const after = JSON.parse(await (await import('node:fs/promises')).readFile(join(repo.dir, '.bake', 'manifest.json'), 'utf8'));
+    const after: any = await manifestOf(repo.dir);
     const to = target(second, 'light', after.builds['shop-light'].find((b: { id: number }) => b.id === second.build).serviceLayers);
 
     const upgrade = await upgradeInPlace(engine, info, from, to, storeBlobs(repo.dir));

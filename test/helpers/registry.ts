@@ -17,11 +17,12 @@ export function freePort(): Promise<number> {
 
 /**
  * Debian's docker-registry (distribution) on 127.0.0.1 with a config of its own and a temp
- * storage directory; `htpasswd` turns on basic auth. Stopped and removed by `stop`.
+ * storage directory (`dataDir`, the filesystem driver's root); `htpasswd` turns on basic auth.
+ * Stopped and removed by `stop`.
  */
 export async function startRegistry(
   options: { htpasswd?: string; token?: { realm: string; certFile: string } } = {},
-): Promise<{ address: string; stop(): Promise<void> }> {
+): Promise<{ address: string; dataDir: string; stop(): Promise<void> }> {
   const dir = await tempDir('registry');
   const port = await freePort();
   let auth = '';
@@ -53,6 +54,7 @@ export async function startRegistry(
   }
   return {
     address,
+    dataDir: join(dir.dir, 'data'),
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));

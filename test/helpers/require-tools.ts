@@ -12,12 +12,14 @@ const PACKAGES: Record<string, string> = {
   umoci: 'umoci',
   openssl: 'openssl',
   postgres: 'postgresql',
+  swarm: 'docker.io docker-registry iproute2 busybox-static',
 };
 
 /** Requirements that are more than a program on PATH, as the message names them. */
 const WHAT: Record<string, string> = {
   docker: 'docker (a running engine)',
   postgres: 'postgres (a PostgreSQL answering at BAKE_TEST_DATABASE_URL)',
+  swarm: 'swarm (root, ip netns, dockerd and docker-registry, for scripts/test-swarm.sh)',
 };
 
 const known = new Map<string, boolean>();
@@ -56,6 +58,11 @@ function probe(name: string): boolean {
       return dockerAnswers();
     case 'postgres':
       return postgresAnswers();
+    case 'swarm':
+      // scripts/test-swarm.sh builds the nodes: it needs root for namespaces, veths and the bridge.
+      return (
+        process.getuid?.() === 0 && ['ip', 'dockerd', 'docker-registry', 'busybox', 'unshare'].every((tool) => onPath(tool) !== undefined)
+      );
     case 'busybox':
       // Images need the host's busybox at a fixed path (scripts/make-busybox-rootfs.js copies it).
       return ['/bin/busybox', '/usr/bin/busybox'].some(isExecutable);

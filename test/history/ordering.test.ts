@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { BakeRun } from '../helpers/bake-cli.js';
 import { requireTools } from '../helpers/require-tools.js';
+import { stores } from '../helpers/stores.js';
 import { MODES, teams, type Team, type Teams } from './setup.js';
 
 const tools = requireTools('git');
@@ -99,54 +100,62 @@ describe.skipIf(tools.skip).each(MODES)('order follows git history (%s)', (mode)
     expect((await committed(one, ['commit', 'a'])).json.commits[0]).toMatchObject({ version: 4, created: true });
   });
 
-  it.each([
-    ['commit', 'a'],
-    ['build', '--commit', 'shop'],
-  ])(
-    'proves again when someone recorded the service while it waited for the lock (%s …): moved never reaches the caller',
-    async (...second) => {
-      world = await teams(mode);
-      const runner1 = await world.team('runner1');
-      const runner2 = await world.team('runner2');
-      await committed(runner1, ['commit', '--all']);
-      // One team pushes twice; a CI runner takes each push. C2 descends from C1.
-      const c1 = await runner1.change({ 'services/a/VERSION': 'a 2\n' });
-      expect(await runner1.push()).toBe(true);
-      await runner2.pull();
-      const c2 = await runner2.change({ 'services/a/VERSION': 'a 3\n' });
-      // Both prove against v1 while the manifest lock is held, then wait for it; whichever records
-      // second finds its proof outdated and must prove again.
-      const holder = spawn(process.execPath, [join(__dirname, 'hold-lock.mjs'), world.stateDir], { stdio: ['pipe', 'pipe', 'inherit'] });
-      try {
-        await new Promise<void>((resolve, reject) => {
-          holder.stdout?.on('data', (d) => String(d).includes('locked') && resolve());
-          holder.once('exit', () => reject(new Error('the lock holder exited early')));
+  // The lock is the store's: the JSON file store's lock file, SQLite's write transaction.
+  describe.each(stores('json', 'sqlite'))('on the $kind store', (store) => {
+    it.each([
+      ['commit', 'a'],
+      ['build', '--commit', 'shop'],
+    ])(
+      'proves again when someone recorded the service while it waited for the lock (%s …): moved never reaches the caller',
+      async (...second) => {
+        const db = await store.open();
+        onTestFinished(() => db.cleanup());
+        world = await teams(mode, ['a', 'b'], db.env);
+        const runner1 = await world.team('runner1');
+        const runner2 = await world.team('runner2');
+        await committed(runner1, ['commit', '--all']);
+        // One team pushes twice; a CI runner takes each push. C2 descends from C1.
+        const c1 = await runner1.change({ 'services/a/VERSION': 'a 2\n' });
+        expect(await runner1.push()).toBe(true);
+        await runner2.pull();
+        const c2 = await runner2.change({ 'services/a/VERSION': 'a 3\n' });
+        // Both prove against v1 while the manifest lock is held, then wait for it; whichever records
+        // second finds its proof outdated and must prove again.
+        const holder = spawn(process.execPath, [join(__dirname, 'hold-lock.mjs'), world.stateDir], {
+          env: { ...process.env, ...world.storeEnv },
+          stdio: ['pipe', 'pipe', 'inherit'],
         });
-        const one = runner1.start(['commit', 'a']);
-        const two = runner2.start(second);
-        await Promise.all([one.waiting, two.waiting]);
-        holder.stdin?.end();
-        const [r1, r2] = await Promise.all([one.done, two.done]);
-        expect(
-          [r1.stderr, r2.stderr].every((e) => e.includes('waiting for the manifest lock')),
-          `${r1.stderr}\n${r2.stderr}`,
-        ).toBe(true);
-        const outcome = (r: BakeRun) =>
-          r.json.commits?.find((c: { service: string }) => c.service === 'a')?.version ?? (r.json.refused?.[0] ?? r.json.error)?.kind;
-        for (const r of [r1, r2])
-          expect([r.json.error?.kind, ...(r.json.refused ?? []).map((x: { kind: string }) => x.kind)]).not.toContain('moved');
-        if (outcome(r1) === 2) {
-          expect([outcome(r1), outcome(r2)]).toEqual([2, 3]); // C2 was proved again against C1's v2: it descends
-          expect(r2.exitCode, r2.stderr).toBe(0);
-          expect(r2.json.commits.find((c: { service: string }) => c.service === 'a').revision).toBe(c2);
-        } else {
-          expect([outcome(r1), outcome(r2)]).toEqual(['behind', 2]); // C1 was proved again against C2's v2: it is behind
-          expect(r1.exitCode).toBe(3);
-          expect(r1.json.refused[0]).toMatchObject({ candidate: c1, recorded: { revision: c2 } });
+        try {
+          await new Promise<void>((resolve, reject) => {
+            holder.stdout?.on('data', (d) => String(d).includes('locked') && resolve());
+            holder.once('exit', () => reject(new Error('the lock holder exited early')));
+          });
+          const one = runner1.start(['commit', 'a']);
+          const two = runner2.start(second);
+          await Promise.all([one.waiting, two.waiting]);
+          holder.stdin?.end();
+          const [r1, r2] = await Promise.all([one.done, two.done]);
+          expect(
+            [r1.stderr, r2.stderr].every((e) => e.includes('waiting for the manifest lock')),
+            `${r1.stderr}\n${r2.stderr}`,
+          ).toBe(true);
+          const outcome = (r: BakeRun) =>
+            r.json.commits?.find((c: { service: string }) => c.service === 'a')?.version ?? (r.json.refused?.[0] ?? r.json.error)?.kind;
+          for (const r of [r1, r2])
+            expect([r.json.error?.kind, ...(r.json.refused ?? []).map((x: { kind: string }) => x.kind)]).not.toContain('moved');
+          if (outcome(r1) === 2) {
+            expect([outcome(r1), outcome(r2)]).toEqual([2, 3]); // C2 was proved again against C1's v2: it descends
+            expect(r2.exitCode, r2.stderr).toBe(0);
+            expect(r2.json.commits.find((c: { service: string }) => c.service === 'a').revision).toBe(c2);
+          } else {
+            expect([outcome(r1), outcome(r2)]).toEqual(['behind', 2]); // C1 was proved again against C2's v2: it is behind
+            expect(r1.exitCode).toBe(3);
+            expect(r1.json.refused[0]).toMatchObject({ candidate: c1, recorded: { revision: c2 } });
+          }
+        } finally {
+          holder.kill('SIGKILL');
         }
-      } finally {
-        holder.kill('SIGKILL');
-      }
-    },
-  );
+      },
+    );
+  });
 });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BakeRun } from '../helpers/bake-cli.js';
 import { requireTools } from '../helpers/require-tools.js';
+import { type OpenStore, stores } from '../helpers/stores.js';
 import { MODES, teams, type Team, type Teams } from './setup.js';
 
 const tools = requireTools('git');
@@ -25,12 +26,21 @@ async function ciJob(team: Team, delays: number[]): Promise<BakeRun[]> {
 // Two clones, two CI jobs at once on one manifest: team 1 pushed a change to a; team 2 pulled it,
 // changed b and pushed; team 1's job runs on a checkout without b. Whatever the interleaving, the
 // newest view wins: both changes run in prod, and team 1's job either passes or is refused (3).
-describe.skipIf(tools.skip).each(MODES)('the overlapping-bakes race from separate clones (%s)', (mode) => {
-  let world: Teams;
-  afterEach(() => world?.cleanup());
+// On the default SQLite store and on PostgreSQL (a database of its own per test).
+const cases = stores('sqlite', 'postgres').flatMap((store) => MODES.map((mode) => ({ mode, kind: store.kind, store })));
 
-  it.each([0, 1, 2, 3])('schedule %i: both changes end up live, nothing older is released', async (seed) => {
-    world = await teams(mode);
+describe.skipIf(tools.skip).each(cases)('the overlapping-bakes race from separate clones ($mode, $kind store)', ({ mode, store }) => {
+  let world: Teams | undefined;
+  let db: OpenStore | undefined;
+  afterEach(async () => {
+    await world?.cleanup();
+    await db?.cleanup();
+    world = db = undefined;
+  });
+
+  it.skipIf(store.skip).each([0, 1, 2, 3])('schedule %i: both changes end up live, nothing older is released', async (seed) => {
+    db = await store.open();
+    world = await teams(mode, ['a', 'b'], db.env);
     const one = await world.team('team1');
     const two = await world.team('team2');
     expect((await ciJob(one, [])).map((r) => r.exitCode)).toEqual([0, 0, 0]);
@@ -71,6 +81,7 @@ describe.skipIf(tools.skip).each(MODES)('the overlapping-bakes race from separat
     const refused = jobOne.find((r) => r.exitCode === 3);
     if (refused) expect(['behind', 'stale', 'regression', 'conflict']).toContain(refused.json.error.kind);
 
+    db.assertUsedBy(world.stateDir);
     const manifest = await world.manifest();
     const prod = manifest.environments['prod'];
     expect(prod?.releases.find((r) => r.id === prod.live['shop'])?.vector).toEqual({ a: 2, b: 2 });

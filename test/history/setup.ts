@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readManifest } from '../../src/manifest/manifest-file.js';
 import type { VersionManifest } from '../../src/manifest/model.js';
 import { BAKE_BIN, bake, type BakeRun } from '../helpers/bake-cli.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { freePort } from '../helpers/registry.js';
 import { gitRepo, tempDir, type Repo } from '../helpers/repo.js';
 import { centralRepo, type Central, type TeamClone } from '../helpers/teams.js';
@@ -34,6 +34,8 @@ export interface Teams {
   team(name: string): Promise<Team>;
   /** The directory of the manifest's workspace (the service host's checkout, or the shared state's owner). */
   stateDir: string;
+  /** What the processes that open the manifest's store get in their environment (`{ BAKE_DATABASE_URL }`, or nothing: the default). */
+  storeEnv: Record<string, string>;
   cleanup(): Promise<void>;
 }
 
@@ -58,9 +60,10 @@ export async function historySeed(services: string[]): Promise<Repo> {
  * Teams with separate clones of one central repository, sharing one manifest: in `local` mode
  * through a shared directory that every clone's `.bake` points at (runners on one file system);
  * in `service` mode through `bake serve` started as its own process on a host checkout that
- * stays at the seed commit (so anything newer can only come from the callers).
+ * stays at the seed commit (so anything newer can only come from the callers). `storeEnv` picks the
+ * manifest's store (test/helpers/stores.ts): the teams' processes get it in local mode, the service in service mode.
  */
-export async function teams(mode: Mode, services: string[] = ['a', 'b']): Promise<Teams> {
+export async function teams(mode: Mode, services: string[] = ['a', 'b'], storeEnv: Record<string, string> = {}): Promise<Teams> {
   const seed = await historySeed(services);
   const central = await centralRepo(seed);
   await seed.cleanup();
@@ -75,6 +78,7 @@ export async function teams(mode: Mode, services: string[] = ['a', 'b']): Promis
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     server = spawn(process.execPath, [BAKE_BIN, '-C', host.dir, 'serve', '--tokens', join(host.dir, '.tokens'), '--port', String(port)], {
+      env: { ...process.env, ...storeEnv },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -88,13 +92,14 @@ export async function teams(mode: Mode, services: string[] = ['a', 'b']): Promis
     mode,
     central,
     stateDir,
-    manifest: () => readManifest(join(stateDir, '.bake', 'manifest.json')),
+    storeEnv,
+    manifest: () => manifestOf(stateDir, storeEnv),
     async team(name) {
       const clone = await central.clone(name);
       if (mode === 'local') await symlink(join(state.dir, '.bake'), join(clone.dir, '.bake'));
       const env: Record<string, string> = {
         BAKE_ACTOR: `ci-${name}`,
-        ...(mode === 'service' && { BAKE_SERVICE: url, BAKE_SERVICE_TOKEN: TOKEN }),
+        ...(mode === 'service' ? { BAKE_SERVICE: url, BAKE_SERVICE_TOKEN: TOKEN } : storeEnv),
       };
       return {
         ...clone,

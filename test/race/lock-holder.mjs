@@ -1,5 +1,5 @@
-// Takes the manifest lock of a workspace through bake's own lock module and holds it until
-// killed: the crash test SIGKILLs this process to leave a dead holder behind.
+// Takes the JSON file store's lock (.bake/manifest.json) of a workspace through bake's own lock
+// module and holds it until killed: the crash test SIGKILLs this process to leave a dead holder behind.
 import { join } from 'node:path';
 import { withFileLock } from '../../dist/lock/file-lock.js';
 

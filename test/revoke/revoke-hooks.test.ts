@@ -3,14 +3,14 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkspace } from '../../src/config/workspace.js';
-import { readManifest } from '../../src/manifest/manifest-file.js';
 import { bake } from '../helpers/bake-cli.js';
+import { manifestOf as storedManifest } from '../helpers/manifest.js';
 import { tempDir } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { BAKE_YAML, bakeIn, changeCatalog, hookDocument, serveWorkspace, shopTeams, WRITE_TOKEN, type ShopTeams } from './shop-teams.js';
 
 const tools = requireTools('git');
-const manifestOf = (teams: ShopTeams) => readManifest(join(teams.ops.dir, '.bake', 'manifest.json'));
+const manifestOf = (teams: ShopTeams) => storedManifest(teams.ops.dir);
 
 describe.skipIf(tools.skip)('bake revoke: chains, bad input, hooks', () => {
   let teams: ShopTeams;

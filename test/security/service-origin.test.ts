@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manifestOf } from '../helpers/manifest.js';
 import { raceWorkspace } from '../race/race-workspace.js';
 import { send, serve, tokenFile, WRITE, type Served } from './service-harness.js';
 
@@ -95,7 +94,7 @@ for (const mode of ['--tokens', '--no-auth'] as const) {
     it('a refused commit runs nothing', async () => {
       const attack = { host: `evil.example:${served.port}`, origin: 'http://evil.example', 'content-type': 'text/plain', ...auth() };
       expect((await send(served.url, { path: '/v1/commands', headers: attack, body: COMMIT })).status).toBe(403);
-      expect(existsSync(join(ws.dir, '.bake', 'manifest.json'))).toBe(false);
+      expect(await manifestOf(ws.dir)).toMatchObject({ generation: 0, services: {} });
     });
 
     it('answers to the names given with --allow-host, and still to nothing else', async () => {

@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../src/manifest/manifest-file.js';
 import { REQUEST_FIELDS, type Field } from '../../src/service/requests.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { raceWorkspace } from '../race/race-workspace.js';
 import { hostileTar } from './hostile-tar.js';
 import { clientHeaders, command, send, serve, tokenFile, upload, type Served } from './service-harness.js';
@@ -146,7 +146,7 @@ describe('every option of every remote command refuses host paths', () => {
   });
 
   it(`refuses each of ${cases.length} hostile option values with 400, recording nothing`, async () => {
-    const before = (await readManifest(join(ws.dir, '.bake', 'manifest.json'))).generation;
+    const before = (await manifestOf(ws.dir)).generation;
     const files = await workspaceFiles();
     const accepted: string[] = [];
     for (const { name, cmd, key, value } of cases) {
@@ -155,7 +155,7 @@ describe('every option of every remote command refuses host paths', () => {
       if (!refused) accepted.push(`${name} ${JSON.stringify(value).slice(0, 60)}: ${answer.status}`);
     }
     expect(accepted).toEqual([]);
-    expect((await readManifest(join(ws.dir, '.bake', 'manifest.json'))).generation).toBe(before);
+    expect((await manifestOf(ws.dir)).generation).toBe(before);
     expect(await workspaceFiles()).toEqual(files);
   });
 

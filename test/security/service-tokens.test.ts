@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../src/manifest/manifest-file.js';
 import { grantOf, loadTokens } from '../../src/service/tokens.js';
 import { bake } from '../helpers/bake-cli.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { raceWorkspace } from '../race/race-workspace.js';
 import { command, serve, tokenFile, type Served } from './service-harness.js';
 
@@ -65,7 +65,7 @@ describe('a service whose token file holds no secret', () => {
     const env = { BAKE_SERVICE: served.url, BAKE_SERVICE_TOKEN: SECRET, BAKE_ACTOR: 'alice@runner' };
     const run = await bake(['--json', 'commit', 's1', '--from', from], { cwd: ws.dir, env });
     expect(run.exitCode, run.stderr).toBe(0);
-    const manifest = await readManifest(join(ws.dir, '.bake', 'manifest.json'));
+    const manifest = await manifestOf(ws.dir);
     expect(manifest.services['s1']?.versions.at(-1)?.recordedBy).toBe('ci-bot (alice@runner)');
   });
 

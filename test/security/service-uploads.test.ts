@@ -2,8 +2,8 @@ import { lstat, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:f
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../src/manifest/manifest-file.js';
 import { bake } from '../helpers/bake-cli.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { raceWorkspace } from '../race/race-workspace.js';
 import { hostileTar, type Member } from './hostile-tar.js';
 import { clientHeaders, command, send, serve, sha256, tokenFile, upload, WRITE, type Served } from './service-harness.js';
@@ -211,24 +211,39 @@ describe('hostile uploads through bake serve', () => {
     // A fresh upload is kept by the grace period.
     const fresh = (await upload(served, hostileTar([{ name: 'fresh', body: 'new\n' }]))).json.upload as string;
     expect((await bake(['-C', ws.dir, '--json', 'gc', '--grace', '60'])).json.store.uploads).not.toContain(`sha256:${fresh}`);
-    expect((await readManifest(join(ws.dir, '.bake', 'manifest.json'))).services['slow']?.versions).toHaveLength(1);
+    expect((await manifestOf(ws.dir)).services['slow']?.versions).toHaveLength(1);
   });
 });
 
 describe('a service start clears what a crash left', () => {
-  it("removes stale manifest temp files and half uploads, keeping a live writer's", async () => {
+  // A dead writer of the JSON file store (BAKE_DATABASE_URL=json) leaves its temp file beside
+  // .bake/manifest.json; SQLite recovers its own journal when the store is next opened (test/race/crash.test.ts).
+  it.each([
+    ['json', { BAKE_DATABASE_URL: 'json' }],
+    ['sqlite', {}],
+  ] as const)("removes half uploads, keeping a live writer's, and stale manifest temp files (%s store)", async (kind, env) => {
     const scratch = await raceWorkspace(['s1'], { one: ['s1'] });
     try {
       const bakeDir = join(scratch.dir, '.bake');
       await mkdir(join(bakeDir, 'uploads', `.tmp-999999999-abcdef`, 'half'), { recursive: true });
       await mkdir(join(bakeDir, 'uploads', `.tmp-${process.pid}-live`), { recursive: true });
-      await writeFile(join(bakeDir, '.manifest.json.999999999.deadbeef.tmp'), '{"half":');
-      await writeFile(join(bakeDir, `.manifest.json.${process.pid}.cafe.tmp`), '{"being written":');
-      const s = await serve(scratch.dir, ['--tokens', await tokenFile(scratch.dir, `write ${WRITE}\n`)]);
+      if (kind === 'json') {
+        await writeFile(join(bakeDir, '.manifest.json.999999999.deadbeef.tmp'), '{"half":');
+        await writeFile(join(bakeDir, `.manifest.json.${process.pid}.cafe.tmp`), '{"being written":');
+      }
+      const s = await serve(scratch.dir, ['--tokens', await tokenFile(scratch.dir, `write ${WRITE}\n`)], env);
       try {
         expect((await readdir(join(bakeDir, 'uploads'))).sort()).toEqual([`.tmp-${process.pid}-live`]);
-        expect((await readdir(bakeDir)).filter((n) => n.endsWith('.tmp'))).toEqual([`.manifest.json.${process.pid}.cafe.tmp`]);
+        if (kind === 'json') {
+          expect((await readdir(bakeDir)).filter((n) => n.endsWith('.tmp'))).toEqual([`.manifest.json.${process.pid}.cafe.tmp`]);
+        }
         expect((await lstat(join(bakeDir, 'uploads'))).isDirectory()).toBe(true);
+        // And the store it serves works: a write through it is recorded where the workspace keeps its manifest.
+        const sent = await upload(s, hostileTar([{ name: 'VERSION', body: `s1 on the ${kind} store\n` }]));
+        expect(sent.status, sent.text).toBe(200);
+        const committed = await command(s, { command: 'commit', options: { services: [{ service: 's1', upload: sent.json.upload }] } });
+        expect(committed.text).toMatch(/"result"/);
+        expect((await manifestOf(scratch.dir, env)).services['s1']?.versions).toHaveLength(1);
       } finally {
         await s.stop();
       }

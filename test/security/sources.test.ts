@@ -77,7 +77,9 @@ describe.skipIf(tools.skip)('what a commit reads stays inside the repository, an
       BAKE_SERVICE_TOKEN: 'leak-service-token',
       BAKE_REGISTRY_USERNAME: 'leak-registry-user',
       BAKE_REGISTRY_PASSWORD: 'leak-registry-password',
-      BAKE_DATABASE_URL: 'postgres://bake:leak-db@127.0.0.1/bake',
+      // Where the manifest lives (this run's real store): named, so kept from builds like a credential.
+      BAKE_DATABASE_URL: 'sqlite:.bake/leak-db-state.db',
+      DATABASE_URL: 'postgres://bake:leak-db@127.0.0.1/bake',
       GITHUB_TOKEN: 'leak-github',
       DEPLOY_PASSWORD: 'leak-deploy',
       SIGNING_SECRET: 'leak-signing',

@@ -3,7 +3,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { readManifest } from '../../src/manifest/manifest-file.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { freePort } from '../helpers/registry.js';
 import { cloneRepo, shopRepo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
@@ -44,7 +44,7 @@ describe.skipIf(tools.skip)('the example CI job', () => {
       await runner.commitAll('cart 2', '2026-01-09T00:00:00Z');
       const second = await exec('bash', [job], { cwd: runner.dir, env });
       expect(second.stdout).toContain('changed services: cart');
-      const manifest = await readManifest(join(server.dir, '.bake', 'manifest.json'));
+      const manifest = await manifestOf(server.dir);
       expect(manifest.services['cart']?.versions).toHaveLength(2);
       expect(manifest.services['catalog']?.versions).toHaveLength(1);
       const staging = manifest.environments['staging'];

@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../src/manifest/manifest-file.js';
 import { raceWorkspace } from '../race/race-workspace.js';
 import { hostileTar } from '../security/hostile-tar.js';
 import { bake } from '../helpers/bake-cli.js';
+import { manifestOf } from '../helpers/manifest.js';
 import { freePort } from '../helpers/registry.js';
 
 const BAKE = join(__dirname, '..', '..', 'bin', 'bake.js');
@@ -94,7 +94,7 @@ describe('the bake service', () => {
   });
 
   it('refuses bad requests with a clear 4xx and changes nothing', async () => {
-    const before = (await readManifest(join(ws.dir, '.bake', 'manifest.json'))).generation;
+    const before = (await manifestOf(ws.dir)).generation;
     expect((await client(url, 'x'.repeat(32))(['status'])).exitCode).toBe(1);
     const readOnly = await client(url, READ)(['build', 'shop']);
     expect(readOnly.exitCode).toBe(1);
@@ -138,7 +138,7 @@ describe('the bake service', () => {
     const junk = await post(`/v1/uploads?digest=sha256:${'0'.repeat(64)}`, 'definitely not that');
     expect(junk.status).toBe(400);
     expect(((await junk.json()) as { error: { message: string } }).error.message).toMatch(/not a valid tar archive/);
-    expect((await readManifest(join(ws.dir, '.bake', 'manifest.json'))).generation).toBe(before);
+    expect((await manifestOf(ws.dir)).generation).toBe(before);
   });
 
   it("records the caller as the actor of its writes, under the token's name when the token file gives one", async () => {
@@ -149,7 +149,7 @@ describe('the bake service', () => {
       const env = { BAKE_SERVICE: url, BAKE_SERVICE_TOKEN: token, BAKE_ACTOR: actor };
       const run = await bake(['--json', 'commit', 's1', '--from', from], { cwd: ws.dir, env });
       expect(run.exitCode, run.stderr).toBe(0);
-      return (await readManifest(join(ws.dir, '.bake', 'manifest.json'))).services['s1']?.versions.at(-1)?.recordedBy;
+      return (await manifestOf(ws.dir)).services['s1']?.versions.at(-1)?.recordedBy;
     };
     expect(await commitAs(NAMED, 'alice@runner-7', 'by alice\n')).toBe('ci-bot (alice@runner-7)');
     expect(await commitAs(WRITE, 'bob@runner-8', 'by bob\n')).toBe('bob@runner-8');
@@ -176,7 +176,7 @@ describe('the bake service', () => {
       };
       const steps = (await Promise.all([team('s1', (seed * 37) % 90), team('s2', (seed * 53) % 90)])).flat();
       for (const s of steps) expect([0, 3]).toContain(s.exitCode);
-      const manifest = await readManifest(join(ws.dir, '.bake', 'manifest.json'));
+      const manifest = await manifestOf(ws.dir);
       const prod = manifest.environments['prod'];
       const live = prod?.releases.find((r) => r.id === prod.live['shop']);
       const refused = steps.filter((s) => s.exitCode === 3).map((s) => s.json.error.service);
@@ -213,12 +213,19 @@ describe('the bake service', () => {
 });
 
 describe('progress and errors through the service', () => {
-  it('relays progress as a local run renders it, and a failure as the local error document and exit code', async () => {
+  // The JSON file store's lock names its holder; a database's write lock does not (it belongs to a connection).
+  it.each([
+    { kind: 'json', env: { BAKE_DATABASE_URL: 'json' }, holder: ['lock-holder.mjs', '60000'], names: true },
+    { kind: 'sqlite', env: {}, holder: ['store-holder.mjs', 'hold'], names: false },
+  ])('relays progress as a local run renders it, and a failure as the local error document and exit code ($kind store)', async (store) => {
     const ws = await raceWorkspace(['s1'], { one: ['s1'] });
     const port = await freePort();
-    const server = await serve(ws.dir, port, { BAKE_LOCK_TIMEOUT_MS: '1500' });
-    const holderScript = join(__dirname, '..', 'race', 'lock-holder.mjs');
-    const holder = spawn(process.execPath, [holderScript, ws.dir, '60000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const server = await serve(ws.dir, port, { BAKE_LOCK_TIMEOUT_MS: '1500', ...store.env });
+    const [script = '', arg = ''] = store.holder;
+    const holder = spawn(process.execPath, [join(__dirname, '..', 'race', script), ws.dir, arg], {
+      env: { ...process.env, ...store.env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         holder.stdout?.on('data', (d) => String(d).includes('locked') && resolve());
@@ -226,10 +233,13 @@ describe('progress and errors through the service', () => {
       });
       const env = { BAKE_SERVICE: `http://127.0.0.1:${port}`, BAKE_SERVICE_TOKEN: WRITE };
       const remote = await bake(['--json', 'release', 'one', '--env', 'dev'], { cwd: ws.dir, env });
-      const local = await bake(['-C', ws.dir, '--json', 'release', 'one', '--env', 'dev'], { env: { BAKE_LOCK_TIMEOUT_MS: '1500' } });
+      const local = await bake(['-C', ws.dir, '--json', 'release', 'one', '--env', 'dev'], {
+        env: { BAKE_LOCK_TIMEOUT_MS: '1500', ...store.env },
+      });
       // The wait is a progress event at the service, rendered on the client's stderr like a local one.
-      expect(remote.stderr).toContain(`bake: waiting for the manifest lock held by PID ${holder.pid}`);
-      expect(local.stderr).toContain(`bake: waiting for the manifest lock held by PID ${holder.pid}`);
+      const waiting = `bake: waiting for the manifest lock${store.names ? ` held by PID ${holder.pid}` : ''}`;
+      expect(remote.stderr).toContain(waiting);
+      expect(local.stderr).toContain(waiting);
       expect(remote.json.error.kind).toBe('lock');
       // The same document, except that the service names its own files relative to its workspace.
       const localJson = JSON.parse(JSON.stringify(local.json).replaceAll(`${ws.dir}/`, ''));

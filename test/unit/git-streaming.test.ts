@@ -48,6 +48,44 @@ describe.skipIf(tools.skip)('streaming git blobs and batched history', () => {
     expect((await readWhole(reader.open(oids['a/small'] ?? ''))).toString()).toBe('small\n');
   });
 
+  it("lean bodies (the tar writer's) arrive in order, byte-exact, mixed with streams on one reader", async () => {
+    const reader = blobReader(repo.dir);
+    const bodies = [
+      reader.chunks(oids['a/big.bin'] ?? ''),
+      reader.open(oids['a/small'] ?? ''),
+      reader.chunks(oids['b/empty'] ?? ''),
+      reader.chunks(oids['a/big.bin'] ?? ''),
+    ];
+    const read = await Promise.all(bodies.map((b) => readWhole(b)));
+    expect(read[0]?.equals(big)).toBe(true);
+    expect(read[1]?.toString()).toBe('small\n');
+    expect(read[2]?.length).toBe(0);
+    expect(read[3]?.equals(big)).toBe(true);
+  });
+
+  it('a lean body read slowly holds git back instead of buffering it, and one cancelled unread is skipped', async () => {
+    const reader = blobReader(repo.dir);
+    const slow = reader.chunks(oids['a/big.bin'] ?? '');
+    const cancelled = reader.chunks(oids['a/big.bin'] ?? '');
+    const after = reader.chunks(oids['c/other'] ?? '');
+    cancelled.cancel();
+    const chunks: Buffer[] = [];
+    for await (const chunk of slow) {
+      chunks.push(chunk);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(Buffer.concat(chunks).equals(big)).toBe(true);
+    expect((await readWhole(after)).toString()).toBe('other\n');
+  });
+
+  it('a lean body given up half way lets the next one through', async () => {
+    const reader = blobReader(repo.dir);
+    const first = reader.chunks(oids['a/big.bin'] ?? '');
+    const second = reader.chunks(oids['a/small'] ?? '');
+    for await (const _ of first) break;
+    expect((await readWhole(second)).toString()).toBe('small\n');
+  });
+
   it('a missing object fails its body with GitError', async () => {
     const reader = blobReader(repo.dir);
     await expect(readWhole(reader.open('0'.repeat(40)))).rejects.toBeInstanceOf(GitError);
@@ -60,6 +98,7 @@ describe.skipIf(tools.skip)('streaming git blobs and batched history', () => {
     expect(entry?.size).toBe(big.length);
     expect(entry?.open).toBeTypeOf('function');
     expect((await readWhole(entry?.open?.() as never)).equals(big)).toBe(true);
+    expect((await readWhole(entry?.chunks?.() as never)).equals(big)).toBe(true);
   });
 
   it('one history walk answers as `git log -1 -- path` does, merges included', async () => {

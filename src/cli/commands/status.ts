@@ -8,7 +8,7 @@ import { invoke } from '../invoke.js';
 export const statusCommand = defineCommand({
   name: 'status',
   summary: 'show services, builds and their pushes, environments, revocations and the generation',
-  help: `Usage: bake status [--env ENV] [--check]
+  help: `Usage: bake status [--env ENV] [--all] [--check]
 
 Shows the latest committed version of each service, each image's builds with their version
 vectors, whether they are stale and every push of them (registry reference, pushed digest, who,
@@ -20,8 +20,12 @@ version to use, and so is everything that holds one: each environment that runs 
 build, each registry copy of a heavy build (bake push, build --push), and each image digest (the
 store's, and the pushed one where --compress made it differ).
 
+Only the newest 50 builds of each image and releases of each environment are listed (totals
+gives how many there are), so status costs the same after a year of history; --all lists them all.
+
 Options:
   --env ENV     show only this environment
+  --all         list every build and release
   --check       exit 3 while any environment (with --env: that one) runs a revoked version
 
 JSON: {"generation","services":{name:{"latest","digest","revision","author"}},
@@ -29,21 +33,26 @@ JSON: {"generation","services":{name:{"latest","digest","revision","author"}},
          "pushes":[{"repository","tag","reference","digest","compressed","at","by","generation"}]}]},
        "environments":{env:{"live":[release…],"running":{"svc":n},"previous":[release…],"refusals":n,
          "serving"?:[{"release","build","state","instances","share","figures":{"requests","errors","errorRate","p50","p99"}}],
-         "pending"?:[text…],"lastStop"?:{"release","reason","rule","figures","message","at","by"}}},
+         "pending"?:[text…],"lastStop"?:{"release","reason","rule","figures","message","at","by"},
+         "placement"?:[{"task","slot","release","node","zone"?,"state","desiredState","error"?}],"placementError"?}},
        "revoked":{"versions":[{"service","version","reason","by","at","use","layer"}],
          "environments":[{"env","image","release","build","digest","state","holds":[{"service","version"}]}],
          "builds":[{"image","build","digest","level","builtAt","builtBy","holds"}],
-         "pushes":[{"image","build","reference","digest","storeDigest","compressed","at","by","holds",…}],"digests":[…]}}
+         "pushes":[{"image","build","reference","digest","storeDigest","compressed","at","by","holds",…}],"digests":[…]},
+       "totals":{"builds":{image:n},"releases":{env:n}}}
 
 With --env, every release that has instances at the environment's router is listed with its
 share of traffic and the router's figures for it; pending lists a probation, a paused or
 interrupted rollout or a preview and the command that finishes it; lastStop says why the last
 rollout stopped.`,
-  options: ['env', 'check'],
+  options: ['env', 'all', 'check'],
   positionals: false,
   service: 'forward',
   async run(ctx, _positionals, values) {
-    const result = await invoke(ctx, 'status', { ...(values.env !== undefined && { env: values.env }) });
+    const result = await invoke(ctx, 'status', {
+      ...(values.env !== undefined && { env: values.env }),
+      ...(values.all === true && { all: true }),
+    });
     // Recorded text (revisions, authors, messages) is shown with its control characters escaped.
     const human = renderStatus(result).map((line) => escapeTerminal(line).replaceAll('\n', '\\n'));
     // --check is for CI and monitoring: the status as usual, and exit 3 while a revoked version runs.
@@ -79,6 +88,12 @@ function renderStatus(result: StatusResult): string[] {
           `${f.requests} req, ${f.errors} err (${(f.errorRate * 100).toFixed(1)}%), p50 ${f.p50 ?? '–'} ms, p99 ${f.p99 ?? '–'} ms`,
       );
     }
+    for (const t of env.placement ?? [])
+      human.push(
+        `    task ${t.task}: release ${t.release} on ${t.node}${t.zone !== undefined ? ` (zone ${t.zone})` : ''}, ${t.state}` +
+          `${t.desiredState !== t.state ? ` → ${t.desiredState}` : ''}${t.error ? `: ${t.error}` : ''}`,
+      );
+    if (env.placementError) human.push(`    placement unknown: ${env.placementError}`);
     for (const line of env.pending ?? []) human.push(`    pending: ${line}`);
     if (env.lastStop)
       human.push(

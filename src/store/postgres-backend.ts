@@ -1,0 +1,227 @@
+import pg from 'pg';
+import { LockError, ManifestError } from '../util/errors.js';
+import type { LedgerSql, LedgerValue } from './ledger-sql.js';
+import type {
+  ChangeSet,
+  ListLength,
+  RecordBackend,
+  RecordReader,
+  RecordTransaction,
+  RowQuery,
+  StoreMeta,
+  WriteWait,
+} from './record-backend.js';
+import { indexColumn, type RecordRow } from './record-kinds.js';
+import { RECORD_TABLES, STORE_SCHEMA } from './record-tables.js';
+
+/**
+ * The shared store: PostgreSQL through `pg` (its one owner), for many hosts and `bake serve`
+ * replicas. Every write transaction first locks the one meta row (`SELECT … FOR UPDATE`), so
+ * writers are serialized on every host, first come first served, and the generation grows by one
+ * per write; readers never wait (MVCC). A transaction the server or the network cut before COMMIT was sent left nothing
+ * behind and is run again; one cut after it is reported, never repeated.
+ */
+export class PostgresBackend implements RecordBackend, LedgerSql {
+  readonly description: string;
+  readonly synchronous = false;
+  readonly dialect = 'postgres';
+  readonly #pool: pg.Pool;
+  #ready: Promise<void> | undefined;
+
+  constructor(url: string) {
+    const u = new URL(url);
+    this.description = `postgresql ${u.host}${u.pathname}`;
+    this.#pool = new pg.Pool({ connectionString: url, max: 8, allowExitOnIdle: true, connectionTimeoutMillis: 10_000 });
+    // An idle connection the server closed (a restart) is dropped; the next query opens another.
+    this.#pool.on('error', () => undefined);
+  }
+
+  async write<T>(fn: (tx: RecordTransaction) => Promise<T>, wait: WriteWait): Promise<T> {
+    await this.#setUp();
+    const deadline = Date.now() + wait.timeoutMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      let committing = false;
+      const client = await this.#pool.connect().catch((error: unknown) => {
+        if (Date.now() > deadline) throw this.#error('cannot connect to', error);
+        return undefined;
+      });
+      if (client) {
+        let broken = false;
+        try {
+          const start = await this.#begin(client, wait, deadline);
+          const result = await fn({ ...reader(client), ...start, apply: (changes) => apply(client, changes) });
+          committing = true;
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          broken = isConnectionError(error);
+          if (!broken) await client.query('ROLLBACK').catch(() => undefined);
+          if (!broken || committing) throw broken ? this.#error('lost the connection during COMMIT to', error) : error;
+        } finally {
+          client.release(broken);
+        }
+      }
+      // The connection broke before COMMIT was sent (a restart): nothing was written; run it again.
+      if (Date.now() > deadline)
+        throw new LockError(`gave up after ${wait.timeoutMs} ms: ${this.description} did not answer (to ${wait.purpose})`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  async read<T>(fn: (tx: RecordReader) => Promise<T>): Promise<T> {
+    await this.#setUp();
+    return fn(reader(this.#pool));
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+
+  /** One request-ledger statement (ledger-sql.ts), autocommitted on a connection of the pool. */
+  async statement(sql: string, params: readonly LedgerValue[] = []): Promise<Record<string, unknown>[]> {
+    await this.#setUp();
+    try {
+      return (await this.#pool.query(sql, [...params])).rows as Record<string, unknown>[];
+    } catch (error) {
+      throw isConnectionError(error) ? this.#error('cannot reach', error) : error;
+    }
+  }
+
+  /**
+   * Begins a transaction holding the meta row's lock (waiting in the server's queue, first come first
+   * served, until the deadline), and reads what every write starts from in the same round trip: the
+   * meta row, every list's length and every list's last row. Tells `wait.onWait` when the lock takes
+   * a while; throws LockError at the deadline.
+   */
+  async #begin(client: pg.PoolClient, wait: WriteWait, deadline: number): Promise<Pick<RecordReader, 'meta' | 'lists' | 'warm'>> {
+    const remaining = Math.max(1, deadline - Date.now());
+    const slow = wait.onWait && setTimeout(wait.onWait, WAIT_NOTICE_MS);
+    let results: pg.QueryResult[];
+    try {
+      results = (await client.query(
+        `BEGIN; SET LOCAL lock_timeout = ${Math.floor(remaining)}; SELECT schema, generation FROM bake_meta WHERE id = 1 FOR UPDATE; ` +
+          'SELECT kind, owner, length FROM bake_lists; ' +
+          'SELECT r.kind, r.owner, r.seq, r.body FROM bake_lists l JOIN bake_records r ON r.kind = l.kind AND r.owner = l.owner AND r.seq = l.length - 1',
+      )) as unknown as pg.QueryResult[];
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55P03') throw error;
+      throw new LockError(`timed out after ${wait.timeoutMs} ms waiting for the write lock of ${this.description} (to ${wait.purpose})`);
+    } finally {
+      if (slow) clearTimeout(slow);
+    }
+    const [, , metaRows, listRows, tailRows] = results;
+    const row = metaRows?.rows[0] as { schema: number; generation: string } | undefined;
+    const meta = row && { schema: row.schema, generation: Number(row.generation) };
+    const lists = (listRows?.rows ?? []) as ListLength[];
+    return { meta: async () => meta, lists: async () => lists, warm: (tailRows?.rows ?? []) as RecordRow[] };
+  }
+
+  /** Creates the tables once, under an advisory lock so replicas starting together do not race. */
+  #setUp(): Promise<void> {
+    this.#ready ??= (async () => {
+      const client = await this.#pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock(727274)');
+        await client.query(RECORD_TABLES);
+        await client.query('INSERT INTO bake_meta (id, schema, generation) VALUES (1, $1, 0) ON CONFLICT (id) DO NOTHING', [STORE_SCHEMA]);
+        await client.query('SELECT pg_advisory_unlock(727274)');
+      } finally {
+        client.release();
+      }
+    })().catch((error: unknown) => {
+      this.#ready = undefined;
+      throw this.#error('cannot set up', error);
+    });
+    return this.#ready;
+  }
+
+  #error(what: string, error: unknown): ManifestError {
+    return new ManifestError(`${what} the store ${this.description}: ${(error as Error).message}`, this.description, { cause: error });
+  }
+}
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+/** A writer that has waited this long for the lock says so (the lock is still waited for). */
+const WAIT_NOTICE_MS = 200;
+
+function reader(db: Queryable): RecordReader {
+  return {
+    meta: async () => {
+      const { rows } = await db.query('SELECT schema, generation FROM bake_meta WHERE id = 1');
+      const row = rows[0] as { schema: number; generation: string } | undefined;
+      return row && ({ schema: row.schema, generation: Number(row.generation) } satisfies StoreMeta);
+    },
+    lists: async () => (await db.query('SELECT kind, owner, length FROM bake_lists')).rows as ListLength[],
+    rows: async (query) => (await selectRows(db, query)) as RecordRow[],
+  };
+}
+
+async function selectRows(db: Queryable, query: RowQuery): Promise<RecordRow[]> {
+  const columns = 'SELECT kind, owner, seq, body FROM bake_records';
+  const run = async (sql: string, values: unknown[]) => (await db.query(sql, values)).rows as RecordRow[];
+  if ('seqs' in query)
+    return run(`${columns} WHERE kind = $1 AND owner = $2 AND seq = ANY($3::int[])`, [query.kind, query.owner, query.seqs]);
+  if ('all' in query) return run(`${columns} WHERE kind = $1 AND owner = $2 ORDER BY seq`, [query.kind, query.owner]);
+  if ('tails' in query) {
+    return run(`${columns} WHERE kind = $1 AND (owner, seq) IN (SELECT * FROM unnest($2::text[], $3::int[]))`, [
+      query.kind,
+      query.tails.map((t) => t.owner),
+      query.tails.map((t) => t.seq),
+    ]);
+  }
+  const column = indexColumn(query.kind, query.field);
+  if (!column) throw new Error(`store: ${query.kind}.${query.field} is not indexed`);
+  if (query.owner === undefined) return run(`${columns} WHERE kind = $1 AND ${column} = $2`, [query.kind, query.value]);
+  return run(`${columns} WHERE kind = $1 AND ${column} = $2 AND owner = $3`, [query.kind, query.value, query.owner]);
+}
+
+/**
+ * Writes a change set in one statement, whatever its size (two when lists are rewritten: their old
+ * rows must be gone before the new ones go in). The lock is held for every round trip, so there are few.
+ */
+async function apply(client: pg.PoolClient, changes: ChangeSet): Promise<void> {
+  const col = <T>(items: T[], pick: (t: T) => unknown) => items.map(pick);
+  if (changes.cleared.length > 0) {
+    await client.query('DELETE FROM bake_records WHERE (kind, owner) IN (SELECT * FROM unnest($1::text[], $2::text[]))', [
+      col(changes.cleared, (c) => c.kind),
+      col(changes.cleared, (c) => c.owner),
+    ]);
+  }
+  const r = changes.rows;
+  const kept = changes.lengths.filter((l) => l.length >= 0);
+  const dropped = changes.lengths.filter((l) => l.length < 0);
+  await client.query(
+    'WITH put AS (INSERT INTO bake_records (kind, owner, seq, body, k1, k2) ' +
+      'SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) ' +
+      'ON CONFLICT (kind, owner, seq) DO UPDATE SET body = excluded.body, k1 = excluded.k1, k2 = excluded.k2), ' +
+      'kept AS (INSERT INTO bake_lists (kind, owner, length) SELECT * FROM unnest($7::text[], $8::text[], $9::int[]) ' +
+      'ON CONFLICT (kind, owner) DO UPDATE SET length = excluded.length), ' +
+      'dropped AS (DELETE FROM bake_lists WHERE (kind, owner) IN (SELECT * FROM unnest($10::text[], $11::text[]))) ' +
+      'UPDATE bake_meta SET generation = $12 WHERE id = 1',
+    [
+      col(r, (x) => x.kind),
+      col(r, (x) => x.owner),
+      col(r, (x) => x.seq),
+      col(r, (x) => x.body),
+      col(r, (x) => x.k1),
+      col(r, (x) => x.k2),
+      col(kept, (l) => l.kind),
+      col(kept, (l) => l.owner),
+      col(kept, (l) => l.length),
+      col(dropped, (l) => l.kind),
+      col(dropped, (l) => l.owner),
+      changes.generation,
+    ],
+  );
+}
+
+/** The server went away or cut the connection (a restart, a network failure): the transaction did not commit. */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  const message = (error as Error).message ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08003', '08001'].includes(code) ||
+    /Connection terminated|connection is closed|Client has encountered a connection error/i.test(message)
+  );
+}
