@@ -11,6 +11,7 @@ import { benchHistory } from './history.js';
 import { benchHistoryGate } from './history-gate.js';
 import { benchCompat } from './compat.js';
 import { benchState } from './state.js';
+import { benchCluster } from './cluster.js';
 
 const sections = {
   bake: benchBakeVsDocker,
@@ -24,6 +25,7 @@ const sections = {
   'history-gate': benchHistoryGate,
   compat: benchCompat,
   state: benchState,
+  cluster: benchCluster,
 };
 
 function report(title, rows) {

@@ -4,7 +4,7 @@ import type { EnvironmentConfig, WorkspaceConfig } from '../config/types.js';
 import { healthTimeoutMs } from '../deploy/health.js';
 import { ensureRouter } from '../deploy/router-process.js';
 import { runSteps, StepsInterruptedError } from '../deploy/steps.js';
-import { swarmRollingSteps, swarmServiceName, type SwarmTarget } from '../deploy/swarm/swarm-rollout.js';
+import { swarmRollingSteps, type SwarmTarget } from '../deploy/swarm/swarm-rollout.js';
 import { placements, type TaskPlacement } from '../deploy/swarm/task-instances.js';
 import { Label } from '../engine/labels.js';
 import { createSwarmEngine, type SwarmEngine } from '../engine/swarm/swarm-engine.js';

@@ -79,7 +79,9 @@ export async function openSwarmRuntime(ctx: AppContext, ws: WorkspaceConfig, env
       if (!reference) {
         const pushed = await push(ctx, { image: release.image, target: config.registry, build: release.build });
         if (pushed.digest !== release.digest) {
-          throw new BakeError(`the registry holds ${release.image}:${release.build} as ${pushed.digest}, not the release's ${release.digest}`);
+          throw new BakeError(
+            `the registry holds ${release.image}:${release.build} as ${pushed.digest}, not the release's ${release.digest}`,
+          );
         }
         reference = pushed.reference;
       }

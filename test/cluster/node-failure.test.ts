@@ -45,7 +45,10 @@ describe.skipIf(tools.skip)('a node dies in the middle of a rolling upgrade on t
     expect((await servingTasks(swarm, ws.repo)).some((t) => t.node === victim)).toBe(true);
 
     await ws.change('catalog v3');
-    const load = startLoad(`http://127.0.0.1:${await ws.listener('prod', 'catalog')}/version`, { concurrency: CONCURRENCY, maxMs: 300_000 });
+    const load = startLoad(`http://127.0.0.1:${await ws.listener('prod', 'catalog')}/version`, {
+      concurrency: CONCURRENCY,
+      maxMs: 300_000,
+    });
     const deploying = bake(['-C', ws.repo.dir, '--json', 'deploy', '--env', 'prod'], { env: ws.env });
     // Mid-rollout: once the first task of the new release serves, node 3 dies.
     const scope = workspaceScope(ws.repo.dir);

@@ -10,7 +10,7 @@ import { lostNodes, placements, pullFailures, taskInstances } from '../../src/de
 import { Label } from '../../src/engine/labels.js';
 import { healthScript, serviceSpec } from '../../src/engine/swarm/service-spec.js';
 import type { SwarmNode, SwarmTask } from '../../src/engine/swarm/swarm-engine.js';
-import { InputError, UsageError } from '../../src/util/errors.js';
+import { InputError } from '../../src/util/errors.js';
 
 const made: string[] = [];
 afterAll(async () => {
@@ -99,7 +99,12 @@ describe('engine: in bake.yaml', () => {
     for (const strategy of ['rolling', 'recreate', 'blue-green', 'canary', 'ab'] as const) {
       expect(() => checkSwarmStrategy(prod, strategy)).not.toThrow();
     }
-    expect([engineRolls('rolling'), engineRolls('recreate'), engineRolls('blue-green'), engineRolls('canary')]).toEqual([true, true, false, false]);
+    expect([engineRolls('rolling'), engineRolls('recreate'), engineRolls('blue-green'), engineRolls('canary')]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
     expect(releaseServiceName({ scope: 'abc123', env: 'prod', image: 'shop', release: 9 })).toBe('bake-prod-shop-abc123-r9');
   });
 });

@@ -70,11 +70,13 @@ export function swarmInstances(ctx: SwarmInstancesContext): InstanceProvider {
       let service = services.find((s) => s.labels[Label.release] === String(target.release));
       const routed = new Set((await ctx.router.state()).instances.map((i) => i.id));
       const idle = async () =>
-        (await environmentTasks(ctx)).find(
-          (t) => t.service.id === service?.id && !routed.has(t.instance.id) && !claimed.has(t.instance.id),
-        )?.instance;
+        (await environmentTasks(ctx)).find((t) => t.service.id === service?.id && !routed.has(t.instance.id) && !claimed.has(t.instance.id))
+          ?.instance;
       if (!service || !(await idle())) {
-        const request = swarmRequest({ ...target, reference: target.reference, replicas: 1, batch: 1, ...spreadOf(ctx) }, options.timeoutMs ?? 30_000);
+        const request = swarmRequest(
+          { ...target, reference: target.reference, replicas: 1, batch: 1, ...spreadOf(ctx) },
+          options.timeoutMs ?? 30_000,
+        );
         if (service) {
           const spec = structuredClone(service.spec) as { Mode?: { Replicated?: { Replicas?: number } } };
           const replicas = (spec.Mode?.Replicated?.Replicas ?? 0) + 1;
@@ -105,7 +107,8 @@ export function swarmInstances(ctx: SwarmInstancesContext): InstanceProvider {
     },
     async remove(instance: Pick<Instance, 'id' | 'release'>) {
       const tasks = await environmentTasks(ctx);
-      const owner = tasks.find((t) => t.instance.id === instance.id)?.service ??
+      const owner =
+        tasks.find((t) => t.instance.id === instance.id)?.service ??
         (await environmentServices(ctx)).find((s) => s.labels[Label.release] === String(instance.release));
       if (!owner) return;
       const routed = new Set((await ctx.router.state()).instances.map((i) => i.id));
