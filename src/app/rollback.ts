@@ -1,4 +1,4 @@
-import { findRouter } from '../deploy/router-process.js';
+import { findEnvironmentRouter as findRouter } from './cluster-router.js';
 import { releaseImage } from '../release/release.js';
 import type { Digest } from '../util/digest.js';
 import { BakeError } from '../util/errors.js';

@@ -1,4 +1,4 @@
-import { findRouter } from '../deploy/router-process.js';
+import { findEnvironmentRouter as findRouter } from './cluster-router.js';
 import { NO_FIGURES, type ReleaseFigures } from '../router/release-stats.js';
 
 /** One release with instances at the router: its share of unpinned traffic now, and what it served. */

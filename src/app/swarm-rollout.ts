@@ -9,6 +9,7 @@ import { placements, type TaskPlacement } from '../deploy/swarm/task-instances.j
 import { Label } from '../engine/labels.js';
 import { createSwarmEngine, type SwarmEngine } from '../engine/swarm/swarm-engine.js';
 import { setReleaseState } from '../release/release-state.js';
+import type { RouterClient } from '../router/router-client.js';
 import { BakeError, UsageError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import type { AppContext } from './context.js';
@@ -20,7 +21,7 @@ import type { DeployResult, RolloutRelease } from './rollout.js';
 const debug = createLogger('deploy:swarm');
 
 /** An environment's swarm, when its `engine:` names one. */
-export type SwarmEngineConfig = { swarm: { host: string; registry: string } };
+export type SwarmEngineConfig = { swarm: { host: string; registry: string; router?: number } };
 
 /** The swarm an environment runs on, or undefined for the local engine (the default). */
 export function swarmOf(env: EnvironmentConfig): SwarmEngineConfig['swarm'] | undefined {
@@ -87,7 +88,7 @@ export async function rollOutOnSwarm(
   });
   const ports: Record<string, number> = {};
   for (const s of services) if (s.port !== undefined) ports[s.name] = env.ports[s.name] ?? 0;
-  const router = await ensureRouter(ws.dir, env.name, ports, bakeEntry());
+  const router = await swarmRouter(ctx, ws, env, swarm, services, ports);
   let target: SwarmTarget;
   try {
     if (release.level === 'light') {
@@ -111,6 +112,7 @@ export async function rollOutOnSwarm(
       replicas: env.replicas,
       batch: env.batch,
       ...(env.spread !== undefined && { spread: env.spread }),
+      ...(router.network !== undefined && { network: router.network }),
     };
   } catch (error) {
     await fail((error as Error).message, 'failed');
@@ -168,6 +170,26 @@ export async function rollOutOnSwarm(
   };
 }
 
+/**
+ * The router a swarm environment's strategies drive: by default the one on 127.0.0.1 (started when
+ * it is not running); with `engine: {swarm: {router: N}}` the N replicas inside the swarm, which
+ * reach tasks over `network` (the overlay every release service then joins).
+ */
+export async function swarmRouter(
+  ctx: AppContext,
+  ws: WorkspaceConfig,
+  env: EnvironmentConfig,
+  swarm: SwarmEngine,
+  services: { name: string; port?: number }[],
+  ports: Record<string, number>,
+): Promise<{ client: RouterClient; info: { listeners: Record<string, number> }; network?: string }> {
+  if (swarmOf(env)?.router === undefined) return ensureRouter(ws.dir, env.name, ports, bakeEntry());
+  const { ensureClusterRouter } = await import('./cluster-router.js');
+  const cluster = await ensureClusterRouter(ctx, swarm, env, workspaceScope(ws.dir), services);
+  // No listener on 127.0.0.1: each replica's listeners answer on its node (the progress lines name them).
+  return { client: cluster.client, info: { listeners: {} }, network: cluster.network };
+}
+
 /** Where each task of an environment's service runs (node, zone, state), as `bake status --env` shows it. */
 export async function swarmPlacement(
   swarm: SwarmEngine,
@@ -209,5 +231,18 @@ export async function removeSwarmServices(ws: WorkspaceConfig, env: EnvironmentC
   const swarm = await openSwarm(env);
   const services = await swarm.listServices({ [Label.scope]: workspaceScope(ws.dir), [Label.env]: env.name });
   for (const s of services) await swarm.removeService(s.id);
+  if (swarmOf(env)?.router !== undefined) {
+    // The overlay can be removed once the engine has detached the removed services' tasks from it.
+    const { clusterRouterNames } = await import('./cluster-router.js');
+    const { network } = clusterRouterNames(workspaceScope(ws.dir), env.name);
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const removed = await swarm.removeNetwork(network).then(
+        () => true,
+        () => false,
+      );
+      if (removed) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   return services.map((s) => s.name);
 }

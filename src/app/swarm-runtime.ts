@@ -2,7 +2,6 @@ import { loadRecipe } from '../config/recipe.js';
 import type { EnvironmentConfig, WorkspaceConfig } from '../config/types.js';
 import { workspacePaths } from '../config/workspace-paths.js';
 import { healthTimeoutMs, waitHealthy } from '../deploy/health.js';
-import { ensureRouter } from '../deploy/router-process.js';
 import { environmentServices, environmentTasks, swarmInstances, type SwarmInstancesContext } from '../deploy/swarm/task-provider.js';
 import { createEngine } from '../engine/docker-engine.js';
 import { Label } from '../engine/labels.js';
@@ -12,9 +11,9 @@ import type { Digest } from '../util/digest.js';
 import { imageIdOfConfig } from '../util/image-id.js';
 import { createLogger } from '../util/log.js';
 import type { AppContext } from './context.js';
-import { bakeEntry, openRuntime, workspaceScope, type EnvironmentRuntime } from './environment-runtime.js';
+import { openRuntime, workspaceScope, type EnvironmentRuntime } from './environment-runtime.js';
 import { push } from './push.js';
-import { openSwarm, swarmOf } from './swarm-rollout.js';
+import { openSwarm, swarmOf, swarmRouter } from './swarm-rollout.js';
 
 const debug = createLogger('deploy:swarm');
 
@@ -42,7 +41,7 @@ export async function openSwarmRuntime(ctx: AppContext, ws: WorkspaceConfig, env
   });
   const ports: Record<string, number> = {};
   for (const s of services) if (s.port !== undefined) ports[s.name] = env.ports[s.name] ?? 0;
-  const router = await ensureRouter(ws.dir, env.name, ports, bakeEntry());
+  const router = await swarmRouter(ctx, ws, env, swarm, services, ports);
   const provider: SwarmInstancesContext = {
     swarm,
     router: router.client,
@@ -51,6 +50,7 @@ export async function openSwarmRuntime(ctx: AppContext, ws: WorkspaceConfig, env
     image: env.image,
     services,
     ...(env.spread !== undefined && { spread: env.spread }),
+    ...(router.network !== undefined && { network: router.network }),
     log(line) {
       debug.debug(line, { env: env.name });
       ctx.progress({ kind: 'done', message: `${env.name}: ${line}` });

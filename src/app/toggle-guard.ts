@@ -1,4 +1,4 @@
-import { findRouter } from '../deploy/router-process.js';
+import { findEnvironmentRouter as findRouter } from './cluster-router.js';
 import { ToggleConflictError } from '../deploy/rollout-errors.js';
 import type { VersionVector } from '../manifest/model.js';
 import { recordChange } from '../release/release-state.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findRouter } from '../deploy/router-process.js';
+import { findEnvironmentRouter as findRouter } from './cluster-router.js';
 import { interfaceProviders } from '../compat/interface-providers.js';
 import type { WorkspaceConfig } from '../config/types.js';
 import { readManifest } from '../store/manifest-access.js';

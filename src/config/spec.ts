@@ -169,6 +169,12 @@ export const engineSpec = oneOf({
               description: 'Where bake pushes the image before deploying repo@sha256:… (HOST:PORT/REPO, reachable by every node).',
               pattern: REGISTRY_REPO,
             }),
+            router: integer({
+              description:
+                'Run the version-aware router inside the swarm: this many replicas of a service bake bakes itself, reaching tasks over an overlay network (absent: the router runs on 127.0.0.1).',
+              minimum: 1,
+              maximum: 9,
+            }),
           },
         }),
       },

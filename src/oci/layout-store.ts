@@ -1,6 +1,4 @@
-import { createBlobMirror } from '../blobs/blob-mirror.js';
 import { configuredBlobRegistry } from '../blobs/blob-registry-config.js';
-import { registryBackedStore } from '../blobs/registry-backed-store.js';
 import type { LayoutStore } from './layout-store-contract.js';
 import { openLocalLayout } from './local-layout.js';
 
@@ -19,5 +17,11 @@ export async function openLayoutStore(dir: string, options: { env?: NodeJS.Proce
   const env = options.env ?? process.env;
   const registry = await configuredBlobRegistry(dir, env);
   const local = await openLocalLayout(dir);
-  return registry ? registryBackedStore(local, createBlobMirror(registry, env)) : local;
+  if (!registry) return local;
+  // Loaded only when a registry is named: the HTTP(S) client costs every other command ~5 ms.
+  const [{ registryBackedStore }, { createBlobMirror }] = await Promise.all([
+    import('../blobs/registry-backed-store.js'),
+    import('../blobs/blob-mirror.js'),
+  ]);
+  return registryBackedStore(local, createBlobMirror(registry, env));
 }

@@ -13,7 +13,7 @@ import type { Router } from './router.js';
  *   GET  /stats                      requests, errors, p50/p99 per release since the last reset
  *   POST /stats/reset                start a new window
  */
-export async function startControlServer(router: Router, port = 0): Promise<{ port: number; close(): Promise<void> }> {
+export async function startControlServer(router: Router, port = 0, bind = '127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const socket = req.socket;
     handle(router, req)
@@ -26,7 +26,7 @@ export async function startControlServer(router: Router, port = 0): Promise<{ po
           .end(JSON.stringify({ error: error.message }));
       });
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, bind, resolve));
   const address = server.address();
   return { port: typeof address === 'object' && address ? address.port : port, close: () => new Promise((r) => server.close(() => r())) };
 }

@@ -33,18 +33,21 @@ export interface RouterClient {
 /** The control API answers at once; a router that does not within this long is stuck. */
 const CONTROL_TIMEOUT_MS = 30_000;
 
-/** A client of the router whose control API listens on 127.0.0.1:`controlPort`. Methods throw BakeError. */
-export function routerClient(controlPort: number): RouterClient {
+/**
+ * A client of the router whose control API listens on `host`:`controlPort` (127.0.0.1, or a
+ * cluster node's address for a router replica inside a swarm). Methods throw BakeError.
+ */
+export function routerClient(controlPort: number, host = '127.0.0.1'): RouterClient {
   const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
     let response;
     try {
-      response = await httpRequest(`http://127.0.0.1:${controlPort}${path}`, {
+      response = await httpRequest(`http://${host}:${controlPort}${path}`, {
         method,
         ...(body !== undefined && { json: body }),
         timeoutMs: CONTROL_TIMEOUT_MS,
       });
     } catch (error) {
-      throw new BakeError(`the router's control API on 127.0.0.1:${controlPort} does not answer (${(error as Error).message})`, {
+      throw new BakeError(`the router's control API on ${host}:${controlPort} does not answer (${(error as Error).message})`, {
         cause: error,
       });
     }

@@ -50,7 +50,7 @@ const MAX_BUFFERED_BODY = 1 << 20;
 
 export async function startRouter(
   services: Record<string, number>,
-  options: { healthIntervalMs?: number; counting?: boolean } = {},
+  options: { healthIntervalMs?: number; counting?: boolean; bind?: string } = {},
 ): Promise<Router> {
   const instances = new Map<string, Instance>();
   let routes: Routes = {};
@@ -176,7 +176,8 @@ export async function startRouter(
     server.keepAliveTimeout = 1000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      // 127.0.0.1 on a host; a replica inside the cluster listens on its container's addresses (bind 0.0.0.0).
+      server.listen(port, options.bind ?? '127.0.0.1', () => resolve());
     });
     servers.push(server);
     const address = server.address();

@@ -11,7 +11,7 @@ export interface LoadResult {
 }
 
 /**
- * A bounded load loop against a URL on 127.0.0.1: `concurrency` clients issuing GETs back to
+ * A bounded load loop against a URL (127.0.0.1, or a cluster node's address): `concurrency` clients issuing GETs back to
  * back until stopped (or at most `maxRequests`/`maxMs`). Any non-2xx answer or socket error is a
  * failure.
  */
@@ -28,7 +28,7 @@ export function startLoad(
     new Promise<void>((resolve) => {
       const sent = performance.now();
       const req = request(
-        { host: '127.0.0.1', port: target.port, path: target.pathname, headers: options.headers ?? {}, agent: false },
+        { host: target.hostname, port: target.port, path: target.pathname, headers: options.headers ?? {}, agent: false },
         (res) => {
           res.resume();
           res.on('end', () => {

@@ -23,6 +23,8 @@ export interface SwarmTarget {
   replicas: number;
   batch: number;
   spread?: string;
+  /** The overlay network an in-cluster router reaches the tasks over (absent: the router on the host). */
+  network?: string;
 }
 
 export interface SwarmDeployContext {
@@ -87,6 +89,7 @@ export function swarmRequest(target: SwarmTarget, healthTimeoutMs: number, name 
     ),
     update: { parallelism: target.batch, monitorMs: 2000, delayMs: 0 },
     ...(target.spread !== undefined && { spread: target.spread }),
+    ...(target.network !== undefined && { networks: [target.network] }),
     startPeriodMs: healthTimeoutMs,
   };
 }

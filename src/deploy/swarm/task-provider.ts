@@ -20,6 +20,8 @@ export interface SwarmInstancesContext {
   /** The image's services: their ports and health paths, as every release of it declares them. */
   services: { name: string; port?: number; health?: string }[];
   spread?: string;
+  /** The overlay network the environment's in-cluster router reaches tasks over, when it has one. */
+  network?: string;
   log(line: string): void;
 }
 
@@ -119,6 +121,6 @@ export function swarmInstances(ctx: SwarmInstancesContext): InstanceProvider {
   };
 }
 
-function spreadOf(ctx: SwarmInstancesContext): { spread?: string } {
-  return ctx.spread === undefined ? {} : { spread: ctx.spread };
+function spreadOf(ctx: SwarmInstancesContext): { spread?: string; network?: string } {
+  return { ...(ctx.spread !== undefined && { spread: ctx.spread }), ...(ctx.network !== undefined && { network: ctx.network }) };
 }

@@ -27,6 +27,8 @@ export interface SwarmServiceRequest {
   };
   /** Spread tasks evenly over the values of node.labels.<spread> (zones). */
   spread?: string;
+  /** Overlay networks every task joins (the in-cluster router reaches tasks over one). */
+  networks?: string[];
   /** How long a task may take to start before its health counts (BAKE_HEALTH_TIMEOUT_MS). */
   startPeriodMs: number;
 }
@@ -77,6 +79,7 @@ export function serviceSpec(request: SwarmServiceRequest): Record<string, unknow
         StopGracePeriod: ms(5000),
       },
       RestartPolicy: { Condition: 'any', Delay: ms(500), MaxAttempts: 0 },
+      ...(request.networks && request.networks.length > 0 && { Networks: request.networks.map((Target) => ({ Target })) }),
       ...(request.spread && { Placement: { Preferences: [{ Spread: { SpreadDescriptor: `node.labels.${request.spread}` } }] } }),
       // Forces a new task even when only the labels change (the engine otherwise compares specs).
       ForceUpdate: 0,

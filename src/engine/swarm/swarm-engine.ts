@@ -38,6 +38,8 @@ export interface SwarmTask {
   ports: Record<number, number>;
   /** When the task's state last changed (ISO). */
   at: string;
+  /** Network name → the task's address on it (no prefix length): how a peer on an overlay reaches it. */
+  addresses: Record<string, string>;
 }
 
 export interface SwarmService {
@@ -67,6 +69,10 @@ export interface SwarmEngine {
   rollbackService(id: string, version: number): Promise<void>;
   removeService(id: string): Promise<void>;
   tasks(service: string): Promise<SwarmTask[]>;
+  /** Creates an attachable overlay network (dnsrr services join it) unless one of that name exists. */
+  ensureOverlay(name: string, labels: Record<string, string>): Promise<void>;
+  /** Removes a network; one that is gone already is no error. */
+  removeNetwork(name: string): Promise<void>;
 }
 
 /** The engine's JSON as it arrives: read defensively, field by field, into the types above. */
@@ -142,12 +148,29 @@ export async function createSwarmEngine(host: string): Promise<SwarmEngine> {
       const list = (await call(`tasks of ${service}`, () => docker.listTasks({ filters: { service: [service] } }))) as Raw[];
       return list.map(toTask);
     },
+    async ensureOverlay(name, labels) {
+      const found = (await call('list networks', () => docker.listNetworks({ filters: { name: [name] } }))) as Raw[];
+      if (found.some((n) => n.Name === name)) return;
+      await call(`create network ${name}`, () =>
+        docker.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, CheckDuplicate: true, Labels: labels }),
+      );
+    },
+    async removeNetwork(name) {
+      await call(`remove network ${name}`, () => docker.getNetwork(name).remove()).catch((error: unknown) => {
+        if ((error as EngineError).statusCode !== 404) throw error;
+      });
+    },
   };
 }
 
 function toTask(raw: Raw): SwarmTask {
   const ports: Record<number, number> = {};
   for (const p of raw.Status?.PortStatus?.Ports ?? []) if (p.PublishedPort) ports[p.TargetPort] = p.PublishedPort;
+  const addresses: Record<string, string> = {};
+  for (const a of raw.NetworksAttachments ?? []) {
+    const address = String(a.Addresses?.[0] ?? '').split('/')[0];
+    if (a.Network?.Spec?.Name && address) addresses[a.Network.Spec.Name] = address;
+  }
   return {
     id: raw.ID,
     ...(raw.Slot !== undefined && { slot: raw.Slot }),
@@ -160,5 +183,6 @@ function toTask(raw: Raw): SwarmTask {
     labels: raw.Spec?.ContainerSpec?.Labels ?? {},
     ports,
     at: raw.Status?.Timestamp ?? raw.UpdatedAt ?? '',
+    addresses,
   };
 }
