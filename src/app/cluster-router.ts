@@ -10,7 +10,7 @@ import { BakeError } from '../util/errors.js';
 import type { AppContext } from './context.js';
 import { bakeRouterImage } from './router-image.js';
 import { workspaceScope } from './environment-runtime.js';
-import { openSwarm, swarmOf } from './swarm-rollout.js';
+import { openSwarm, swarmOf } from './swarm-environment.js';
 
 /**
  * The version-aware router inside a swarm (opt-in: `engine: {swarm: {…, router: N}}`): a replicated
@@ -109,7 +109,10 @@ export async function findEnvironmentRouter(workspace: string, envName: string):
     const scope = workspaceScope(ws.dir);
     const { service, network } = clusterRouterNames(scope, env.name);
     const recipe = await loadRecipe(ws, env.image);
-    const services = recipe.services.map((name) => ({ name, ...(ws.services.get(name)?.port !== undefined && { port: ws.services.get(name)?.port as number }) }));
+    const services = recipe.services.map((name) => ({
+      name,
+      ...(ws.services.get(name)?.port !== undefined && { port: ws.services.get(name)?.port as number }),
+    }));
     const listen = listenersOf(services);
     const replicas = await waitReplicas(swarm, service, 1, listen, 0);
     return { client: fleetOf(swarm, env, scope, services, replicas, network) };

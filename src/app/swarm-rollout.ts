@@ -13,6 +13,7 @@ import type { RouterClient } from '../router/router-client.js';
 import { BakeError, UsageError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import type { AppContext } from './context.js';
+import { openSwarm, swarmOf } from './swarm-environment.js';
 import { bakeEntry, routerUrls, workspaceScope } from './environment-runtime.js';
 import { push } from './push.js';
 import { stopRecord } from './release-moves.js';
@@ -20,13 +21,7 @@ import type { DeployResult, RolloutRelease } from './rollout.js';
 
 const debug = createLogger('deploy:swarm');
 
-/** An environment's swarm, when its `engine:` names one. */
-export type SwarmEngineConfig = { swarm: { host: string; registry: string; router?: number } };
-
-/** The swarm an environment runs on, or undefined for the local engine (the default). */
-export function swarmOf(env: EnvironmentConfig): SwarmEngineConfig['swarm'] | undefined {
-  return typeof env.engine === 'object' ? env.engine.swarm : undefined;
-}
+export { openSwarm, type SwarmEngineConfig, swarmOf } from './swarm-environment.js';
 
 /**
  * The strategies a swarm environment runs: rolling and recreate by the engine's own update of the
@@ -46,15 +41,6 @@ export function checkSwarmStrategy(env: EnvironmentConfig, strategy: StrategyNam
       `bake deploy: environment ${env.name} runs on a swarm, where bake rolls out with ${SWARM_STRATEGIES.join(' or ')} so far (not ${strategy}); use --strategy rolling`,
     );
   }
-}
-
-/** Connects to the environment's swarm manager (EngineUnavailableError, or EngineError when it is no manager). */
-export async function openSwarm(env: EnvironmentConfig): Promise<SwarmEngine> {
-  const config = swarmOf(env);
-  if (!config) throw new BakeError(`environment ${env.name} does not run on a swarm`);
-  const swarm = await createSwarmEngine(config.host);
-  await swarm.ping();
-  return swarm;
 }
 
 /**

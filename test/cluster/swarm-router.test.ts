@@ -38,7 +38,7 @@ describe.skipIf(tools.skip)('the version-aware router as a replicated swarm serv
     release = await exclusiveSwarm();
     cluster = testSwarm();
     swarm = await createSwarmEngine(cluster.host);
-    ws = await swarmWorkspace(cluster, ['replicas: 2', 'batch: 1', 'spread: zone']);
+    ws = await swarmWorkspace(cluster, ['replicas: 2', 'batch: 1', 'spread: zone', 'canary: {percent: 50, cohort: [beta]}']);
     const yaml = join(ws.repo.dir, 'bake.yaml');
     await writeFile(yaml, (await readFile(yaml, 'utf8')).replace(/(registry: [^}]+)\}\}/, '$1, router: 2}}'));
     await ws.repo.commitAll('prod: the router inside the swarm, two replicas');
@@ -92,5 +92,53 @@ describe.skipIf(tools.skip)('the version-aware router as a replicated swarm serv
     const total = Object.values(summed).reduce((n, x) => n + x.requests, 0);
     expect(total).toBe(served.reduce((n, s) => n + s.ok + s.failed, 0));
     expect(summed[String(deploy.json.release)]?.requests).toBeGreaterThan(0);
+    // bake status --env shows the replicas' counts summed.
+    const status = await cli('status', '--env', 'prod');
+    expect(status.exitCode, status.stderr).toBe(0);
+    const serving = (status.json.environments.prod.serving as { release: number; figures: { requests: number } }[]).find(
+      (s) => s.release === deploy.json.release,
+    );
+    expect(serving?.figures.requests).toBe(summed[String(deploy.json.release)]?.requests);
+  }, 900_000);
+
+  it('a toggle reaches every replica at once', async () => {
+    const toggled = await cli('toggle', 'new-ui', 'on', '--env', 'prod');
+    expect(toggled.exitCode, toggled.stderr).toBe(0);
+    for (const r of await replicas()) {
+      expect((await routerClient(r.control, r.address).state()).toggles['new-ui']).toBe(true);
+      const answer = await fetch(`http://${r.address}:${r.catalog}/version`);
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('x-bake-features')).toContain('new-ui');
+    }
+  }, 120_000);
+
+  it('canary: on every replica the cohort goes to the canary, a pin stays put, and promote loses no request', async () => {
+    const routers = await replicas();
+    const live = (await cli('status', '--env', 'prod')).json.environments.prod.live[0].id as number;
+    await ws.change('catalog v4');
+    const traffic = routers.map((r) => startLoad(`http://${r.address}:${r.catalog}/version`, { concurrency: 2, maxMs: 300_000 }));
+    const deploy = await cli('deploy', '--env', 'prod', '--strategy', 'canary');
+    expect(deploy.exitCode, deploy.stderr).toBe(0);
+    expect(deploy.json.state).toBe('probation');
+    for (const r of routers) {
+      const url = `http://${r.address}:${r.catalog}/version`;
+      for (let i = 0; i < 5; i++) {
+        const beta = await fetch(url, { headers: { 'x-bake-cohort': 'beta' } });
+        expect(Number(beta.headers.get('x-bake-release'))).toBe(deploy.json.release);
+        const pinned = await fetch(url, { headers: { 'x-bake-release': String(live) } });
+        expect(Number(pinned.headers.get('x-bake-release'))).toBe(live);
+      }
+    }
+    const promote = await cli('promote', '--env', 'prod');
+    await new Promise((r) => setTimeout(r, 1500));
+    const served = await Promise.all(traffic.map((t) => t.stop()));
+    expect(promote.exitCode, promote.stderr).toBe(0);
+    expect(promote.json.state).toBe('committed');
+    for (const s of served) {
+      expect(s.failed, s.failures.slice(0, 5).join('; ')).toBe(0);
+      expect(s.releases).toContain(live);
+      expect(s.releases).toContain(deploy.json.release);
+      expect(s.releases.at(-1)).toBe(deploy.json.release);
+    }
   }, 900_000);
 });
