@@ -41,7 +41,7 @@ const commands: { name: string; load(): Promise<Command> }[] = [
 /** What each service policy means, said once for the command list. */
 const POLICY_HEADINGS: Record<Command['service'], string> = {
   forward: 'Through a bake service when one is named (--service-url, BAKE_SERVICE), else locally:',
-  refuse: "Where the environment's engine is (with a service named they refuse at once, exit 2):",
+  refuse: "Where the environment's engine or the store is, never through a service (with one named they refuse at once, exit 2):",
   ignore: 'Local by nature (the service and the router themselves):',
 };
 

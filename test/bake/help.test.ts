@@ -59,7 +59,7 @@ describe('help texts', () => {
     const section = (heading: RegExp) => sections.find((s) => heading.test(s.split('\n')[0] ?? '')) ?? '';
     const bySection = {
       forward: section(/^Through a bake service/),
-      refuse: section(/^Where the environment's engine is/),
+      refuse: section(/^Where the environment's engine or the store is/),
       ignore: section(/^Local by nature/),
     };
     for (const command of commands) {
