@@ -7,7 +7,7 @@ import { runSteps, StepsInterruptedError } from '../deploy/steps.js';
 import { swarmRollingSteps, type SwarmTarget } from '../deploy/swarm/swarm-rollout.js';
 import { placements, type TaskPlacement } from '../deploy/swarm/task-instances.js';
 import { Label } from '../engine/labels.js';
-import { createSwarmEngine, type SwarmEngine } from '../engine/swarm/swarm-engine.js';
+import type { SwarmEngine } from '../engine/swarm/swarm-engine.js';
 import { setReleaseState } from '../release/release-state.js';
 import type { RouterClient } from '../router/router-client.js';
 import { BakeError, UsageError } from '../util/errors.js';
