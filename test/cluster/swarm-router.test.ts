@@ -10,7 +10,7 @@ import { bake } from '../helpers/bake-cli.js';
 import { startLoad } from '../helpers/load.js';
 import { requireTools } from '../helpers/require-tools.js';
 import { exclusiveSwarm, testSwarm, type TestSwarm } from '../helpers/swarm.js';
-import { swarmWorkspace, type SwarmWorkspace } from './swarm-fixture.js';
+import { servingTasks, swarmWorkspace, type SwarmWorkspace } from './swarm-fixture.js';
 
 process.env['SOURCE_DATE_EPOCH'] = '1700001519';
 const tools = requireTools('git', 'busybox', 'docker', 'swarm');
@@ -33,12 +33,20 @@ describe.skipIf(tools.skip)('the version-aware router as a replicated swarm serv
       .filter((t) => t.state === 'running' && t.desiredState === 'running')
       .map((t) => ({ address: address.get(t.nodeId ?? '') ?? '', catalog: t.ports[18080] ?? 0, control: t.ports[19000] ?? 0 }));
   };
+  /** The release services' serving tasks (the router's own service carries the environment's labels too, but no release). */
+  const releaseTasks = async () => (await servingTasks(swarm, ws.repo)).filter((t) => t.release !== '');
 
   beforeAll(async () => {
     release = await exclusiveSwarm();
     cluster = testSwarm();
     swarm = await createSwarmEngine(cluster.host);
-    ws = await swarmWorkspace(cluster, ['replicas: 2', 'batch: 1', 'spread: zone', 'canary: {percent: 50, cohort: [beta]}']);
+    ws = await swarmWorkspace(cluster, [
+      'replicas: 2',
+      'batch: 1',
+      'spread: zone',
+      'probation: 600',
+      'canary: {percent: 50, cohort: [beta]}',
+    ]);
     const yaml = join(ws.repo.dir, 'bake.yaml');
     await writeFile(yaml, (await readFile(yaml, 'utf8')).replace(/(registry: [^}]+)\}\}/, '$1, router: 2}}'));
     await ws.repo.commitAll('prod: the router inside the swarm, two replicas');
@@ -139,6 +147,44 @@ describe.skipIf(tools.skip)('the version-aware router as a replicated swarm serv
       expect(s.releases).toContain(live);
       expect(s.releases).toContain(deploy.json.release);
       expect(s.releases.at(-1)).toBe(deploy.json.release);
+    }
+  }, 900_000);
+
+  it('blue/green: every replica switches to the second service, and bake rollback flips all back at once and removes it', async () => {
+    const routers = await replicas();
+    const live = (await cli('status', '--env', 'prod')).json.environments.prod.live[0].id as number;
+    await ws.change('catalog v5');
+    const traffic = routers.map((r) => startLoad(`http://${r.address}:${r.catalog}/version`, { concurrency: 2, maxMs: 300_000 }));
+    const deploy = await cli('deploy', '--env', 'prod', '--strategy', 'blue-green');
+    expect(deploy.exitCode, deploy.stderr).toBe(0);
+    expect(deploy.json.state).toBe('probation');
+    // Both fleets run, as two swarm services; every replica sends all traffic to the new one.
+    const tasks = await releaseTasks();
+    expect(new Set(tasks.map((t) => Number(t.release)))).toEqual(new Set([live, deploy.json.release]));
+    expect(new Set(tasks.map((t) => t.service)).size).toBe(2);
+    for (const r of routers) {
+      const after = await fetch(`http://${r.address}:${r.catalog}/version`);
+      expect(Number(after.headers.get('x-bake-release'))).toBe(deploy.json.release);
+    }
+
+    const rollback = await cli('rollback', '--env', 'prod');
+    await new Promise((r) => setTimeout(r, 1500));
+    const served = await Promise.all(traffic.map((t) => t.stop()));
+    expect(rollback.exitCode, rollback.stderr).toBe(0);
+    expect(rollback.json.to).toBe(live);
+    expect(rollback.json.switchedMs).toBeLessThan(2000);
+    for (const s of served) {
+      expect(s.failed, s.failures.slice(0, 5).join('; ')).toBe(0);
+      expect(s.releases).toContain(deploy.json.release);
+      expect(s.releases.at(-1)).toBe(live);
+    }
+    // The withdrawn release's service is gone; the old one serves alone again, on both replicas.
+    const left = await releaseTasks();
+    expect(new Set(left.map((t) => Number(t.release)))).toEqual(new Set([live]));
+    expect(new Set(left.map((t) => t.service)).size).toBe(1);
+    for (const r of routers) {
+      const answer = await fetch(`http://${r.address}:${r.catalog}/version`);
+      expect(Number(answer.headers.get('x-bake-release'))).toBe(live);
     }
   }, 900_000);
 });

@@ -96,4 +96,45 @@ describe.skipIf(tools.skip)('blue/green and canary on a real multi-node swarm', 
     expect(await releases()).toEqual(new Set([rolling.json.release]));
     expect((await services()).size).toBe(1);
   });
+
+  it('A/B: a second service takes half the keyless traffic, keyed clients stay on their side, and bake promote ends it', async () => {
+    const live = (await cli('status', '--env', 'prod')).json.environments.prod.live[0].id as number;
+    await ws.change('catalog v6');
+    const traffic = await load();
+    const deploy = await cli('deploy', '--env', 'prod', '--strategy', 'ab');
+    expect(deploy.exitCode, deploy.stderr).toBe(0);
+    expect(deploy.json.state).toBe('probation');
+    expect(await releases()).toEqual(new Set([live, deploy.json.release]));
+    expect((await services()).size).toBe(2);
+    // Keyless clients are split by share, about half each.
+    const url = `http://127.0.0.1:${await ws.listener('prod', 'catalog')}/version`;
+    const keyless = startLoad(url, { concurrency: 2, maxRequests: 200 });
+    await new Promise((r) => setTimeout(r, 3000));
+    const split = await keyless.stop();
+    const share = split.releases.filter((r) => r === deploy.json.release).length / split.releases.length;
+    expect(share).toBeGreaterThan(0.3);
+    expect(share).toBeLessThan(0.7);
+    // A keyed client stays on its side, whichever task of either service answers.
+    for (const key of ['alice', 'bob']) {
+      const keyed = startLoad(url, { concurrency: 1, maxRequests: 10, headers: { 'x-bake-key': key } });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(new Set((await keyed.stop()).releases).size).toBe(1);
+    }
+    const status = await cli('status', '--env', 'prod');
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.json.environments.prod.serving.map((r: { share: number }) => r.share)).toEqual([50, 50]);
+
+    const promote = await cli('promote', '--env', 'prod');
+    await new Promise((r) => setTimeout(r, 1500));
+    const served = await traffic.stop();
+    expect(promote.exitCode, promote.stderr).toBe(0);
+    expect(promote.json.state).toBe('committed');
+    expect(served.failed, served.failures.slice(0, 5).join('; ')).toBe(0);
+    expect(served.releases).toContain(live);
+    expect(served.releases).toContain(deploy.json.release);
+    expect(served.releases.at(-1)).toBe(deploy.json.release);
+    const tasks = await servingTasks(swarm, ws.repo);
+    expect(tasks.map((t) => Number(t.release))).toEqual([deploy.json.release, deploy.json.release]);
+    expect((await services()).size).toBe(1);
+  });
 });
