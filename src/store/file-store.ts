@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { ManifestError } from '../util/errors.js';
 import type { VersionManifest } from '../manifest/model.js';
 import { readManifestFile, updateManifestFile } from '../manifest/manifest-file.js';
@@ -50,12 +49,4 @@ export class FileStore implements ManifestStore {
   }
 
   async close(): Promise<void> {}
-
-  /** Whether the file exists (a workspace made before the database keeps using it). */
-  static async exists(file: string): Promise<boolean> {
-    return stat(file).then(
-      () => true,
-      () => false,
-    );
-  }
 }
