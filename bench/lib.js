@@ -7,8 +7,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** The CLI under test: the compiled one, or BAKE_BENCH_BIN (a private build, say). */
-export const bakeBin = process.env.BAKE_BENCH_BIN ?? join(root, 'bin', 'bake.js');
+/** The CLI under test as users run it (bin/bake, the package's bin), or BAKE_BENCH_BIN (a private build, say). */
+export const bakeBin = process.env.BAKE_BENCH_BIN ?? join(root, 'bin', 'bake');
 
 /**
  * Runs a command, returns seconds taken; throws with its output if it fails. With `rss: true` it
@@ -36,7 +36,7 @@ export function sh(command, options = {}) {
 }
 
 export function bake(args, options = {}) {
-  return timed(process.execPath, [bakeBin, ...args], options);
+  return bakeBin.endsWith('.js') ? timed(process.execPath, [bakeBin, ...args], options) : timed(bakeBin, args, options);
 }
 
 /** Runs a child process to completion, resolving with its exit code and output. */

@@ -5,7 +5,8 @@
 // replica and with two. (2) Per-command cost with a year of history (20,000 versions, 5,000
 // builds, seeded through `bake migrate --from FILE`) against a fresh store, on SQLite and
 // PostgreSQL. PostgreSQL: BAKE_BENCH_DATABASE_URL, else BAKE_TEST_DATABASE_URL, else the test
-// cluster (scripts/test-postgres.sh). BENCH_STATE_SECONDS sets each throughput run's length (5).
+// cluster (scripts/test-postgres.sh). BENCH_STATE_SECONDS sets each throughput run's length (5);
+// BENCH_STATE_PARTS picks `throughput` or `history` (both).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -348,7 +349,9 @@ async function benchHistory(report) {
   report(`state: per-command cost with a year of history (${VERSIONS} versions, ${BUILDS} builds) vs a fresh store (target ≤ 1.2×)`, rows);
 }
 
+/** BENCH_STATE_PARTS (default `throughput,history`) picks the parts to run. */
 export async function benchState(report) {
-  await benchThroughput(report);
-  await benchHistory(report);
+  const parts = (process.env.BENCH_STATE_PARTS ?? 'throughput,history').split(',');
+  if (parts.includes('throughput')) await benchThroughput(report);
+  if (parts.includes('history')) await benchHistory(report);
 }

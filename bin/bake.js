@@ -8,6 +8,9 @@
 // This file is CommonJS (bin/package.json says so): an ES module entry makes Node set up its ES
 // module loader first, about 5 ms of every command. It still imports execa (ES only) on demand.
 'use strict';
+// bin/bake started Node without NODE_EXTRA_CA_CERTS, for speed (see bin/bake): bake trusts the file
+// itself (src/util/extra-ca.ts), and child processes (hooks, tests, routers) get the variable back.
+if (process.env.BAKE_EXTRA_CA_CERTS && !process.env.NODE_EXTRA_CA_CERTS) process.env.NODE_EXTRA_CA_CERTS = process.env.BAKE_EXTRA_CA_CERTS;
 const { createHash } = require('node:crypto');
 const { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } = require('node:fs');
 const { isAscii } = require('node:buffer');

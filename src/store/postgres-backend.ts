@@ -13,6 +13,7 @@ import type {
 } from './record-backend.js';
 import { indexColumn, type RecordRow } from './record-kinds.js';
 import { RECORD_TABLES, STORE_SCHEMA } from './record-tables.js';
+import { extraTrustedCertificates } from '../util/extra-ca.js';
 
 /**
  * The shared store: PostgreSQL through `pg` (its one owner), for many hosts and `bake serve`
@@ -31,7 +32,7 @@ export class PostgresBackend implements RecordBackend, LedgerSql {
   constructor(url: string) {
     const u = new URL(url);
     this.description = `postgresql ${u.host}${u.pathname}`;
-    this.#pool = new pg.Pool({ connectionString: url, max: 8, allowExitOnIdle: true, connectionTimeoutMillis: 10_000 });
+    this.#pool = new pg.Pool(poolConfig(url));
     // An idle connection the server closed (a restart) is dropped; the next query opens another.
     this.#pool.on('error', () => undefined);
   }
@@ -224,4 +225,24 @@ function isConnectionError(error: unknown): boolean {
     ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08006', '08003', '08001'].includes(code) ||
     /Connection terminated|connection is closed|Client has encountered a connection error/i.test(message)
   );
+}
+
+/**
+ * The pool's options for `url`. A URL that asks for verified TLS (sslmode require, verify-ca or
+ * verify-full) without a root certificate of its own trusts NODE_EXTRA_CA_CERTS's file beside
+ * Node's roots (extra-ca.ts): pg lets the URL's sslmode override an ssl option, so it moves there.
+ */
+function poolConfig(url: string): pg.PoolConfig {
+  const base = { max: 8, allowExitOnIdle: true, connectionTimeoutMillis: 10_000 };
+  const u = new URL(url);
+  const mode = u.searchParams.get('sslmode') ?? '';
+  const verified = ['require', 'verify-ca', 'verify-full'].includes(mode) && !u.searchParams.has('sslrootcert');
+  const extra = verified ? extraTrustedCertificates() : undefined;
+  if (!extra) return { ...base, connectionString: url };
+  u.searchParams.delete('sslmode');
+  return {
+    ...base,
+    connectionString: u.toString(),
+    ssl: { ca: extra, ...(mode === 'verify-ca' && { checkServerIdentity: () => undefined }) },
+  };
 }

@@ -2,6 +2,7 @@ import { request as plainRequest, type IncomingHttpHeaders, type IncomingMessage
 import { request as tlsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { BakeError } from './errors.js';
+import { extraTrustedCertificates } from './extra-ca.js';
 
 /**
  * The one HTTP client: every request bake makes (registries, token services, the router's control
@@ -168,6 +169,13 @@ function requestHeaders(options: HttpOptions): Record<string, string> {
   return headers;
 }
 
+/** The CA option of an https request: the caller's, else NODE_EXTRA_CA_CERTS's beside Node's roots (extra-ca.ts), else Node's. */
+function trust(ca: string | Buffer | undefined): { ca?: string | Buffer | string[] } {
+  if (ca !== undefined) return { ca };
+  const extra = extraTrustedCertificates();
+  return extra ? { ca: extra } : {};
+}
+
 function send(url: URL, options: HttpOptions & { headers: Record<string, string> }, deadline: Deadline): Promise<IncomingMessage> {
   const where = `${url.origin}${url.pathname}`;
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
@@ -180,7 +188,7 @@ function send(url: URL, options: HttpOptions & { headers: Record<string, string>
       method: options.method ?? 'GET',
       headers: options.headers,
       ...(options.keepAlive !== true && { agent: false }),
-      ...(options.ca !== undefined && { ca: options.ca }),
+      ...(url.protocol === 'https:' && trust(options.ca)),
       ...(options.signal !== undefined && { signal: options.signal }),
     });
     const fail = (reason: HttpFailure, error: Error) => {
