@@ -9,5 +9,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     maxWorkers: 2,
     reporters: ['default', './test/summary-reporter.ts'],
+    // Every bake a test starts runs in its own process, as in CI: a per-user daemon
+    // (bin/daemon-client.js) would outlive the test. test/bake/daemon.test.ts turns it on.
+    env: { BAKE_DAEMON: '0' },
   },
 });

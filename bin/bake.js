@@ -7,61 +7,102 @@
 //
 // This file is CommonJS (bin/package.json says so): an ES module entry makes Node set up its ES
 // module loader first, about 5 ms of every command. It still imports execa (ES only) on demand.
+//
+// On a developer's machine build, commit, status and log go through a per-user daemon that has all
+// of that done already (bin/daemon-client.js); when none answers, the command runs here as before.
 'use strict';
 // bin/bake started Node without NODE_EXTRA_CA_CERTS, for speed (see bin/bake): bake trusts the file
 // itself (src/util/extra-ca.ts), and child processes (hooks, tests, routers) get the variable back.
 if (process.env.BAKE_EXTRA_CA_CERTS && !process.env.NODE_EXTRA_CA_CERTS) process.env.NODE_EXTRA_CA_CERTS = process.env.BAKE_EXTRA_CA_CERTS;
-const { createHash } = require('node:crypto');
-const { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } = require('node:fs');
-const { isAscii } = require('node:buffer');
-const { createRequire } = require('node:module');
-const { homedir, tmpdir } = require('node:os');
 const { join } = require('node:path');
-const { pathToFileURL } = require('node:url');
-const vm = require('node:vm');
 
 const bundle = join(__dirname, '..', 'dist', 'bake.cjs');
-const bytes = readFileSync(bundle);
-// esbuild writes ASCII (non-ASCII characters escaped), which latin1 decodes four times faster than
-// UTF-8; a bundle with other bytes in it is decoded as UTF-8 all the same.
-const code = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-const cache = codeCache(bytes, commandOf(process.argv.slice(2)));
-const cachedData = cache?.read();
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __bakeModuleUrl) {${code}\n})`, {
-  filename: bundle,
-  ...(cachedData && { cachedData }),
-});
-// The bundle is a classic script, where import() needs a flag: execa (ES only) is imported here.
-globalThis.__bakeImport = (specifier) => import(specifier);
-// Derived data the CLI may keep between runs (parsed bake.yaml trees: src/config/yaml-cache.ts),
-// keyed by this bundle, in the same per-user directory as the code cache.
-if (cache?.usable()) globalThis.__bakeCache = { dir: cache.dir, build: cache.key };
-const module_ = { exports: {} };
-script.runInThisContext()(module_.exports, createRequire(bundle), module_, bundle, join(bundle, '..'), pathToFileURL(bundle).href);
-const { main } = module_.exports;
+const argv = process.argv.slice(2);
 
-// If the event loop ever empties while a command still awaits something, Node would exit
-// quietly with code 0 (or 13): make that a loud failure instead of a silent success.
-let finished = false;
-process.on('beforeExit', () => {
-  if (finished) return;
-  finished = true;
-  process.stderr.write('bake: internal error: the command stopped while waiting on something that can no longer answer\n');
-  process.exitCode = 1;
-});
-main(process.argv.slice(2)).then(
-  (exitCode) => {
-    process.exitCode = exitCode;
+if (argv[0] === '--bake-daemon') {
+  // A daemon that bin/daemon-client.js asked for: serves commands on the socket named until idle.
+  const { serveDaemon } = loadBundle('daemon');
+  serveDaemon({ socket: argv[1], bundle, environmentKey: require('./daemon-client.js').environmentKey, main: loadBundle.main }).catch(
+    () => undefined,
+  );
+} else {
+  const daemon = require('./daemon-client.js');
+  const socket = daemon.daemonSocket(argv, process.env, bundle);
+  if (socket === undefined) runLocally(undefined);
+  else daemon.runThroughDaemon(argv, socket, process.env).then((how) => how !== 'done' && runLocally(how === 'absent' ? socket : undefined));
+}
+
+/**
+ * Runs the command in this process. With `socket` (no daemon answered there), a daemon for this
+ * environment is started afterwards, in the background, for the next command.
+ */
+function runLocally(socket) {
+  const { main } = loadBundle(commandOf(argv));
+  // If the event loop ever empties while a command still awaits something, Node would exit
+  // quietly with code 0 (or 13): make that a loud failure instead of a silent success.
+  let finished = false;
+  process.on('beforeExit', () => {
+    if (finished) return;
     finished = true;
-    // Written after the command ran, so the cache also holds the functions it compiled lazily.
-    if (cache && (!cachedData || script.cachedDataRejected)) cache.write(script.createCachedData());
-  },
-  (error) => {
-    finished = true;
-    process.stderr.write(`bake: internal error: ${error?.stack ?? error}\n`);
+    process.stderr.write('bake: internal error: the command stopped while waiting on something that can no longer answer\n');
     process.exitCode = 1;
-  },
-);
+  });
+  main(argv).then(
+    (exitCode) => {
+      process.exitCode = exitCode;
+      finished = true;
+      loadBundle.saveCache();
+      if (socket) startDaemon(socket.path);
+    },
+    (error) => {
+      finished = true;
+      process.stderr.write(`bake: internal error: ${error?.stack ?? error}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+/** Starts a daemon on `socket`, detached: it outlives this command and exits when idle (bin/daemon-client.js). */
+function startDaemon(socket) {
+  try {
+    const { spawn } = require('node:child_process');
+    spawn(process.execPath, [__filename, '--bake-daemon', socket], { detached: true, stdio: 'ignore', cwd: '/', env: process.env }).unref();
+  } catch {
+    // No daemon: the next command runs locally too.
+  }
+}
+
+/** Compiles and runs the bundle (with V8's code cache for `command`'s kind of command line); returns its exports. */
+function loadBundle(command) {
+  const { isAscii } = require('node:buffer');
+  const { readFileSync } = require('node:fs');
+  const { createRequire } = require('node:module');
+  const { pathToFileURL } = require('node:url');
+  const vm = require('node:vm');
+  const bytes = readFileSync(bundle);
+  // esbuild writes ASCII (non-ASCII characters escaped), which latin1 decodes four times faster than
+  // UTF-8; a bundle with other bytes in it is decoded as UTF-8 all the same.
+  const code = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+  const cache = codeCache(bytes, command);
+  const cachedData = cache?.read();
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __bakeModuleUrl) {${code}\n})`, {
+    filename: bundle,
+    ...(cachedData && { cachedData }),
+  });
+  // The bundle is a classic script, where import() needs a flag: execa (ES only) is imported here.
+  globalThis.__bakeImport = (specifier) => import(specifier);
+  // Derived data the CLI may keep between runs (parsed bake.yaml trees: src/config/yaml-cache.ts),
+  // keyed by this bundle, in the same per-user directory as the code cache.
+  if (cache?.usable()) globalThis.__bakeCache = { dir: cache.dir, build: cache.key };
+  const module_ = { exports: {} };
+  script.runInThisContext()(module_.exports, createRequire(bundle), module_, bundle, join(bundle, '..'), pathToFileURL(bundle).href);
+  // Written after the command ran, so the cache also holds the functions it compiled lazily.
+  loadBundle.saveCache = () => {
+    if (cache && (!cachedData || script.cachedDataRejected)) cache.write(script.createCachedData());
+  };
+  loadBundle.main = module_.exports.main;
+  return module_.exports;
+}
 
 /**
  * What the command line asks for, as far as the code it runs is concerned: the command and the
@@ -86,6 +127,9 @@ function commandOf(argv) {
  * Every failure just means no cache.
  */
 function codeCache(source, command) {
+  const { createHash } = require('node:crypto');
+  const { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } = require('node:fs');
+  const { homedir, tmpdir } = require('node:os');
   try {
     const key = createHash('sha256').update(source).update(`\0${process.version}\0${process.arch}`).digest('hex').slice(0, 32);
     const uid = process.getuid?.() ?? -1;

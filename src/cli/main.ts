@@ -74,6 +74,8 @@ Environment: SOURCE_DATE_EPOCH (the one clock), BAKE_ACTOR (who is acting), BAKE
 see the README for the lock, registry and service variables.`;
 }
 
+export { serveDaemon } from './daemon-server.js';
+
 /** Where a run writes: the process's streams, and optionally a progress sink of the caller's. */
 export interface MainIo {
   stdout: NodeJS.WritableStream;
