@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bake } from '../helpers/bake-cli.js';
@@ -75,6 +76,24 @@ describe.skipIf(tools.skip)('bake serve over https', () => {
     const namedEnv = { BAKE_SERVICE: byName, BAKE_SERVICE_TOKEN: READ, BAKE_SERVICE_CA: certs.ca };
     const named = await bake(['--json', 'status'], { cwd: ws.dir, env: namedEnv });
     expect(named.exitCode, named.stderr).toBe(0);
+  });
+
+  it('bin/bake trusts the CA NODE_EXTRA_CA_CERTS names, though it starts Node without that variable', async () => {
+    const launcher = fileURLToPath(new URL('../../bin/bake', import.meta.url));
+    const env = { BAKE_SERVICE: served.url, BAKE_SERVICE_TOKEN: READ, NODE_EXTRA_CA_CERTS: certs.ca };
+    const trusted = await execa(launcher, ['--json', 'status'], { cwd: ws.dir, env, reject: false });
+    expect(trusted.exitCode, trusted.stderr).toBe(0);
+    expect(JSON.parse(trusted.stdout).generation).toBeGreaterThanOrEqual(0);
+    // Without it, the same command is refused: the trust came from that file.
+    const bare = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
+    const untrusted = await execa(launcher, ['--json', 'status'], {
+      cwd: ws.dir,
+      env: { ...bare, BAKE_SERVICE: served.url, BAKE_SERVICE_TOKEN: READ },
+      extendEnv: false,
+      reject: false,
+    });
+    expect(untrusted.exitCode).toBe(1);
+    expect(untrusted.stderr).toMatch(/does not trust/);
   });
 
   it('commits through https, uploads included', async () => {
