@@ -92,6 +92,8 @@ export async function serveDaemon(options: DaemonOptions): Promise<void> {
   const pidFile = `${options.socket.replace(/\.sock$/, '')}.pid`;
 
   mkdirSync(dirOf(options.socket), { recursive: true, mode: 0o700 });
+  // A socket in a directory others can write could be replaced by anyone's: no daemon there.
+  if (!oursAlone(dirOf(options.socket))) return;
   if (!(await claimSocket(options.socket))) return; // another daemon answers there: it serves
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -162,6 +164,12 @@ export async function serveDaemon(options: DaemonOptions): Promise<void> {
     // A signal something in the command handles (none of the daemon's commands do) must still stop it.
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), 200).unref();
   }
+}
+
+function oursAlone(dir: string): boolean {
+  const s = statSync(dir);
+  const uid = process.getuid?.() ?? -1;
+  return s.isDirectory() && (uid < 0 || s.uid === uid) && (s.mode & 0o022) === 0;
 }
 
 /** The bundle file's identity: a rebuilt bundle is another bake. */
