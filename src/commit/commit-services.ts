@@ -94,27 +94,35 @@ export async function recordCommits(
   // Only the latest version of each service is read (not the history): what the proofs are made against.
   let known = await viewManifest(paths.dir, (m) => latestOf(m, services));
 
-  // An unchanged git tree is recognised from its id alone: no file is read.
-  const isUnchanged = (service: ServiceConfig) => {
-    const tree = sources.get(service.name)?.tree;
-    const before = known[service.name];
-    return tree !== undefined && service.build === undefined && before?.digest === treeDigest(service, tree);
-  };
-  const committed = await readCommitted(
+  // An unchanged git tree is recognised from its id alone: no file is read. Judged once per
+  // service (a monorepo's 200 digests, asked three times each, were 600 hashes).
+  const unchanged = new Set(
+    services
+      .filter((service) => {
+        const tree = sources.get(service.name)?.tree;
+        return tree !== undefined && service.build === undefined && known[service.name]?.digest === treeDigest(service, tree);
+      })
+      .map((s) => s.name),
+  );
+  const isUnchanged = (service: ServiceConfig) => unchanged.has(service.name);
+  // Each tree as soon as git has listed it: the first services pack while the others are listed.
+  const committed = readCommitted(
     services.filter((s) => sources.has(s.name) && !isUnchanged(s)),
     sources,
   );
 
   // Services are independent: snapshot and pack them concurrently (git and disk overlap)...
-  const concurrency = packConcurrency(
-    services.filter((s) => !isUnchanged(s)),
-    committed,
-  );
-  const prepared = await mapLimit(services, concurrency, async (service): Promise<Prepared> => {
+  const big = limiter(BIG_AT_ONCE);
+  const prepared = await mapLimit(services, PACK_AT_ONCE, async (service): Promise<Prepared> => {
     const before = known[service.name];
     if (before && isUnchanged(service)) return { service, unchanged: before };
+    const tree = await committed.get(service.name);
+    return isBig(service, tree) ? big(() => prepare(service, tree)) : prepare(service, tree);
+  });
+
+  async function prepare(service: ServiceConfig, tree: CommittedTree | undefined): Promise<Prepared> {
+    const before = known[service.name];
     progress({ kind: 'step', message: `snapshot ${service.name}` });
-    const tree = committed.get(service.name);
     const directory = options.trees?.get(service.name);
     const snapshot = await snapshotService(service, {
       workDir: paths.work,
@@ -136,10 +144,10 @@ export async function recordCommits(
     return {
       service,
       candidate: candidateOf(service, snapshot, digest, layer, declared),
-      ...(checkout && { checkout }),
+      ...(checkout && repo && { checkout, repo }),
       ...(directory && { directory }),
     };
-  });
+  }
 
   // The manifest is about to name the new layers: their names on disk first (see LayoutStore).
   await store.sync();
@@ -164,7 +172,9 @@ export async function recordCommits(
           actor: currentActor(options.env),
           lastAttempt: attempt >= MAX_ATTEMPTS,
         });
-        return { result: { recorded, latest: latestOf(m, services) }, write };
+        // What a proof made again is made against: the candidates' latest versions, not every service's.
+        const proved = services.filter((s) => names.includes(s.name));
+        return { result: { recorded, latest: latestOf(m, proved) }, write };
       },
     );
     for (const r of recorded) {
@@ -174,7 +184,7 @@ export async function recordCommits(
     const again = new Set(recorded.filter((r) => r.outcome === 'prove-again').map((r) => r.service));
     if (again.size > 0) progress({ kind: 'step', message: `${[...again].join(', ')} moved meanwhile: proving again` });
     pending = pending.filter((p) => again.has(p.service.name));
-    known = latest;
+    known = { ...known, ...latest };
   }
   const commits = services.flatMap((s) => results.get(s.name) ?? []);
   for (const r of commits) progress({ kind: 'done', message: `${r.service} v${r.version}${r.created ? '' : ' (unchanged)'}` });
@@ -197,20 +207,35 @@ export async function commitServices(
 }
 
 /**
- * How many services are packed at once. A small service's pack is mostly waiting (git's answers,
- * each blob's fdatasync), so a monorepo of small ones packs eight at a time; a big one's is
- * streaming work on both cores, and four keep memory bounded (each holds up to ~1 MiB per body
- * read ahead). Directory sources and builds count as big.
+ * How many services are packed at once, and how many of them big. A small service's pack is
+ * mostly waiting (git's answers, each blob's fdatasync), so a monorepo of small ones packs eight
+ * at a time; a big one's is streaming work on both cores, and four at most keep memory bounded
+ * (each holds up to ~1 MiB per body read ahead). Directory sources and builds count as big.
  */
-function packConcurrency(packed: readonly ServiceConfig[], committed: ReadonlyMap<string, CommittedTree>): number {
-  const small = packed.every((service) => {
-    const tree = committed.get(service.name);
-    return service.build === undefined && tree !== undefined && tree.entries.reduce((sum, e) => sum + e.size, 0) <= SMALL_SERVICE_BYTES;
-  });
-  return small ? 8 : 4;
+const PACK_AT_ONCE = 8;
+const BIG_AT_ONCE = 4;
+
+function isBig(service: ServiceConfig, tree: CommittedTree | undefined): boolean {
+  return service.build !== undefined || tree === undefined || tree.entries.reduce((sum, e) => sum + e.size, 0) > SMALL_SERVICE_BYTES;
 }
 
 const SMALL_SERVICE_BYTES = 4 * 1024 * 1024;
+
+/** Runs at most `limit` of the calls given to it at once; the others wait their turn, in order. */
+function limiter(limit: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (fn) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
 
 /** A service after snapshot and pack, before it is recorded. */
 interface Prepared {
@@ -219,6 +244,8 @@ interface Prepared {
   candidate?: Omit<Candidate, 'gate'>;
   /** Where a git source's files come from: what its proof is made in. */
   checkout?: CheckoutCandidate;
+  /** The repository of `checkout`, which knows some of HEAD's ancestors already. */
+  repo?: GitRepo;
   directory?: DirectoryTree;
 }
 
@@ -252,7 +279,13 @@ function candidateOf(
 async function gated(p: Prepared, known: LatestVersions, checkAncestry: boolean): Promise<Candidate> {
   const candidate = p.candidate as Omit<Candidate, 'gate'>;
   if (p.checkout && checkAncestry) {
-    const proof = await proveCheckout(known[p.service.name], p.checkout);
+    const latest = known[p.service.name];
+    // HEAD contains the recorded revision when reading the service's history met it: it follows
+    // (what proveCheckout would answer), proved without another git process. Otherwise git is asked.
+    const proof: HistoryProof =
+      latest?.revision && p.repo?.knownAncestor(latest.revision)
+        ? { after: latest.version, ancestry: 'descends' }
+        : await proveCheckout(latest, p.checkout);
     return { ...candidate, gate: { proof, candidate: p.checkout.revision, provedBy: 'here' } };
   }
   const given = p.directory?.proof;
@@ -263,16 +296,17 @@ async function gated(p: Prepared, known: LatestVersions, checkAncestry: boolean)
   return { ...candidate, gate: { proof: given, candidate: null, provedBy: 'user' } };
 }
 
-/** Reads the committed trees of services, batched per repository. */
-async function readCommitted(services: readonly ServiceConfig[], sources: Map<string, GitSource>): Promise<Map<string, CommittedTree>> {
+/** The committed trees of services by service name, each settling once read; read together per repository. */
+function readCommitted(services: readonly ServiceConfig[], sources: Map<string, GitSource>): Map<string, Promise<CommittedTree>> {
   const byRepo = new Map<GitRepo, ServiceConfig[]>();
   for (const service of services) {
     const source = sources.get(service.name);
     if (source) byRepo.set(source.repo, [...(byRepo.get(source.repo) ?? []), service]);
   }
-  const result = new Map<string, CommittedTree>();
+  const result = new Map<string, Promise<CommittedTree>>();
   for (const [repo, members] of byRepo) {
-    const trees = await repo.readTrees(members.map((s) => ({ path: sources.get(s.name)?.path ?? '', label: `service ${s.name}` })));
+    const dirs = new Map(members.map((s) => [sources.get(s.name)?.path ?? '', `service ${s.name}`]));
+    const trees = repo.streamTrees([...dirs].map(([path, label]) => ({ path, label })));
     for (const s of members) {
       const tree = trees.get(sources.get(s.name)?.path ?? '');
       if (tree) result.set(s.name, tree);

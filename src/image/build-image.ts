@@ -90,7 +90,11 @@ async function bakeWithRebakes(
   progress: ProgressSink,
 ): Promise<BuildResult> {
   const paths = workspacePaths(ws.dir);
-  const store = await openLayoutStore(paths.store);
+  const opened = await openLayoutStore(paths.store);
+  // The image's own blobs (supervisor layer, config, manifest) are made durable together once it is
+  // assembled (LayoutStore.batch): three fdatasyncs at once, not one after another. A provisioner
+  // reads the partial image's blobs from the store itself, so those are put one by one.
+  const store = recipe.provision ? opened : (opened.batch?.() ?? opened);
   const rebaked: BuildResult['rebaked'] = [];
   const maxRebakes = options.maxRebakes ?? DEFAULT_MAX_REBAKES;
   for (;;) {
@@ -119,6 +123,8 @@ async function bakeWithRebakes(
       ]);
     const image = plan.level === 'heavy' ? await assembleHeavy(plan, base, store, provisioner) : await assembleLight(plan, base, store);
     progress({ kind: 'step', message: `${plan.image}: assembled ${image.manifest.digest}` });
+    // Its blobs durable and named before the manifest lock is taken to record it (and tag it).
+    await store.sync();
     const final = rebaked.length >= maxRebakes;
     const result = await recordBuild(
       paths.dir,

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, access } from 'node:fs/promises';
+import { close, createReadStream, existsSync, fdatasync, open as openFile, write } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Readable } from 'node:stream';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../util/errors.js';
 import { withFileLock } from '../lock/file-lock.js';
 import { atomicWriteFile, fsyncDirectory } from '../util/atomic-write.js';
 import { digestHex, isDigest, sha256Digest, type Digest } from '../util/digest.js';
 import { copyHashed } from '../util/hashed-copy.js';
+import { mapLimit } from '../util/map-limit.js';
 import { DigestMismatchError } from './digest-mismatch-error.js';
 import type { LayoutStore } from './layout-store-contract.js';
 import { Annotation, MediaType, type Descriptor } from './media-types.js';
@@ -42,25 +45,21 @@ export async function openLocalLayout(dir: string): Promise<LayoutStore> {
   // Whether a blob was put (or found put) since the last fsync of the blobs directory.
   let unsynced = false;
 
-  async function commitTemp(tmp: string, digest: Digest, size: number, expected?: Digest) {
-    if (expected && expected !== digest) {
-      await rm(tmp, { force: true });
+  function mismatch(tmp: string, expected: Digest, digest: Digest, size: number): Promise<never> {
+    return rm(tmp, { force: true }).then(() => {
       throw new DigestMismatchError(
         `blob digest mismatch: expected ${expected}, got ${digest} (${size} bytes); nothing was stored`,
         expected,
         digest,
         size,
       );
-    }
-    const final = blobPath(digest);
-    if (await exists(final)) {
-      await rm(tmp, { force: true });
-    } else {
-      await rename(tmp, final);
-    }
+    });
+  }
+  /** Names a temp file whose bytes are durable: rename over any copy (same digest, same bytes). */
+  async function name(tmp: string, digest: Digest): Promise<void> {
+    await rename(tmp, blobPath(digest));
     // Another process's rename of this digest may not be durable yet either: sync() covers both.
     unsynced = true;
-    return { digest, size };
   }
   async function sync(): Promise<void> {
     if (!unsynced) return;
@@ -70,6 +69,111 @@ export async function openLocalLayout(dir: string): Promise<LayoutStore> {
 
   const tempPath = () => join(blobs, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
 
+  /** The bytes in a new temp file, made durable when `durable`; returns its path. */
+  async function writeTemp(bytes: Uint8Array | string, durable: boolean): Promise<string> {
+    const tmp = tempPath();
+    const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    // Plain descriptors, not a FileHandle: a monorepo's commit writes 200 small blobs, and the
+    // handle's own bookkeeping was a fifth of the main thread's share of writing them.
+    try {
+      const fd = await openFd(tmp, 'wx', 0o644);
+      try {
+        for (let at = 0; at < data.byteLength; ) at += (await writeFd(fd, data, at, data.byteLength - at)).bytesWritten;
+        if (durable) await datasyncFd(fd);
+      } finally {
+        await closeFd(fd);
+      }
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+    return tmp;
+  }
+  /** A stream hashed into a new temp file (durable when `durable`), checked against `expected`. */
+  async function streamTemp(stream: Readable, expected: Digest | undefined, durable: boolean) {
+    const tmp = tempPath();
+    let written;
+    try {
+      written = await copyHashed(stream, tmp, undefined, { sync: durable });
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+    if (expected && expected !== written.digest) return mismatch(tmp, expected, written.digest, written.size);
+    return { tmp, ...written };
+  }
+
+  /**
+   * A view whose puts are made durable together (see LayoutStore.batch): blob bytes wait in temp
+   * files, unsynced, until `sync()` fdatasyncs them all at once, renames each under its digest
+   * and fsyncs the directory once.
+   */
+  function batch(): LayoutStore {
+    const pending = new Map<Digest, string>();
+    let flushing: Promise<void> = Promise.resolve();
+    const pathOf = (digest: Digest) => pending.get(digest) ?? blobPath(digest);
+    async function flush(): Promise<void> {
+      const names = [...pending];
+      pending.clear();
+      // Every temp file's data first, then the names: a name never reaches the disk before its bytes.
+      await mapLimit(names, SYNC_CONCURRENCY, async ([, tmp]) => {
+        const handle = await open(tmp, 'r+');
+        try {
+          await handle.datasync();
+        } finally {
+          await handle.close();
+        }
+      });
+      await mapLimit(names, SYNC_CONCURRENCY, ([digest, tmp]) => name(tmp, digest));
+      await sync();
+    }
+    const view: LayoutStore = {
+      ...store,
+      has: async (digest) => pending.has(digest) || (await store.has(digest)),
+      async putBytes(bytes) {
+        const digest = sha256Digest(bytes);
+        const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
+        if (!pending.has(digest) && !(await exists(blobPath(digest)))) {
+          const tmp = await writeTemp(bytes, false);
+          if (pending.has(digest)) await rm(tmp, { force: true });
+          else pending.set(digest, tmp);
+        }
+        unsynced = true;
+        return { digest, size };
+      },
+      async putStream(stream, expected) {
+        if (expected && (pending.has(expected) || (await exists(blobPath(expected))))) {
+          unsynced = true;
+          stream.resume();
+          return { digest: expected, size: (await stat(pathOf(expected))).size };
+        }
+        const { tmp, digest, size } = await streamTemp(stream, expected, false);
+        if (pending.has(digest)) await rm(tmp, { force: true });
+        else pending.set(digest, tmp);
+        unsynced = true;
+        return { digest, size };
+      },
+      async readBytes(digest) {
+        if (!pending.has(digest)) return store.readBytes(digest);
+        return readFile(pathOf(digest));
+      },
+      async readJson<T>(digest: Digest) {
+        return JSON.parse((await view.readBytes(digest)).toString('utf8')) as T;
+      },
+      openRead: (digest) => createReadStream(pathOf(digest)),
+      async tag(descriptor, refName) {
+        await view.sync();
+        await store.tag(descriptor, refName);
+      },
+      sync() {
+        // One flush at a time; a sync called during one waits for it and flushes what came after.
+        flushing = flushing.then(flush, flush);
+        return flushing;
+      },
+    };
+    return view;
+  }
+
   const store: LayoutStore = {
     dir,
     blobPath,
@@ -77,24 +181,9 @@ export async function openLocalLayout(dir: string): Promise<LayoutStore> {
     async putBytes(bytes) {
       const digest = sha256Digest(bytes);
       const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;
-      if (await exists(blobPath(digest))) {
-        unsynced = true;
-        return { digest, size };
-      }
-      const tmp = tempPath();
-      try {
-        const handle = await open(tmp, 'wx', 0o644);
-        try {
-          await handle.writeFile(bytes);
-          await handle.datasync();
-        } finally {
-          await handle.close();
-        }
-      } catch (error) {
-        await rm(tmp, { force: true });
-        throw error;
-      }
-      return commitTemp(tmp, digest, size);
+      if (!(await exists(blobPath(digest)))) await name(await writeTemp(bytes, true), digest);
+      unsynced = true;
+      return { digest, size };
     },
     async putStream(stream, expected) {
       if (expected && (await exists(blobPath(expected)))) {
@@ -102,15 +191,9 @@ export async function openLocalLayout(dir: string): Promise<LayoutStore> {
         stream.resume();
         return { digest: expected, size: (await stat(blobPath(expected))).size };
       }
-      const tmp = tempPath();
-      let written;
-      try {
-        written = await copyHashed(stream, tmp, undefined, { sync: true });
-      } catch (error) {
-        await rm(tmp, { force: true });
-        throw error;
-      }
-      return commitTemp(tmp, written.digest, written.size, expected);
+      const { tmp, digest, size } = await streamTemp(stream, expected, true);
+      await name(tmp, digest);
+      return { digest, size };
     },
     async readBytes(digest) {
       try {
@@ -148,9 +231,18 @@ export async function openLocalLayout(dir: string): Promise<LayoutStore> {
       return (await readIndex(indexFile)).manifests;
     },
     sync,
+    batch,
   };
   return store;
 }
+
+const openFd = promisify(openFile);
+const writeFd = promisify(write);
+const datasyncFd = promisify(fdatasync);
+const closeFd = promisify(close);
+
+/** fdatasyncs (and renames) in flight at once when a batch is made durable: the thread pool's four and some queued. */
+const SYNC_CONCURRENCY = 16;
 
 function withIndexLock<T>(indexFile: string, fn: () => Promise<T>): Promise<T> {
   return withFileLock(indexFile, { purpose: 'update index.json' }, fn);
@@ -176,11 +268,11 @@ function indexBytes(index: IndexJson): string {
   return `${JSON.stringify(index, null, 2)}\n`;
 }
 
+/**
+ * Whether a name exists, asked synchronously: a lookup answered from the kernel's cache of names,
+ * a few microseconds. Through the thread pool, a missing blob (every put of a new one) cost about
+ * 70 µs for the round trip and the Error it rejects with; a monorepo's commit and bake asked 600 times.
+ */
 async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return existsSync(path);
 }

@@ -19,6 +19,37 @@ export interface BlobReader {
    * process about 50 µs (a monorepo's 2,200 files: 100 ms); this is a queue and a promise.
    */
   chunks(oid: string): BodyChunks;
+  /**
+   * The same bytes copied into `target` at `offset`, at most `size` of them, straight from git's
+   * output: no queue, and git is never paused for it. Resolves with the blob's full length.
+   */
+  copyInto(oid: string, target: Buffer, offset: number, size: number): Promise<number>;
+  /**
+   * A whole object (a commit, a tree: small ones) with its type; undefined when the repository
+   * does not have it (a shallow clone's cut-off parents), without failing anything else.
+   */
+  object(oid: string): Promise<GitObject | undefined>;
+  /**
+   * An object's type and size without its bytes (undefined when missing). Only a reader opened
+   * with `command` can answer it: `git cat-file --batch-command`, git 2.36 or later.
+   */
+  info(oid: string): Promise<{ type: string; size: number } | undefined>;
+  /** From now on, spreads the bodies over up to `processes` git processes (at most two). */
+  widen(processes: number): void;
+}
+
+/** One object as `git cat-file` gives it. */
+export interface GitObject {
+  type: string;
+  body: Buffer;
+}
+
+/**
+ * Thrown (to every request) when this git is older than `git cat-file --batch-command` (2.36):
+ * the caller goes the way that older gits support.
+ */
+export class BatchCommandUnsupportedError extends GitError {
+  override name = 'BatchCommandUnsupportedError';
 }
 
 /** Where the bytes of one body go: a Readable for general callers, or a LeanBody. */
@@ -29,12 +60,18 @@ interface BodySink {
   fail(error: Error): void;
   /** The reader gave up: the bytes still owed are skipped. */
   readonly cancelled: boolean;
+  /** The object's type and size, as its header arrives (before any byte of it). */
+  header?(type: string, size: number): void;
+  /** Present when a missing object is an answer, not a failure: called instead of `end`. */
+  missing?(): void;
 }
 
 /** One opened body waiting for (or receiving) its bytes. */
 interface Pending {
   oid: string;
   sink: BodySink;
+  /** `info`: the header line is the whole answer (command sessions only). */
+  infoOnly: boolean;
   /** Body bytes plus git's trailing newline still to come; set once the header arrived. */
   remaining?: number;
 }
@@ -52,15 +89,18 @@ const PROCESSES = 2;
 
 /**
  * Opens a reader on the repository at `top`; git starts on the first open and exits when idle.
- * `processes`: how many git processes to spread the bodies over (default two).
+ * `processes`: how many git processes to spread the bodies over (default two). `command`: run
+ * `git cat-file --batch-command`, which also answers `info` (git 2.36 or later; on an older git
+ * every request fails with BatchCommandUnsupportedError).
  */
-export function blobReader(top: string, options: { processes?: number } = {}): BlobReader {
-  const processes = Math.max(1, Math.min(PROCESSES, options.processes ?? PROCESSES));
-  const sessions: (Session | undefined)[] = new Array(processes).fill(undefined);
+export function blobReader(top: string, options: { processes?: number; command?: boolean } = {}): BlobReader {
+  let processes = Math.max(1, Math.min(PROCESSES, options.processes ?? PROCESSES));
+  const command = options.command === true;
+  const sessions: (Session | undefined)[] = new Array(PROCESSES).fill(undefined);
   let turn = 0;
   const session = () => {
     const slot = turn++ % processes;
-    return (sessions[slot] ??= new Session(top, (closed) => {
+    return (sessions[slot] ??= new Session(top, command, (closed) => {
       if (sessions[slot] === closed) sessions[slot] = undefined;
     }));
   };
@@ -85,6 +125,57 @@ export function blobReader(top: string, options: { processes?: number } = {}): B
       const body = new LeanBody(s);
       s.enqueue(oid, body);
       return body;
+    },
+    copyInto(oid, target, offset, size) {
+      return new Promise((resolve, reject) => {
+        let length = 0;
+        session().enqueue(oid, {
+          push(chunk) {
+            const room = size - length;
+            if (room > 0) chunk.copy(target, offset + length, 0, Math.min(room, chunk.length));
+            length += chunk.length;
+            return true;
+          },
+          end: () => resolve(length),
+          fail: reject,
+          cancelled: false,
+        });
+      });
+    },
+    object(oid) {
+      return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let type = '';
+        session().enqueue(oid, {
+          header: (t) => (type = t),
+          push: (chunk) => chunks.push(chunk) > 0,
+          end: () => resolve({ type, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks) }),
+          missing: () => resolve(undefined),
+          fail: reject,
+          cancelled: false,
+        });
+      });
+    },
+    widen(more) {
+      processes = Math.max(processes, Math.min(PROCESSES, more));
+    },
+    info(oid) {
+      if (!command) return Promise.reject(new Error('internal: info() needs a reader opened with `command`'));
+      return new Promise((resolve, reject) => {
+        let answer: { type: string; size: number } | undefined;
+        session().enqueue(
+          oid,
+          {
+            header: (type, size) => (answer = { type, size }),
+            push: () => true,
+            end: () => resolve(answer),
+            missing: () => resolve(undefined),
+            fail: reject,
+            cancelled: false,
+          },
+          true,
+        );
+      });
     },
   };
 }
@@ -163,21 +254,29 @@ class Session {
 
   constructor(
     private readonly top: string,
+    private readonly command: boolean,
     private readonly onClose: (session: Session) => void,
   ) {
-    this.child = spawn('git', ['-C', top, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn('git', ['-C', top, 'cat-file', command ? '--batch-command' : '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
     this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.child.once('error', (error) => this.fail(new GitError(`cannot run git cat-file in ${top}: ${error.message}`, { cause: error })));
-    this.child.stdin.on('error', (error) => this.fail(new GitError(`git cat-file in ${top}: ${error.message}`, { cause: error })));
+    // git gone (an older one refusing --batch-command, say): 'close' says why, with its exit code.
+    this.child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') this.fail(new GitError(`git cat-file in ${top}: ${error.message}`, { cause: error }));
+    });
     this.child.once('close', (code) => {
       this.onClose(this);
-      if (code !== 0 || this.queue.length > 0)
-        this.fail(new GitError(`git cat-file failed in ${top}: ${this.stderr.trim() || `exit ${code}`}`));
+      if (code === 0 && this.queue.length === 0) return;
+      const said = this.stderr.trim() || `exit ${code}`;
+      // An older git refuses the option with its usage (exit 129) before reading anything.
+      if (this.command && code === 129 && /batch-command/.test(this.stderr))
+        return this.fail(new BatchCommandUnsupportedError(`git cat-file in ${top}: no --batch-command in this git (${said})`));
+      this.fail(new GitError(`git cat-file failed in ${top}: ${said}`));
     });
   }
 
-  enqueue(oid: string, sink: BodySink): void {
+  enqueue(oid: string, sink: BodySink, infoOnly = false): void {
     if (this.failure || this.closing) {
       const error = this.failure ?? new GitError(`git cat-file in ${this.top} was closed`);
       process.nextTick(() => sink.fail(error));
@@ -185,11 +284,11 @@ class Session {
     }
     clearTimeout(this.idleTimer);
     if (this.queue.length === 0) this.hold(true);
-    this.queue.push({ oid, sink });
+    this.queue.push({ oid, sink, infoOnly });
     // A tar opens its next bodies in one go: they are asked for in one write, not one each (a
     // monorepo's 2,000 small files were 2,000 pipe writes).
     if (this.asking === '') process.nextTick(() => this.ask());
-    this.asking += `${oid}\n`;
+    this.asking += this.command ? `${infoOnly ? 'info' : 'contents'} ${oid}\n` : `${oid}\n`;
   }
 
   /** The reader wants more: let git's output flow again. */
@@ -225,12 +324,26 @@ class Session {
         this.header = this.header ? Buffer.concat([this.header, piece]) : piece;
         if (nl < 0) return;
         offset = nl + 1;
-        const [oid, type, size] = this.header.toString('latin1').split(' ');
+        const [oid, type = '', size] = this.header.toString('latin1').split(' ');
         this.header = undefined;
+        if (type === 'missing' && oid === current.oid && current.sink.missing) {
+          this.queue.shift();
+          current.sink.missing();
+          this.maybeIdle();
+          continue;
+        }
         if (type === 'missing' || oid !== current.oid || size === undefined) {
           return this.fail(new GitError(`git cat-file: object ${current.oid} is missing from ${this.top}`));
         }
-        current.remaining = Number(size) + 1;
+        current.sink.header?.(type, Number(size));
+        // An `info` answer is its header line alone; a body is followed by git's newline.
+        current.remaining = current.infoOnly ? 0 : Number(size) + 1;
+        if (current.remaining === 0) {
+          this.queue.shift();
+          current.sink.end();
+          this.maybeIdle();
+          continue;
+        }
       }
       const n = Math.min(current.remaining, chunk.length - offset);
       const bodyBytes = current.remaining - n === 0 ? n - 1 : n; // the last byte is git's newline

@@ -20,9 +20,17 @@ const FORMAT = '%x01%H %P%x00%ct%x00%an <%ae>';
  * Node process). The walk stops as soon as every path is answered. Where history merges, the
  * union walk's simplification may differ from a single path's, so paths still open when the walk
  * meets a merge are answered one `git log -1` each. Paths without a commit are absent.
+ * `seen`, when given, collects every commit id the walk read (each commit listed and its parents):
+ * all are `head` or its ancestors, which proves the history gate's common case without asking git
+ * again (the version recorded last is often the parent of the commit that changed the service).
  * Throws GitError.
  */
-export async function lastCommits(top: string, head: string, paths: readonly string[]): Promise<Map<string, LastCommit>> {
+export async function lastCommits(
+  top: string,
+  head: string,
+  paths: readonly string[],
+  seen?: Set<string>,
+): Promise<Map<string, LastCommit>> {
   const found = new Map<string, LastCommit>();
   const open = new Set(paths);
   // The repository root is touched by every commit: no walk needed, and no pathspec to give.
@@ -32,7 +40,7 @@ export async function lastCommits(top: string, head: string, paths: readonly str
     open.delete('');
   }
   if (open.size === 0) return found;
-  const left = await walk(top, head, open, found);
+  const left = await walk(top, head, open, found, seen);
   const rest = await onePerPath(top, head, [...left]);
   [...left].forEach((path, i) => {
     const commit = rest[i];
@@ -42,9 +50,9 @@ export async function lastCommits(top: string, head: string, paths: readonly str
 }
 
 /** One `git log --name-only` over the union of the paths; resolves with the paths it could not answer. */
-function walk(top: string, head: string, open: Set<string>, found: Map<string, LastCommit>): Promise<Set<string>> {
+function walk(top: string, head: string, open: Set<string>, found: Map<string, LastCommit>, seen?: Set<string>): Promise<Set<string>> {
   return new Promise((resolve, reject) => {
-    const args = ['-C', top, 'log', '-z', '--no-renames', `--format=${FORMAT}`, '--name-only', head, '--', ...open];
+    const args = ['--literal-pathspecs', '-C', top, 'log', '-z', '--no-renames', `--format=${FORMAT}`, '--name-only', head, '--', ...open];
     const child = spawn('git', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     let stderr = '';
@@ -59,6 +67,8 @@ function walk(top: string, head: string, open: Set<string>, found: Map<string, L
     const record = (body: string): boolean => {
       const [ids = '', time = '', author = '', ...files] = body.split('\0');
       const [revision = '', ...parents] = ids.split(' ').filter((p) => p !== '');
+      // `git log HEAD` lists only commits reachable from HEAD: these and their parents are ancestors.
+      if (seen && revision !== '') for (const id of [revision, ...parents]) seen.add(id);
       if (parents.length > 1) return false;
       const commit = { revision, time: Number(time), author };
       for (const raw of files) {
@@ -103,7 +113,16 @@ function walk(top: string, head: string, open: Set<string>, found: Map<string, L
 /** `git log -1` per path, four at a time: the exact answer, for what the walk left open. */
 function onePerPath(top: string, head: string, paths: readonly string[]): Promise<(LastCommit | undefined)[]> {
   return mapLimit(paths, 4, async (path) => {
-    const args = ['-C', top, 'log', '-1', '--format=%H%x00%ct%x00%an <%ae>', head, ...(path === '' ? [] : ['--', path])];
+    const args = [
+      '--literal-pathspecs',
+      '-C',
+      top,
+      'log',
+      '-1',
+      '--format=%H%x00%ct%x00%an <%ae>',
+      head,
+      ...(path === '' ? [] : ['--', path]),
+    ];
     let result;
     try {
       result = await run('git', args);

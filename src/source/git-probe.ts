@@ -25,6 +25,10 @@ export interface RepoProbe {
  */
 export async function probeRepo(dir: string, label: string, trees: readonly string[] = []): Promise<RepoProbe | undefined> {
   const asked = [...new Set(trees.map(normalize).filter((p): p is string => p !== undefined))];
+  if (asked.length > MANY_TREES) {
+    const listed = await probeListing(dir, label, asked);
+    if (listed !== 'ask again') return listed;
+  }
   let probe;
   try {
     probe = await run('git', ['-C', dir, 'rev-parse', '--show-toplevel', 'HEAD^{commit}', ...asked.map((p) => `HEAD:./${p}`)]);
@@ -64,4 +68,60 @@ function normalize(written: string): string | undefined {
   if (path === '.' || path === '') return '';
   if (path === '..' || path.startsWith('../') || /[\n\0]/.test(path)) return undefined;
   return `${path}/`;
+}
+
+/**
+ * Above this many directories, `git rev-parse` is no longer the cheap way: it resolves each
+ * `HEAD:./dir/` from the root tree down, reading the same trees again for every one (200 services
+ * of a monorepo: 40 to 70 ms), where one `git ls-tree` reads each tree once (under 10 ms).
+ */
+const MANY_TREES = 32;
+
+/**
+ * The probe for many directories, still one spawn: a shell runs `git rev-parse` for the top and
+ * HEAD, then `git ls-tree` of HEAD's commit for the directories (literal paths, named from the
+ * repository's top). A directory below another one asked is not asked here (ls-tree would list the
+ * outer one's children instead of it), nor the workspace itself: those are left to treeIds, as is
+ * any that is not a committed tree. 'ask again' when this way cannot tell (no shell): probeRepo's
+ * own way then answers, and tells the errors apart.
+ */
+async function probeListing(dir: string, label: string, asked: readonly string[]): Promise<RepoProbe | undefined | 'ask again'> {
+  const inner = asked.map((p) => p.replace(/\/$/, '')).filter((p, _, all) => p !== '' && !all.some((q) => q.startsWith(`${p}/`)));
+  let result;
+  try {
+    result = await run('sh', ['-c', LISTING_SCRIPT, 'sh', ...inner], { cwd: dir });
+  } catch {
+    return 'ask again';
+  }
+  if (result.exitCode === 3) return undefined; // not in a work tree, or no git
+  if (result.exitCode === 4) return noCommitYet(dir, label);
+  if (result.exitCode !== 0) return 'ask again';
+  const [head = '', shownTop = '', ...rest] = result.stdout.split('\n');
+  if (!/^[0-9a-f]{40,64}$/.test(head) || shownTop === '') return 'ask again';
+  const top = await realpath(shownTop);
+  const found = new Map<string, string>();
+  for (const record of rest.join('\n').split('\0')) {
+    const match = /^\d+ tree ([0-9a-f]+)\t(.*)$/s.exec(record);
+    if (match?.[1] && match[2] !== undefined) found.set(match[2], match[1]);
+  }
+  // Only the directories asked for, keyed by path in the repository.
+  const real = await realpath(dir);
+  const trees = new Map<string, string>();
+  for (const p of inner) {
+    const key = relative(top, resolve(real, p)).split(sep).join('/');
+    const id = found.get(key);
+    if (id !== undefined) trees.set(key, id);
+  }
+  return { top, head, trees };
+}
+
+/** Exit 3: no work tree (or no git); 4: no commit yet; then HEAD, the top, and ls-tree's records. */
+const LISTING_SCRIPT = `top=$(git rev-parse --show-toplevel 2>/dev/null) || exit 3
+head=$(git rev-parse --verify -q 'HEAD^{commit}') || exit 4
+printf '%s\\n%s\\n' "$head" "$top"
+exec git --literal-pathspecs ls-tree --full-name -z "$head" -- "$@"`;
+
+async function noCommitYet(dir: string, label: string): Promise<never> {
+  const top = await realpath((await run('git', ['-C', dir, 'rev-parse', '--show-toplevel'])).stdout.trim());
+  throw new GitError(`${label}: the repository at ${top} has no commits yet (commit the service first: git add … && git commit)`);
 }

@@ -31,6 +31,12 @@ export interface TreeEntry {
    * Readable per file being most of what packing a tree of small files cost.
    */
   chunks?: () => BodyChunks;
+  /**
+   * The same contents again, copied by the source straight into `target` at `offset` (git blobs):
+   * for a layer made in memory, whose length is known before any body arrives. Copies at most
+   * `size` bytes and resolves with the contents' full length, which the caller checks.
+   */
+  copyInto?: (target: Buffer, offset: number, size: number) => Promise<number>;
 }
 
 /** A body being read, once, in order: its chunks; `cancel()` gives up on the rest (a body opened ahead and not read). */

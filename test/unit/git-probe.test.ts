@@ -68,5 +68,62 @@ describe.skipIf(tools.skip)('probing a repository in one git call', () => {
 
   it('is undefined outside a work tree', async () => {
     expect(await probeRepo('/', 'test', ['x'])).toBeUndefined();
+    expect(
+      await probeRepo(
+        '/',
+        'test',
+        Array.from({ length: 40 }, (_, i) => `x${i}`),
+      ),
+    ).toBeUndefined();
+  });
+
+  it('for many directories (one ls-tree), answers only true tree ids, and treeIds the rest', async () => {
+    const many = await gitRepo({
+      'ws/bake.yaml': 'services: {}\n',
+      ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`ws/s/svc${i}/run.sh`, `${i}\n`])),
+      'ws/s/svc[1]/glob': 'a name ls-tree would take for a pattern\n',
+      'ws/s/outer/inner/f': 'nested\n',
+      'ws/s/file': 'not a directory\n',
+      'ws/linked': { symlink: 's' },
+    });
+    try {
+      const ws = join(many.dir, 'ws');
+      const asked = [
+        ...Array.from({ length: 40 }, (_, i) => `s/svc${i}`),
+        's/svc[1]',
+        's/outer',
+        's/outer/inner',
+        's/file',
+        'linked/svc1',
+        '.',
+      ];
+      const probe = await probeRepo(ws, 'test', asked);
+      expect(probe?.head).toBe(await many.git('rev-parse', 'HEAD'));
+      expect(probe?.trees.size).toBeGreaterThanOrEqual(42);
+      for (const [path, id] of probe?.trees ?? []) expect(id, path).toBe(await many.git('rev-parse', `HEAD:${path}`));
+      expect(probe?.trees.has('ws/s/file')).toBe(false);
+      const git = await openGitRepo(ws, 'test', { trees: asked });
+      const wanted = ['ws/s/svc1', 'ws/s/svc[1]', 'ws/s/outer', 'ws/s/outer/inner', 'ws'];
+      const ids = await git?.treeIds([...wanted, 'ws/s/file', 'ws/linked/svc1']);
+      expect(ids).toEqual(new Map(await Promise.all(wanted.map(async (p) => [p, await many.git('rev-parse', `HEAD:${p}`)] as const))));
+    } finally {
+      await many.cleanup();
+    }
+  });
+
+  it('for many directories, a repository without a commit is a GitError saying so', async () => {
+    const empty = await gitRepo({});
+    try {
+      await empty.git('update-ref', '-d', 'HEAD');
+      await expect(
+        probeRepo(
+          empty.dir,
+          'test',
+          Array.from({ length: 40 }, (_, i) => `s${i}`),
+        ),
+      ).rejects.toThrow(/no commits yet/);
+    } finally {
+      await empty.cleanup();
+    }
   });
 });

@@ -78,6 +78,7 @@ const entryArb = fc.record({
   target: fc.oneof(pathArb, fc.stringMatching(/^[a-z/]{90,130}$/)),
   streamedIn: fc.option(fc.constantFrom(1, 511, 4096, 65536), { nil: undefined }),
   lean: fc.boolean(),
+  copied: fc.boolean(),
 });
 
 /** The same pieces as a lean chunk source (what git bodies give the writer). */
@@ -85,6 +86,14 @@ function lean(body: Buffer, piece: number): () => BodyChunks {
   return () => {
     const stream = streamed(body, piece)();
     return Object.assign(stream as AsyncIterable<Buffer>, { cancel: () => stream.destroy() });
+  };
+}
+
+/** The body copied into place, as git's reader does for a layer made in memory. */
+function copied(body: Buffer): NonNullable<TreeEntry['copyInto']> {
+  return async (target, offset, size) => {
+    body.copy(target, offset, 0, Math.min(size, body.length));
+    return body.length;
   };
 }
 
@@ -106,6 +115,7 @@ describe('tar writer', () => {
               read: async () => body,
               ...(e.streamedIn !== undefined && { open: streamed(body, e.streamedIn as number) }),
               ...(e.streamedIn !== undefined && e.lean && { chunks: lean(body, e.streamedIn as number) }),
+              ...(e.streamedIn !== undefined && e.copied && { copyInto: copied(body) }),
             });
           }
         });
@@ -124,6 +134,9 @@ describe('tar writer', () => {
       const entry: TreeEntry = { path: 'a', type: 'file', mode: 0o644, size: 10, open: streamed(body, 4) };
       await expect(written([entry], 0)).rejects.toBeInstanceOf(UnsafeSourceError);
       await expect(written([{ ...entry, chunks: lean(body, 4) }], 0)).rejects.toBeInstanceOf(UnsafeSourceError);
+      // In memory: a body copied into place, or streamed in, of another length is refused too.
+      await expect(tarBytes([entry], { mtime: 0 })).rejects.toBeInstanceOf(UnsafeSourceError);
+      await expect(tarBytes([{ ...entry, copyInto: copied(body) }], { mtime: 0 })).rejects.toBeInstanceOf(UnsafeSourceError);
     }
   });
 
