@@ -5,8 +5,9 @@
 // replica and with two. (2) Per-command cost with a year of history (20,000 versions, 5,000
 // builds, seeded through `bake migrate --from FILE`) against a fresh store, on SQLite and
 // PostgreSQL. PostgreSQL: BAKE_BENCH_DATABASE_URL, else BAKE_TEST_DATABASE_URL, else the test
-// cluster (scripts/test-postgres.sh). BENCH_STATE_SECONDS sets each throughput run's length (5);
-// BENCH_STATE_PARTS picks `throughput` or `history` (both).
+// cluster (scripts/test-postgres.sh). BENCH_STATE_SECONDS sets each throughput run's length (5),
+// after BENCH_STATE_WARMUP_SECONDS (1) of the same, not counted; BENCH_STATE_PARTS picks
+// `throughput` or `history` (both).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { bake, bakeBin, median, percentile, root, sh, tempDir } from './lib.js';
 
 const CLIENTS = 16;
 const SECONDS = Number(process.env.BENCH_STATE_SECONDS ?? 5);
+const WARMUP = Number(process.env.BENCH_STATE_WARMUP_SECONDS ?? 1);
 const VERSIONS = 20_000;
 const BUILDS = 5_000;
 
@@ -95,7 +97,10 @@ export function commitWorkspace(dir, count) {
 
 /** `bake serve --no-auth --port 0` in `dir` with `env`; resolves with its URL and a stop function. */
 async function serve(dir, env) {
-  const child = spawn(process.execPath, [bakeBin, '-C', dir, 'serve', '--no-auth', '--port', '0'], {
+  const args = ['-C', dir, 'serve', '--no-auth', '--port', '0'];
+  // bin/bake is a shell script that starts Node (as users run it); a BAKE_BENCH_BIN ending in .js is started here.
+  const [file, argv] = bakeBin.endsWith('.js') ? [process.execPath, [bakeBin, ...args]] : [bakeBin, args];
+  const child = spawn(file, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -131,34 +136,27 @@ function postgresDatabase(name) {
 }
 
 /**
- * 16 clients committing as fast as they can for SECONDS, spread over the replicas; resolves with
- * recorded writes per second, the p50/p99 of a commit's wait (upload + commit), and how many the store counted.
+ * 16 clients committing as fast as they can for SECONDS, spread over the replicas, after WARMUP
+ * seconds of the same (a service that has been up a while: its code compiled, its connections
+ * open); resolves with recorded writes per second, the p50/p99 of a commit's wait (upload +
+ * commit), and how many the store counted.
  */
 export async function throughput(urls, generation) {
+  if (WARMUP > 0) await drive(urls, WARMUP, () => undefined);
   const waits = [];
   let recorded = 0;
   let failed = 0;
   const before = await generation();
   const started = performance.now();
-  const deadline = started + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async (_, c) => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      const service = `s${String(c).padStart(2, '0')}`;
-      const base = urls[c % urls.length];
-      for (let n = 0; performance.now() < deadline; n++) {
-        const t = performance.now();
-        try {
-          if (await commitOnce(agent, base, service, `${service} ${n} ${randomUUID()}\n`)) recorded++;
-          waits.push(performance.now() - t);
-        } catch (error) {
-          failed++;
-          if (failed === 1) process.stderr.write(`state bench: ${error.message}\n`);
-        }
-      }
-      agent.destroy();
-    }),
-  );
+  await drive(urls, SECONDS, (outcome) => {
+    if (outcome.error) {
+      failed++;
+      if (failed === 1) process.stderr.write(`state bench: ${outcome.error.message}\n`);
+      return;
+    }
+    if (outcome.created) recorded++;
+    waits.push(outcome.wait);
+  });
   const seconds = (performance.now() - started) / 1000;
   return {
     rate: recorded / seconds,
@@ -168,6 +166,28 @@ export async function throughput(urls, generation) {
     failed,
     generations: (await generation()) - before,
   };
+}
+
+/** CLIENTS clients (one service each) committing for `seconds`, each commit's outcome to `report`. */
+async function drive(urls, seconds, report) {
+  const deadline = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, c) => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const service = `s${String(c).padStart(2, '0')}`;
+      const base = urls[c % urls.length];
+      for (let n = 0; performance.now() < deadline; n++) {
+        const t = performance.now();
+        try {
+          const created = await commitOnce(agent, base, service, `${service} ${n} ${randomUUID()}\n`);
+          report({ created, wait: performance.now() - t });
+        } catch (error) {
+          report({ error });
+        }
+      }
+      agent.destroy();
+    }),
+  );
 }
 
 /** The generation of a workspace's store, as `bake status --json` reports it. */
@@ -215,7 +235,7 @@ async function benchThroughput(report) {
     }
   }
   report(
-    `state: ${CLIENTS} concurrent clients, small commits through the HTTP API, ${SECONDS} s each (target: ≥ 1000 writes/s through two replicas on PostgreSQL, p99 < 100 ms)`,
+    `state: ${CLIENTS} concurrent clients, small commits through the HTTP API, ${SECONDS} s each after ${WARMUP} s of warm-up (target: ≥ 1000 writes/s through two replicas on PostgreSQL, p99 < 100 ms)`,
     rows,
   );
 }

@@ -52,7 +52,11 @@ export type { CommitRefusal, ServiceCommit };
  * --all are given, InputError for an unknown service, and what recordCommits throws.
  */
 export async function commit(ctx: AppContext, options: CommitOptions): Promise<CommitResult> {
-  return commitIn(ctx, await loadWorkspace(ctx.workspace), options);
+  // A commit of given trees only (`--from DIR`, a service's uploads) reads no source: a source
+  // directory missing on this host is no reason to refuse it (and `bake serve` saves a stat per
+  // service on every commit).
+  const treesOnly = (options.trees?.length ?? 0) > 0 && options.all !== true && (options.services?.length ?? 0) === 0;
+  return commitIn(ctx, await loadWorkspace(ctx.workspace, { checkSources: !treesOnly }), options);
 }
 
 /** {@link commit} in a workspace already loaded (`build --commit`: bake.yaml is read once per command). */

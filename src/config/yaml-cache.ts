@@ -40,7 +40,11 @@ const PREFIX = 'yaml-';
  * every problem), from the cache when these exact bytes were parsed before.
  */
 export async function readYamlFileCached(path: string, display: string): Promise<YamlNode> {
-  const text = await readLimitedText(path, display);
+  return parseYamlTextCached(await readLimitedText(path, display), display);
+}
+
+/** Parses text already read (within the limits) as readYamlFileCached does, from the cache when it can. */
+export async function parseYamlTextCached(text: string, display: string): Promise<YamlNode> {
   const persistent = persistentCache();
   const key = createHash('sha256')
     .update(`bake-yaml-tree-v1\0${persistent?.build ?? ''}\0`)

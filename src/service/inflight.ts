@@ -4,6 +4,7 @@ import { workspacePaths } from '../config/workspace-paths.js';
 import { openRequestLedger } from '../store/open-request-ledger.js';
 import type { BeginResult, RequestLedger } from '../store/request-ledger.js';
 import { interruptedRecord, recordInterrupted } from './interrupted.js';
+import { openMarkerLog } from './marker-log.js';
 import { type Replica, replicaTimeout, startReplica } from './replica.js';
 import type { RemoteCommand } from './requests.js';
 
@@ -31,9 +32,10 @@ export interface RequestKey {
  * The running write requests of one service process, kept so that a crash is recorded: in the
  * shared store's request ledger when the store is a database (any live replica records a dead
  * one's requests), else as marker files on this disk (the next start records them). Either way a
- * marker file also stays on this disk while the request runs, for `bake gc` (the uploads it names
- * are kept). With a key, `begin` answers instead that the same request already ran (its answer, to
- * send again) or runs on a live replica; a key's answer is kept for an hour.
+ * marker also stays on this disk while the request runs, for `bake gc` (the uploads it names are
+ * kept): a file of its own, or with a ledger a line of this process's marker file (marker-log.ts).
+ * With a key, `begin` answers instead that the same request already ran (its answer, to send
+ * again) or runs on a live replica; a key's answer is kept for an hour.
  */
 export interface Inflight {
   /** The replica, when the store is shared; undefined for the JSON file store. */
@@ -56,42 +58,74 @@ export async function startInflight(workspace: string, env: NodeJS.ProcessEnv): 
   if (ledger) await rm(dir, { recursive: true, force: true });
   else await reportInterrupted(workspace, dir);
   const replica = ledger ? await startReplica(workspace, ledger, replicaTimeout(env)) : undefined;
-  const file = (job: Job) => join(dir, `${job.id}.json`);
-  const local = localKeys();
-  const mark = async (job: Job) => {
-    await writeFile(file(job), JSON.stringify(job)).catch(async (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-      await mkdir(dir, { recursive: true });
-      await writeFile(file(job), JSON.stringify(job));
-    });
-  };
+  if (!ledger || !replica) {
+    // One marker file a request: the next start records each one left as an interrupted request.
+    const local = localKeys();
+    const file = (job: Job) => join(dir, `${job.id}.json`);
+    return {
+      replica,
+      async begin(job, key) {
+        const outcome = local.begin(key);
+        if (outcome.kind === 'started') await writeMarker(dir, file(job), JSON.stringify(job));
+        return outcome;
+      },
+      async end(job, key, answer) {
+        await rm(file(job), { force: true });
+        local.end(key, answer);
+      },
+      close: async () => undefined,
+    };
+  }
+  // The ledger records crashes; the markers here only keep a running request's uploads from gc:
+  // one file this process appends to (marker-log.ts), instead of a file made and removed a request.
+  const markers = openMarkerLog(dir);
   return {
     replica,
     async begin(job, key) {
-      const outcome = ledger && replica ? await beginShared(ledger, replica, job, key) : local.begin(key);
-      if (outcome.kind === 'started') await mark(job);
+      const text = JSON.stringify(job);
+      markers.add(job.id, text);
+      const outcome = await beginShared(ledger, replica, job, text, key).catch((error: unknown) => {
+        markers.remove(job.id);
+        throw error;
+      });
+      if (outcome.kind !== 'started') markers.remove(job.id);
       return outcome;
     },
     async end(job, key, answer) {
-      await rm(file(job), { force: true });
-      if (ledger) await ledger.finish(job.id, key ? answer : undefined);
-      else local.end(key, answer);
+      markers.remove(job.id);
+      await ledger.finish(job.id, key ? answer : undefined);
     },
     async close() {
-      await replica?.stop();
-      await ledger?.close();
+      markers.close();
+      await replica.stop();
+      await ledger.close();
     },
   };
 }
 
+/** Writes a marker file, making its directory when gc or a restart removed it. */
+async function writeMarker(dir: string, file: string, text: string): Promise<void> {
+  await writeFile(file, text).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+    await mkdir(dir, { recursive: true });
+    await writeFile(file, text);
+  });
+}
+
 /** Begins in the ledger; a key held by a replica that stopped beating is taken over once its request is recorded. */
-async function beginShared(ledger: RequestLedger, replica: Replica, job: Job, key: RequestKey | undefined): Promise<BeginResult> {
+async function beginShared(
+  ledger: RequestLedger,
+  replica: Replica,
+  job: Job,
+  text: string,
+  key: RequestKey | undefined,
+): Promise<BeginResult> {
   const request = {
     id: job.id,
     replica: replica.row.replica,
     ...(key && { key: key.key, fingerprint: key.fingerprint }),
     startedAt: job.startedAt,
-    job: JSON.stringify(job),
+    job: text,
   };
   const first = await ledger.begin(request);
   if (first.kind !== 'running') return first;

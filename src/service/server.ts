@@ -58,12 +58,14 @@ export interface ServiceOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** Host names besides 127.0.0.1 and localhost it answers to (a TLS proxy's name). */
   allowHosts?: readonly string[];
-  /** The environment use cases run with (default: this process's); BAKE_ACTOR is set per request. */
+  /** The environment use cases run with (default: this process's, as it is at the start); BAKE_ACTOR is set per request. */
   env?: NodeJS.ProcessEnv;
 }
 
 /** Requests that write get an in-flight marker (so a crash is recorded) and may carry an idempotency key. */
 const MARKED: ReadonlySet<string> = new Set(['commit', 'build', 'release', 'push', 'gc', 'revoke', 'unrevoke']);
+/** How long a progress line may wait for others to go out with it. */
+const PROGRESS_MS = 50;
 const log = createLogger('service');
 
 /** A running service: where it listens, and how to stop it (requests running finish first). */
@@ -82,7 +84,8 @@ export interface RunningService {
  */
 export async function startService(options: ServiceOptions): Promise<RunningService> {
   const { workspace } = options;
-  const env = options.env ?? process.env;
+  // A plain copy, once: copying process.env itself costs ~2 µs a variable, on every request.
+  const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
   const debug = Boolean(env['BAKE_DEBUG']);
   const address: ListenAddress = listenAddressOf(options.host ?? '127.0.0.1', options.port);
   assertSafeListener(address, options.tls !== undefined, options.insecureHttp === true);
@@ -183,8 +186,18 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     }
     running.set(job.id, job);
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    // Progress lines go out together, PROGRESS_MS after the first one waiting, or with the answer:
+    // a command that ends in less sends one packet instead of one a line (each is a system call
+    // here, a wake-up and a read at the caller's).
+    let lines = '';
+    let flush: NodeJS.Timeout | undefined;
     const line = (value: unknown) => {
-      if (!res.destroyed) res.write(`${JSON.stringify(value)}\n`);
+      lines += `${JSON.stringify(value)}\n`;
+      flush ??= setTimeout(() => {
+        flush = undefined;
+        if (!res.destroyed) res.write(lines);
+        lines = '';
+      }, PROGRESS_MS);
     };
     const ctx: AppContext = {
       workspace,
@@ -202,8 +215,9 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       answer = JSON.stringify({ error: publicError(error, workspace, debug).document });
     }
     running.delete(job.id);
-    if (!res.destroyed) res.write(`${answer}\n`);
-    res.end();
+    clearTimeout(flush);
+    if (res.destroyed) res.end();
+    else res.end(`${lines}${answer}\n`);
     // After the answer, so the caller does not wait for it; a retry meanwhile waits (409) for it.
     if (marked) requests.end(job, key, answer);
   }

@@ -13,5 +13,5 @@ export interface LedgerSql {
   statement(sql: string, params?: readonly LedgerValue[]): Promise<Record<string, unknown>[]>;
 }
 
-/** A value a ledger statement binds. */
-export type LedgerValue = string | number | null;
+/** A value a ledger statement binds; an array binds as a PostgreSQL array (PostgreSQL only). */
+export type LedgerValue = string | number | null | readonly (string | null)[];

@@ -69,6 +69,12 @@ export interface RecordReader {
    * trip (PostgreSQL): most commands need only those, so they run once.
    */
   warm?: RecordRow[];
+  /**
+   * The meta row, every list's length and every list's last row at once, from one snapshot and in
+   * one round trip: what a reader starts from (row-cache.ts), offered by a backend for which each
+   * read is a round trip (PostgreSQL). Without it, meta() and lists() are read.
+   */
+  start?(): Promise<{ meta: StoreMeta | undefined; lists: ListLength[]; warm: RecordRow[] }>;
 }
 
 /** Everything one write changes. Rows replace rows at the same (kind, owner, seq). */

@@ -34,11 +34,13 @@ export class RowCache {
 
   /** Reads the meta row and every list's length: one row per service, image and environment, not per record. */
   static async start(reader: RecordReader): Promise<RowCache> {
-    const [meta, lengths] = await Promise.all([reader.meta(), reader.lists()]);
-    const cache = new RowCache(reader, meta, lengths);
-    if (reader.warm) {
-      cache.#addRows(reader.warm);
-      for (const l of lengths) cache.#tails.add(l.kind);
+    const begun = reader.start
+      ? await reader.start()
+      : { ...(await Promise.all([reader.meta(), reader.lists()]).then(([meta, lists]) => ({ meta, lists }))), warm: reader.warm };
+    const cache = new RowCache(reader, begun.meta, begun.lists);
+    if (begun.warm) {
+      cache.#addRows(begun.warm);
+      for (const l of begun.lists) cache.#tails.add(l.kind);
     }
     return cache;
   }

@@ -1,4 +1,5 @@
 import { ManifestError } from '../util/errors.js';
+import { coalescing } from './coalesce.js';
 import type { LedgerSql, LedgerValue } from './ledger-sql.js';
 import type { BeginResult, LedgerRequest, OrphanRequest, ReplicaRow, RequestLedger } from './request-ledger.js';
 
@@ -13,11 +14,20 @@ import type { BeginResult, LedgerRequest, OrphanRequest, ReplicaRow, RequestLedg
  */
 export class SqlRequestLedger implements RequestLedger {
   #ready: Promise<void> | undefined;
+  /**
+   * Begins (true: the row went in; false: its key is held by another row) and finishes. On
+   * PostgreSQL those of requests running side by side go to the database together, in one
+   * statement (coalesce.ts), each still answered on its own; SQLite's statements are local calls,
+   * made one at a time.
+   */
+  readonly #op: (op: LedgerOp) => Promise<boolean>;
 
   constructor(
     private readonly sql: LedgerSql & { close(): Promise<void> },
     readonly description: string,
-  ) {}
+  ) {
+    this.#op = sql.dialect === 'postgres' ? coalescing((ops) => this.#together(ops)) : (op) => this.#alone(op);
+  }
 
   async beat(replica: ReplicaRow): Promise<number> {
     const rows = await this.#run(
@@ -29,15 +39,9 @@ export class SqlRequestLedger implements RequestLedger {
   }
 
   async begin(request: LedgerRequest): Promise<BeginResult> {
-    const values = [request.id, request.replica, request.key ?? null, request.fingerprint ?? null, request.startedAt, request.job];
     // A row with the key may end between the insert and the look-up (pruned, or forgotten as an orphan): then insert again.
     for (let attempt = 0; attempt < 5; attempt++) {
-      const inserted = await this.#run(
-        'INSERT INTO bake_requests (id, replica, request_key, fingerprint, started_at, job) VALUES ($1, $2, $3, $4, $5, $6) ' +
-          'ON CONFLICT (request_key) DO NOTHING RETURNING id',
-        values,
-      );
-      if (inserted.length > 0 || request.key === undefined) return { kind: 'started' };
+      if ((await this.#op({ begin: request })) || request.key === undefined) return { kind: 'started' };
       const [row] = await this.#run(
         'SELECT r.id, r.replica, r.fingerprint, r.finished_at, r.answer, p.heartbeat, {now} AS now FROM bake_requests r ' +
           'LEFT JOIN bake_replicas p ON p.replica = r.replica WHERE r.request_key = $1',
@@ -56,8 +60,50 @@ export class SqlRequestLedger implements RequestLedger {
   }
 
   async finish(id: string, answer: string | undefined): Promise<void> {
+    await this.#op({ finish: { id, answer } });
+  }
+
+  async #alone(op: LedgerOp): Promise<boolean> {
+    if ('begin' in op) {
+      const r = op.begin;
+      const values = [r.id, r.replica, r.key ?? null, r.fingerprint ?? null, r.startedAt, r.job];
+      return (await this.#run(`${INSERT}VALUES ($1, $2, $3, $4, $5, $6)${ON_KEY}`, values)).length > 0;
+    }
+    const { id, answer } = op.finish;
     if (answer === undefined) await this.#run('DELETE FROM bake_requests WHERE id = $1', [id]);
     else await this.#run('UPDATE bake_requests SET finished_at = {now}, answer = $2 WHERE id = $1', [id, answer]);
+    return true;
+  }
+
+  /**
+   * Every begin and finish waiting, in one PostgreSQL statement: finished requests keep their answer
+   * (or go, without one) and the new rows go in. The parts see one snapshot: a retry that begins in
+   * the statement that finishes its first run finds that row, and then its answer.
+   */
+  async #together(ops: readonly LedgerOp[]): Promise<boolean[]> {
+    const begins = ops.flatMap((op) => ('begin' in op ? [op.begin] : []));
+    const finishes = ops.flatMap((op) => ('finish' in op ? [op.finish] : []));
+    const kept = finishes.filter((f) => f.answer !== undefined);
+    const rows = await this.#run(
+      'WITH gone AS (DELETE FROM bake_requests WHERE id = ANY($7::text[])), ' +
+        'done AS (UPDATE bake_requests r SET finished_at = {now}, answer = v.answer ' +
+        'FROM unnest($8::text[], $9::text[]) AS v (id, answer) WHERE r.id = v.id) ' +
+        `${INSERT}SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])${ON_KEY}`,
+      [
+        begins.map((r) => r.id),
+        begins.map((r) => r.replica),
+        begins.map((r) => r.key ?? null),
+        begins.map((r) => r.fingerprint ?? null),
+        begins.map((r) => r.startedAt),
+        begins.map((r) => r.job),
+        finishes.filter((f) => f.answer === undefined).map((f) => f.id),
+        kept.map((f) => f.id),
+        kept.map((f) => f.answer ?? ''),
+      ],
+    );
+    // Two begins with one key: the first goes in, the second finds it (ON CONFLICT sees rows this statement inserted).
+    const inserted = new Set(rows.map((row) => String(row['id'])));
+    return ops.map((op) => !('begin' in op) || inserted.has(op.begin.id));
   }
 
   async orphans(self: string): Promise<OrphanRequest[]> {
@@ -119,6 +165,12 @@ export class SqlRequestLedger implements RequestLedger {
     return this.#ready;
   }
 }
+
+/** A begin or a finish, as the ledger batches them. */
+type LedgerOp = { begin: LedgerRequest } | { finish: { id: string; answer: string | undefined } };
+
+const INSERT = 'INSERT INTO bake_requests (id, replica, request_key, fingerprint, started_at, job) ';
+const ON_KEY = ' ON CONFLICT (request_key) DO NOTHING RETURNING id';
 
 /** The database's clock in milliseconds, per dialect. */
 const NOW = {
