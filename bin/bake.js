@@ -19,6 +19,22 @@ const { join } = require('node:path');
 const bundle = join(__dirname, '..', 'dist', 'bake.cjs');
 const argv = process.argv.slice(2);
 
+// The deploy-side commands undo or record what they did when interrupted (src/cli/interruptible.ts),
+// but their handler is installed only once the bundle has loaded. A SIGINT or SIGTERM before then is
+// kept here, and the command starts already interrupted, instead of dying with nothing recorded.
+const INTERRUPTIBLE = new Set(['deploy', 'promote', 'rollback', 'abort', 'upgrade', 'toggle', 'up']);
+if (INTERRUPTIBLE.has(argv.find((a, i) => !a.startsWith('-') && !['-C', '--workspace', '--service-url'].includes(argv[i - 1] ?? '')) ?? '')) {
+  const early = (signal) => {
+    globalThis.__bakeEarlySignal ??= signal;
+  };
+  globalThis.__bakeEarlySignalStop = () => {
+    process.off('SIGINT', early);
+    process.off('SIGTERM', early);
+  };
+  process.on('SIGINT', early);
+  process.on('SIGTERM', early);
+}
+
 if (argv[0] === '--bake-daemon') {
   // A daemon that bin/daemon-client.js asked for: serves commands on the socket named until idle.
   const { serveDaemon } = loadBundle('daemon');

@@ -15,6 +15,10 @@ export async function interruptible<T>(ctx: CommandContext, run: (ctx: CommandCo
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A signal that arrived while bake was still loading (bin/bake.js kept it): interrupted from the start.
+  const early = globalThis as { __bakeEarlySignal?: NodeJS.Signals; __bakeEarlySignalStop?: () => void };
+  early.__bakeEarlySignalStop?.();
+  if (early.__bakeEarlySignal) onSignal(early.__bakeEarlySignal);
   try {
     return await run({ ...ctx, signal: controller.signal });
   } finally {
