@@ -12,8 +12,8 @@ import { tempDir } from '../helpers/repo.js';
 // Hostile input files, refused quickly and clearly: before these limits a 628-byte alias bomb grew
 // to 4.3 GB over 5 minutes, a 50 MB bake.yaml took 1.8 GB, and deep nesting was a "syntax error".
 
-/** Generous: a refusal takes milliseconds; what it replaces took minutes. */
-const FAST_MS = 1000;
+/** Generous (a loaded CI machine took 2.8 s for 25,000 keys): a refusal takes milliseconds; what it replaces took minutes. */
+const FAST_MS = 5000;
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(() => Promise.all(cleanups.map((c) => c())));
@@ -158,7 +158,7 @@ describe('YAML limits: where they lie', () => {
     const keys = Array.from({ length: 25_000 }, (_, i) => `k${i}: 1\n`).join('');
     const started = performance.now();
     expect(() => parseYaml(keys, 'x.yaml')).not.toThrow();
-    expect(performance.now() - started).toBeLessThan(2 * FAST_MS);
+    expect(performance.now() - started).toBeLessThan(FAST_MS);
     expect(() => parseYaml(`${keys}"1": a\n1: b\n`, 'x.yaml')).toThrow(/x\.yaml:25002:1: YAML syntax: duplicate key/);
   });
 });
