@@ -16,14 +16,16 @@
 if (process.env.BAKE_EXTRA_CA_CERTS && !process.env.NODE_EXTRA_CA_CERTS) process.env.NODE_EXTRA_CA_CERTS = process.env.BAKE_EXTRA_CA_CERTS;
 const { join } = require('node:path');
 
+const daemon = require('./daemon-client.js');
 const bundle = join(__dirname, '..', 'dist', 'bake.cjs');
 const argv = process.argv.slice(2);
+const command = daemon.commandWord(argv);
 
 // The deploy-side commands undo or record what they did when interrupted (src/cli/interruptible.ts),
 // but their handler is installed only once the bundle has loaded. A SIGINT or SIGTERM before then is
 // kept here, and the command starts already interrupted, instead of dying with nothing recorded.
 const INTERRUPTIBLE = new Set(['deploy', 'promote', 'rollback', 'abort', 'upgrade', 'toggle', 'up']);
-if (INTERRUPTIBLE.has(argv.find((a, i) => !a.startsWith('-') && !['-C', '--workspace', '--service-url'].includes(argv[i - 1] ?? '')) ?? '')) {
+if (INTERRUPTIBLE.has(command ?? '')) {
   const early = (signal) => {
     globalThis.__bakeEarlySignal ??= signal;
   };
@@ -38,11 +40,10 @@ if (INTERRUPTIBLE.has(argv.find((a, i) => !a.startsWith('-') && !['-C', '--works
 if (argv[0] === '--bake-daemon') {
   // A daemon that bin/daemon-client.js asked for: serves commands on the socket named until idle.
   const { serveDaemon } = loadBundle('daemon');
-  serveDaemon({ socket: argv[1], bundle, environmentKey: require('./daemon-client.js').environmentKey, main: loadBundle.main }).catch(
+  serveDaemon({ socket: argv[1], bundle, environmentKey: daemon.environmentKey, main: loadBundle.main }).catch(
     () => undefined,
   );
 } else {
-  const daemon = require('./daemon-client.js');
   const socket = daemon.daemonSocket(argv, process.env, bundle);
   if (socket === undefined) runLocally(undefined);
   else daemon.runThroughDaemon(argv, socket, process.env).then((how) => how !== 'done' && runLocally(how === 'absent' ? socket : undefined));
@@ -128,7 +129,6 @@ function loadBundle(command) {
  */
 function commandOf(argv) {
   const takesValue = new Set(['-C', '--workspace', '--service-url', '--service']);
-  const command = argv.find((arg, i) => !arg.startsWith('-') && !takesValue.has(argv[i - 1] ?? ''));
   const flags = [...new Set(argv.filter((a) => /^--[a-z][a-z-]*$/.test(a) && !takesValue.has(a)).map((a) => a.slice(2)))].sort();
   const name = [command && /^[a-z][a-z-]{0,19}$/.test(command) ? command : 'none', ...flags].join('+');
   return name.length <= 80 ? name : name.slice(0, 80);

@@ -55,8 +55,8 @@ function nameHash(text) {
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
-/** The command word of argv (the first that is not a global option or its value). */
-function commandOf(argv) {
+/** The command word of argv (the first that is not a global option or its value); bin/bake.js uses it too. */
+function commandWord(argv) {
   const takesValue = new Set(['-C', '--workspace', '--service-url', '--service']);
   return argv.find((arg, i) => !arg.startsWith('-') && !takesValue.has(argv[i - 1] ?? ''));
 }
@@ -70,7 +70,7 @@ function daemonSocket(argv, env, bundle) {
   if (process.platform === 'win32') return undefined;
   const wanted = env.BAKE_DAEMON === '1' || (env.BAKE_DAEMON !== '0' && env.CI !== 'true');
   if (!wanted || env.BAKE_SERVICE) return undefined;
-  if (!COMMANDS.has(commandOf(argv) ?? '')) return undefined;
+  if (!COMMANDS.has(commandWord(argv) ?? '')) return undefined;
   if (argv.some((a) => a === '-h' || a === '--help' || a.startsWith('--service'))) return undefined;
   try {
     const s = statSync(bundle);
@@ -163,4 +163,4 @@ function runThroughDaemon(argv, socket, env) {
   });
 }
 
-module.exports = { daemonSocket, environmentKey, runThroughDaemon };
+module.exports = { commandWord, daemonSocket, environmentKey, runThroughDaemon };

@@ -86,7 +86,7 @@ export async function serveDaemon(options: DaemonOptions): Promise<void> {
     idle.unref();
   }
   function stop() {
-    removeSocket(options.socket);
+    removeFile(options.socket);
     server.close();
   }
   const pidFile = `${options.socket.replace(/\.sock$/, '')}.pid`;
@@ -102,7 +102,7 @@ export async function serveDaemon(options: DaemonOptions): Promise<void> {
   writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
   armIdle();
   await new Promise<void>((resolve) => server.once('close', () => resolve()));
-  removeSocket(pidFile);
+  removeFile(pidFile);
 
   async function run(conn: Socket, request: DaemonRequest, rest: string): Promise<void> {
     conn.write(`${JSON.stringify({ accept: process.pid })}\n`);
@@ -158,8 +158,8 @@ export async function serveDaemon(options: DaemonOptions): Promise<void> {
   }
 
   function die(signal: NodeJS.Signals) {
-    removeSocket(options.socket);
-    removeSocket(pidFile);
+    removeFile(options.socket);
+    removeFile(pidFile);
     process.kill(process.pid, signal);
     // A signal something in the command handles (none of the daemon's commands do) must still stop it.
     setTimeout(() => process.kill(process.pid, 'SIGKILL'), 200).unref();
@@ -191,14 +191,14 @@ function claimSocket(path: string): Promise<boolean> {
       resolve(false);
     });
     probe.once('error', () => {
-      removeSocket(path);
+      removeFile(path);
       resolve(true);
     });
   });
 }
 
 /** Removes a file of the daemon's (its socket, its pid file), if it is still there. */
-function removeSocket(path: string): void {
+function removeFile(path: string): void {
   try {
     unlinkSync(path);
   } catch {
