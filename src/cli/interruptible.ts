@@ -3,8 +3,12 @@ import type { CommandContext } from './command.js';
 /**
  * Runs a deploy-side command with `ctx.signal` aborted on SIGINT or SIGTERM, so the use case can
  * undo what it did or leave a recorded, resumable state instead of dying halfway. While it does,
- * further signals are ignored (the undo is what puts the environment back); the listeners are
- * removed when the command ends.
+ * further signals are ignored (the undo is what puts the environment back).
+ *
+ * When the command has ended, its outcome stands: a signal that arrives while bake still writes the
+ * result and exits must not kill it (a deploy that committed would print nothing and die by the
+ * signal). So the first such signal is ignored, and only a second one ends the process, with the
+ * usual 128 + signal number.
  */
 export async function interruptible<T>(ctx: CommandContext, run: (ctx: CommandContext) => Promise<T>): Promise<T> {
   const controller = new AbortController();
@@ -24,5 +28,22 @@ export async function interruptible<T>(ctx: CommandContext, run: (ctx: CommandCo
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    holdLateSignals();
   }
+}
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };
+let holding = false;
+
+/** From the end of a command to the process's exit: one signal is ignored, a second one exits. */
+function holdLateSignals(): void {
+  if (holding) return;
+  holding = true;
+  let seen = 0;
+  const late = (signal: NodeJS.Signals) => {
+    seen += 1;
+    if (seen > 1) process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 0));
+  };
+  process.on('SIGINT', late);
+  process.on('SIGTERM', late);
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BAKE_LAUNCHER } from '../helpers/bake-cli.js';
 import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 
@@ -16,7 +17,7 @@ import { requireTools } from '../helpers/require-tools.js';
 // directory of its own and are killed by the PIDs they wrote there.
 
 const tools = requireTools('git', 'busybox');
-const LAUNCHER = fileURLToPath(new URL('../../bin/bake', import.meta.url));
+const LAUNCHER = BAKE_LAUNCHER;
 const HOLDER = fileURLToPath(new URL('../race/store-holder.mjs', import.meta.url));
 
 interface Run {

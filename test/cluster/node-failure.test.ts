@@ -50,26 +50,32 @@ describe.skipIf(tools.skip)('a node dies in the middle of a rolling upgrade on t
       maxMs: 300_000,
     });
     const deploying = bake(['-C', ws.repo.dir, '--json', 'deploy', '--env', 'prod'], { env: ws.env });
-    // Mid-rollout: once the first task of the new release serves, node 3 dies.
+    // Mid-rollout: once the new release serves beside the old one, and node 3 still runs a task of
+    // either, node 3 dies (a node without one of the service's tasks would change nothing).
     const scope = workspaceScope(ws.repo.dir);
     let killedAt = 0;
-    let zoneA = true;
+    let alwaysServing = true;
     for (let i = 0; i < 1200 && killedAt === 0; i++) {
       const tasks = await servingTasks(swarm, ws.repo);
       const releases = new Set(tasks.map((t) => t.release));
-      if (releases.size > 1) {
+      if (releases.size > 1 && tasks.some((t) => t.node === victim)) {
         killNode(3);
         killedAt = Date.now();
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(killedAt, 'the rollout never had two releases serving').toBeGreaterThan(0);
-    // Zone a keeps serving on node 1 while the rollout finishes or is undone.
+    expect(killedAt, 'the rollout never had two releases serving while node 3 ran a task').toBeGreaterThan(0);
+    // Some live node keeps serving while the rollout finishes or is undone. Zone a itself may be
+    // empty for a moment: the engine's spread is a preference, so node 1's task may have been
+    // replaced into zone b just before node 3 (the rest of zone a) died. It is whole again at the end.
     let done = false;
+    const timeline: string[] = [];
     const sampling = (async () => {
       for (;;) {
         const tasks = await servingTasks(swarm, ws.repo).catch(() => undefined);
-        if (tasks && !tasks.some((t) => t.node === cluster.nodes[0])) zoneA = false;
+        if (tasks)
+          timeline.push(`${Date.now() - killedAt} ms: ${tasks.map((t) => `${t.node.replace(/^.*-/, '')}/r${t.release}`).join(' ')}`);
+        if (tasks && !tasks.some((t) => t.node !== victim)) alwaysServing = false;
         if (done) return;
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -83,12 +89,14 @@ describe.skipIf(tools.skip)('a node dies in the middle of a rolling upgrade on t
     // retries those that were refused or reset before an answer, so usually none do.
     expect(served.failed, served.failures.join('; ')).toBeLessThanOrEqual(CONCURRENCY);
     expect(served.ok).toBeGreaterThan(50);
-    expect(zoneA).toBe(true);
+    expect(alwaysServing, `serving tasks after the kill:\n${timeline.join('\n')}\n${deploy.stderr}`).toBe(true);
 
     const status = await bake(['-C', ws.repo.dir, '--json', 'status', '--env', 'prod'], { env: ws.env });
     const log = await bake(['-C', ws.repo.dir, '--json', 'log', '--env', 'prod'], { env: ws.env });
     const tasks = await servingTasks(swarm, ws.repo);
     expect(tasks.some((t) => t.node === victim)).toBe(false);
+    // Spread over both zones again: zone a on node 1, zone b on node 2.
+    expect(new Set(tasks.map((t) => t.node)), timeline.join('\n')).toEqual(new Set([cluster.nodes[0], cluster.nodes[1]]));
     const id = deploy.json.release ?? deploy.json.error?.release;
     const events = JSON.stringify(log.json.events);
     if (deploy.exitCode === 0) {

@@ -4,6 +4,8 @@ import { execa } from 'execa';
 
 /** The CLI as users run it: bin/bake.js over the compiled dist/ (`npm test` builds first). */
 export const BAKE_BIN = fileURLToPath(new URL('../../bin/bake.js', import.meta.url));
+/** The `bake` command itself (package.json "bin"): the shell launcher that starts Node on bin/bake.js. */
+export const BAKE_LAUNCHER = fileURLToPath(new URL('../../bin/bake', import.meta.url));
 
 export interface BakeRun {
   /** The process's exit code; 128 + the signal number when a signal ended it. */

@@ -162,7 +162,18 @@ export async function waitForRollout(ctx: SwarmDeployContext, reference: string,
     const serving = tasks.filter((t) => isServing(t) && ready.has(t.nodeId ?? ''));
     const release = String(ctx.target.release);
     const ours = (t: (typeof tasks)[number]) => t.image === reference && t.labels[Label.release] === release;
-    const done = serving.filter(ours).length >= ctx.target.replicas && serving.every(ours);
+    // An old task told to stop has not stopped while its node still reports it running: a node
+    // that died holding one never reports again, and waiting here until the engine marks it down
+    // is what lets the record name it.
+    const stopping = tasks.filter((t) => !ours(t) && t.state === 'running' && t.desiredState !== 'running' && ready.has(t.nodeId ?? ''));
+    const done = serving.filter(ours).length >= ctx.target.replicas && serving.every(ours) && stopping.length === 0;
+    if (serving.filter(ours).length >= ctx.target.replicas && stopping.length > 0) {
+      const names = stopping
+        .map((t) => `task ${t.id.slice(0, 12)} (${t.state}, desired ${t.desiredState}) on ${nodeName(nodes, t.nodeId)}`)
+        .join(', ');
+      if (!quiet.has(names)) ctx.log(`waiting for old tasks to stop: ${names}`);
+      quiet.add(names);
+    }
     if (done && (state === undefined || state === 'completed')) {
       // The engine learns of a dead node only after its heartbeats stop: bake asks every task itself
       // first, and waits for the engine to notice (and reschedule) a task that does not answer.
@@ -301,4 +312,8 @@ async function waitForRollback(ctx: SwarmDeployContext, release: string, deadlin
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new BakeError(`the swarm rollback of ${name} to release ${release} did not converge in ${deadlineMs} ms`);
+}
+
+function nodeName(nodes: readonly SwarmNode[], id: string | undefined): string {
+  return nodes.find((n) => n.id === id)?.name ?? id ?? 'no node';
 }

@@ -146,7 +146,7 @@ export async function createSwarmEngine(host: string): Promise<SwarmEngine> {
     },
     async tasks(service) {
       const list = (await call(`tasks of ${service}`, () => docker.listTasks({ filters: { service: [service] } }))) as Raw[];
-      return list.map(toTask);
+      return list.map(taskFromEngine);
     },
     async ensureOverlay(name, labels) {
       const found = (await call('list networks', () => docker.listNetworks({ filters: { name: [name] } }))) as Raw[];
@@ -163,9 +163,15 @@ export async function createSwarmEngine(host: string): Promise<SwarmEngine> {
   };
 }
 
-function toTask(raw: Raw): SwarmTask {
+/**
+ * A task as the engine reports it. A host-mode port is published once per address family, IPv4
+ * first; the two usually share a host port, but a node's dockerd may give them different ones
+ * (seen on a node restarted with its data root: 8080 → 32780 and 32779, the second IPv6-only while
+ * IPv4's 32779 was another port's). bake reaches nodes over IPv4, so the first binding counts.
+ */
+export function taskFromEngine(raw: Raw): SwarmTask {
   const ports: Record<number, number> = {};
-  for (const p of raw.Status?.PortStatus?.Ports ?? []) if (p.PublishedPort) ports[p.TargetPort] = p.PublishedPort;
+  for (const p of raw.Status?.PortStatus?.Ports ?? []) if (p.PublishedPort) ports[p.TargetPort] ??= p.PublishedPort;
   const addresses: Record<string, string> = {};
   for (const a of raw.NetworksAttachments ?? []) {
     const address = String(a.Addresses?.[0] ?? '').split('/')[0];
