@@ -86,8 +86,7 @@ export async function recordCommits(
   const paths = workspacePaths(ws.dir);
   const progress = options.progress ?? silent;
   await mkdir(paths.work, { recursive: true });
-  // Layers wait unsynced in temp files; store.sync() below makes them durable together, before the manifest names them.
-  const store = (await openLayoutStore(paths.store)).batch();
+  const store = await openLayoutStore(paths.store);
   const sources = await locateSources(
     ws,
     services.filter((s) => !options.trees?.has(s.name)),
