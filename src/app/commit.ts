@@ -5,13 +5,16 @@ import { loadWorkspace } from '../config/workspace.js';
 import { InputError, UsageError } from '../util/errors.js';
 import type { HistoryProof } from '../history/follows.js';
 import type { CommitRefusal } from '../history/history-refusal.js';
+import type { TreeEntry } from '../tree/tree.js';
 import type { AppContext } from './context.js';
 
 /** A service committed from a directory rather than from its source: `--from DIR`, or an upload. */
 export interface ServiceTree {
   service: string;
-  /** Absolute path of the directory holding the files. */
-  dir: string;
+  /** Absolute path of the directory holding the files (or `entries`). */
+  dir?: string;
+  /** The files themselves, instead of `dir`: an upload the service holds in memory. */
+  entries?: readonly TreeEntry[];
   /** The revision those files come from (recorded with the version; lets a git tree be recognised). */
   revision?: string;
   /** Who wrote that revision. */
@@ -85,7 +88,8 @@ export function selectCommit(
   if (unknown.length > 0) throw unknownServices(ws, unknown);
   const trees = new Map<string, DirectoryTree>();
   for (const tree of given) {
-    if (!isAbsolute(tree.dir)) {
+    const files = tree.entries ?? tree.dir;
+    if (files === undefined || (typeof files === 'string' && !isAbsolute(files))) {
       throw new UsageError(`bake commit: the directory of ${tree.service} must be an absolute path, got ${JSON.stringify(tree.dir)}`);
     }
     const origin = {
@@ -93,7 +97,7 @@ export function selectCommit(
       ...(tree.author !== undefined && { author: tree.author }),
       ...(tree.time !== undefined && { time: tree.time }),
     };
-    trees.set(tree.service, { dir: tree.dir, ...(Object.keys(origin).length > 0 && { origin }), ...(tree.proof && { proof: tree.proof }) });
+    trees.set(tree.service, { files, ...(Object.keys(origin).length > 0 && { origin }), ...(tree.proof && { proof: tree.proof }) });
   }
   return { services: names.map((n) => ws.services.get(n)).filter((s) => s !== undefined), trees };
 }

@@ -9,6 +9,7 @@ import { openLayoutStore } from '../oci/layout-store.js';
 import { silent, type ProgressSink } from '../util/progress.js';
 import { snapshotService, treeDigest, type Snapshot } from '../source/snapshot.js';
 import type { Digest } from '../util/digest.js';
+import type { TreeEntry } from '../tree/tree.js';
 import { openGitRepo, type CommittedTree, type GitRepo } from '../source/git-source.js';
 import { sourcePathInRepo } from '../source/source-location.js';
 import { mapLimit } from '../util/map-limit.js';
@@ -24,8 +25,8 @@ import { declarationSalt, declarationsOf } from '../compat/read-declarations.js'
 
 /** A directory that stands in for a service's source: `--from DIR`, or a tree uploaded to the service. */
 export interface DirectoryTree {
-  /** Absolute path of the directory holding the files. */
-  dir: string;
+  /** Absolute path of the directory holding the files, or the files themselves (an upload held in memory). */
+  files: string | readonly TreeEntry[];
   /** Where the files came from (a CI job uploading a committed tree knows this), recorded with the version. */
   origin?: { revision?: string; author?: string; time?: number };
   /**
@@ -127,7 +128,7 @@ export async function recordCommits(
     const snapshot = await snapshotService(service, {
       workDir: paths.work,
       ...(tree && { committed: tree }),
-      ...(directory && { from: directory.dir }),
+      ...(directory && { from: directory.files }),
       ...(directory?.origin !== undefined && { origin: directory.origin }),
       ...(options.env !== undefined && { env: options.env }),
     });

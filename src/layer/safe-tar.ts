@@ -5,7 +5,8 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { gitMode } from '../tree/git-modes.js';
 import { assertSafeEntries, assertSafePath } from '../tree/safe-entries.js';
 import type { TreeEntry } from '../tree/tree.js';
-import { openTreeWriter } from '../tree/tree-writer.js';
+import { openMemoryTreeWriter } from '../tree/memory-tree-writer.js';
+import { openTreeWriter, type TreeWriter } from '../tree/tree-writer.js';
 import type { Digest } from '../util/digest.js';
 import { BakeError, UnsafeSourceError } from '../util/errors.js';
 import { tarMembers } from './tar.js';
@@ -51,13 +52,49 @@ const DEFAULTS: SafeTarLimits = { maxBytes: 1 << 30, maxEntries: 100_000 };
  * for a limit) naming `label` and the member, never a path on this machine.
  */
 export async function readSafeTar(input: Readable, dir: string, options: SafeTarOptions): Promise<SafeTarResult> {
+  try {
+    return await readMembers(
+      input,
+      () => openTreeWriter(dir, options.label),
+      (path) => () => readFile(join(dir, path)),
+      options,
+    );
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * {@link readSafeTar} into memory instead of a directory, for a small archive (the caller bounds
+ * `limits.maxBytes`: every body is held). The same checks and errors; nothing touches the disk.
+ */
+export async function readSafeTarInMemory(input: Readable, options: SafeTarOptions): Promise<SafeTarResult> {
+  const writer = openMemoryTreeWriter(options.label);
+  const reader = (path: string) => {
+    const body = writer.body(path) ?? Buffer.alloc(0);
+    return async () => body;
+  };
+  return readMembers(input, async () => writer, reader, options);
+}
+
+/**
+ * The members of the archive, checked as they come, through the writer `open` makes (opened once
+ * the input's errors are listened to); `reader` gives each file entry, once written, its `read`.
+ */
+async function readMembers(
+  input: Readable,
+  open: () => Promise<TreeWriter>,
+  reader: (path: string) => () => Promise<Buffer>,
+  options: SafeTarOptions,
+): Promise<SafeTarResult> {
   const limits = { ...DEFAULTS, ...options.limits };
   const { label } = options;
   const meter = new Meter(limits.maxBytes, label);
   input.on('error', (error) => meter.destroy(error));
   const entries: TreeEntry[] = [];
   try {
-    const writer = await openTreeWriter(dir, label);
+    const writer = await open();
     // Bytes flow only once tarMembers listens (it starts within this same tick), so a limit or
     // input error always reaches the loop below.
     input.pipe(meter);
@@ -76,7 +113,7 @@ export async function readSafeTar(input: Readable, dir: string, options: SafeTar
             );
           const mode = gitMode('file', member.mode);
           await writer.file(path, mode, member.body);
-          entries.push({ path, type: 'file', mode, size: member.size, read: () => readFile(join(dir, path)) });
+          entries.push({ path, type: 'file', mode, size: member.size, read: reader(path) });
           break;
         }
         case 'directory':
@@ -108,7 +145,6 @@ export async function readSafeTar(input: Readable, dir: string, options: SafeTar
   } catch (error) {
     input.unpipe(meter);
     meter.destroy();
-    await rm(dir, { recursive: true, force: true });
     if (error instanceof BakeError) throw error;
     throw new UnsafeSourceError(`${label}: not a valid tar archive (${(error as Error).message})`, '', { cause: error });
   }

@@ -21,6 +21,7 @@ import { describeRequest, READ_COMMANDS, type RemoteRequest } from './requests.j
 import { sharedUploadStore } from './shared-uploads.js';
 import { grantOf, recordedActor, type Grant, type Tokens } from './tokens.js';
 import { createSlots } from './upload-slots.js';
+import { MemoryUploads } from './memory-uploads.js';
 import { receiveUpload, removeStaleUploads } from './uploads.js';
 import { writeRequests } from './write-requests.js';
 
@@ -92,6 +93,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   await removeStaleTempFiles(workspacePaths(workspace).manifest);
   await removeStaleUploads(workspace);
   const shared = await sharedUploadStore(workspace, env);
+  // Small uploads stay in this process's memory until their commit (memory-uploads.ts).
+  const held = new MemoryUploads();
   const inflight: Inflight = await startInflight(workspace, env);
   const running = new Map<string, Job>();
   const requests = writeRequests(inflight);
@@ -139,7 +142,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       try {
         const digest = url.searchParams.get('digest') ?? '';
         return send(res, 200, {
-          upload: await receiveUpload(workspace, digest, timedBody(req, bodyTimeout), { maxBytes: maxUploadBytes }, shared),
+          upload: await receiveUpload(workspace, digest, timedBody(req, bodyTimeout), { maxBytes: maxUploadBytes }, shared, {
+            uploads: held,
+            declaredBytes: declared,
+          }),
         });
       } finally {
         release();
@@ -179,7 +185,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     let call: UseCaseCall;
     try {
       // Uploads are resolved before the answer starts, so a missing one is a 400 like any bad request.
-      call = await useCaseOf(workspace, request, shared);
+      call = await useCaseOf(workspace, request, shared, held);
     } catch (error) {
       if (marked) await requests.abandon(job, key);
       throw error;

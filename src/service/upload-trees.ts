@@ -66,7 +66,10 @@ async function localSnapshot(
   tree: DirectoryTree | undefined,
 ): Promise<LocalSnapshot> {
   const label = `service ${service.name}`;
-  if (tree) return { entries: await readDirectoryTree(tree.dir, { label }), origin: tree.origin ?? {} };
+  if (tree) {
+    const entries = typeof tree.files === 'string' ? await readDirectoryTree(tree.files, { label }) : [...tree.files];
+    return { entries, origin: tree.origin ?? {} };
+  }
   const repo = workspaceRepo ?? (await openGitRepo(service.source, label));
   // In the workspace's repository the source is located (and checked) exactly as a local commit does.
   const path = workspaceRepo ? await sourcePathInRepo(workspaceRepo, ws, service) : await repo?.pathOf(service.source);

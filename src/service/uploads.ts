@@ -4,11 +4,13 @@ import { readdir, rename, rm, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { workspacePaths } from '../config/workspace-paths.js';
-import { readSafeTar } from '../layer/safe-tar.js';
+import { readSafeTar, readSafeTarInMemory } from '../layer/safe-tar.js';
 import type { LayoutStore } from '../oci/layout-store.js';
 import { type Digest, isDigest } from '../util/digest.js';
 import { BakeError } from '../util/errors.js';
 import { isProcessAlive } from '../util/process-alive.js';
+import type { TreeEntry } from '../tree/tree.js';
+import { MEMORY_UPLOAD_BYTES, type MemoryUploads } from './memory-uploads.js';
 
 /** An upload that does not match its digest, or names one that was never made. */
 export class UploadError extends BakeError {
@@ -53,6 +55,8 @@ const TEMP = /^\.tmp-(?:(\d+)-)?/;
  * limit) for the archive, none naming a path of this machine; on any failure nothing is left.
  * With `shared` (the workspace's registry-backed store, shared-uploads.ts) the bytes also go to the
  * blob registry as they arrive, so another replica can unpack the same upload (uploadedTree).
+ * With `memory`, an upload whose declared length is at most MEMORY_UPLOAD_BYTES is checked the
+ * same way but held there instead of unpacked (memory-uploads.ts).
  */
 export async function receiveUpload(
   workspace: string,
@@ -60,16 +64,25 @@ export async function receiveUpload(
   body: Readable,
   limits: { maxBytes: number },
   shared?: LayoutStore,
+  memory?: { uploads: MemoryUploads; declaredBytes: number },
 ): Promise<string> {
   if (!isDigest(digest)) throw new UploadError(`upload digest ${JSON.stringify(digest.slice(0, 80))} is not sha256:<64 hex>`);
   const hex = digest.slice(7);
   const dir = join(workspacePaths(workspace).uploads, hex);
+  if (memory?.uploads.get(hex)) {
+    body.resume();
+    return hex;
+  }
   if (isDirectory(dir)) {
     body.resume();
     await touch(dir);
     return hex;
   }
-  if (!shared) return unpack(workspace, digest, body, limits.maxBytes);
+  // A small upload (its declared length says so; the limit holds it to that) stays in memory.
+  const held = memory !== undefined && memory.declaredBytes > 0 && memory.declaredBytes <= MEMORY_UPLOAD_BYTES ? memory.uploads : undefined;
+  const keep = (input: Readable) =>
+    held ? hold(held, digest, input, Math.min(limits.maxBytes, MEMORY_UPLOAD_BYTES)) : unpack(workspace, digest, input, limits.maxBytes);
+  if (!shared) return keep(body);
   const toTree = new PassThrough();
   const toStore = new PassThrough();
   body.on('error', (error) => {
@@ -80,7 +93,7 @@ export async function receiveUpload(
   body.pipe(toStore);
   // Either side failing stops the other, so neither waits for bytes that will never come.
   const [tree, stored] = await Promise.allSettled([
-    unpack(workspace, digest, toTree, limits.maxBytes).catch((error: unknown) => {
+    keep(toTree).catch((error: unknown) => {
       toStore.destroy(error as Error);
       throw error;
     }),
@@ -91,10 +104,22 @@ export async function receiveUpload(
   ]);
   if (tree.status === 'rejected') throw tree.reason;
   if (stored.status === 'rejected') {
-    await rm(dir, { recursive: true, force: true });
+    if (held) held.delete(hex);
+    else await rm(dir, { recursive: true, force: true });
     throw stored.reason;
   }
   return tree.value;
+}
+
+/** Checks a small upload in memory (readSafeTarInMemory) against its digest and holds its tree; resolves with the hex. */
+async function hold(uploads: MemoryUploads, digest: string, body: Readable, maxBytes: number): Promise<string> {
+  const result = await readSafeTarInMemory(body, { label: `upload ${digest.slice(0, 19)}…`, limits: { maxBytes } });
+  if (result.digest !== digest) {
+    throw new UploadError(`upload does not match its digest: expected ${digest}, got ${result.digest} (${result.bytes} bytes received)`);
+  }
+  const hex = digest.slice(7);
+  uploads.put(hex, result.entries, result.bytes);
+  return hex;
 }
 
 /** Unpacks a tar stream into `.bake/uploads/<hex>/` through readSafeTar, checking its digest; resolves with the hex. */
@@ -126,21 +151,27 @@ async function unpack(workspace: string, digest: string, body: Readable, maxByte
   }
 }
 
+/** Where an upload's tree is: unpacked in a directory, or held in memory (small ones: memory-uploads.ts). */
+export type UploadedSource = { dir: string } | { entries: readonly TreeEntry[] };
+
 /**
- * The directory of an earlier upload, named by the hex of its digest. The name is checked
- * before it touches a path, so a caller can only ever reach `.bake/uploads/<64 hex>/`. An upload
- * made to another replica is unpacked here from `shared` (the blob registry) when it holds it.
- * Throws UploadError when it is malformed, UploadMissingError when it is not here (nor shared).
+ * The tree of an earlier upload, named by the hex of its digest: held in `memory`, or its
+ * directory. The name is checked before it touches a path, so a caller can only ever reach
+ * `.bake/uploads/<64 hex>/`. An upload made to another replica is unpacked here from `shared` (the
+ * blob registry) when it holds it. Throws UploadError when it is malformed, UploadMissingError when
+ * it is not here (nor shared).
  */
-export async function uploadedTree(workspace: string, hex: string, shared?: LayoutStore): Promise<string> {
+export async function uploadedTree(workspace: string, hex: string, shared?: LayoutStore, memory?: MemoryUploads): Promise<UploadedSource> {
   if (!/^[a-f0-9]{64}$/.test(hex)) throw new UploadError(`upload ${JSON.stringify(hex.slice(0, 80))} is not the 64 hex digits of a digest`);
+  const entries = memory?.get(hex);
+  if (entries) return { entries };
   const dir = join(workspacePaths(workspace).uploads, hex);
-  if (isDirectory(dir)) return dir;
+  if (isDirectory(dir)) return { dir };
   const digest = `sha256:${hex}` as Digest;
   // A registry that cannot be reached is as good as one without it: the client can upload again.
   if (!shared || !(await shared.has(digest).catch(() => false))) throw new UploadMissingError([hex]);
   await unpack(workspace, digest, shared.openRead(digest), SHARED_MAX_BYTES);
-  return dir;
+  return { dir };
 }
 
 /**

@@ -38,8 +38,8 @@ export interface Snapshot {
 }
 
 export interface SnapshotOptions {
-  /** Take the files from this directory instead of the service's committed source. */
-  from?: string;
+  /** Take the files from this directory (or these entries) instead of the service's committed source. */
+  from?: string | readonly TreeEntry[];
   /** Where `from`'s files came from, recorded with the version. */
   origin?: { revision?: string; author?: string; time?: number };
   /** The service's committed tree, read beforehand (in a batch) when it lives in git. */
@@ -62,7 +62,7 @@ export async function snapshotService(service: ServiceConfig, options: SnapshotO
   if (options.from !== undefined) {
     const origin = options.origin ?? {};
     snapshot = {
-      entries: withGitModes(await readDirectoryTree(options.from, { label })),
+      entries: withGitModes(typeof options.from === 'string' ? await readDirectoryTree(options.from, { label }) : [...options.from]),
       source: origin.revision !== undefined ? 'git' : 'directory',
       time: bakeClock(origin.time, options.env),
       ...(origin.revision !== undefined && { revision: origin.revision }),

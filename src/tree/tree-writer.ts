@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, open, readdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BakeError, UnsafeSourceError } from '../util/errors.js';
-import { assertSafePath } from './safe-entries.js';
+import { TreePaths } from './tree-paths.js';
 
 /**
  * Builds a tree of files in a fresh directory, safe by construction: every path is checked, every
@@ -23,8 +23,6 @@ export interface TreeWriter {
   impliedDirectories(): string[];
 }
 
-type Made = 'directory' | 'implied' | 'file' | 'symlink';
-
 const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
@@ -35,7 +33,7 @@ const CREATE_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | 
  */
 export async function openTreeWriter(dir: string, label: string): Promise<TreeWriter> {
   await claim(dir, label);
-  const made = new Map<string, Made>();
+  const paths = new TreePaths(label);
 
   const fail = (path: string, error: unknown): never => {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
@@ -47,51 +45,19 @@ export async function openTreeWriter(dir: string, label: string): Promise<TreeWr
     throw new BakeError(`${label}: cannot write ${path} (${code})`, { cause: error });
   };
 
-  async function parents(path: string): Promise<void> {
-    const parts = path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join('/');
-      const kind = made.get(parent);
-      if (kind === 'directory' || kind === 'implied') continue;
-      if (kind === 'symlink') {
-        throw new UnsafeSourceError(
-          `${label}: ${path} lies under the symlink ${parent}; an entry may not pass through a link (remove one of them)`,
-          path,
-        );
-      }
-      if (kind === 'file')
-        throw new UnsafeSourceError(`${label}: ${path} lies under ${parent}, which is a file (remove one of them)`, path);
-      await mkdir(join(dir, parent), { mode: 0o755 }).catch((error: unknown) => fail(parent, error));
-      made.set(parent, 'implied');
-    }
-  }
-
-  function fresh(path: string): void {
-    assertSafePath(path, label);
-    const kind = made.get(path);
-    if (kind !== undefined && kind !== 'implied') {
-      throw new UnsafeSourceError(`${label}: path ${path} appears twice (an archive or tree may name each path once)`, path);
-    }
-    if (kind === 'implied')
-      throw new UnsafeSourceError(`${label}: ${path} is a directory of earlier entries and cannot also be a file or link`, path);
+  async function makeParents(parents: readonly string[]): Promise<void> {
+    for (const parent of parents) await mkdir(join(dir, parent), { mode: 0o755 }).catch((error: unknown) => fail(parent, error));
   }
 
   return {
     async directory(path, mode) {
-      assertSafePath(path, label);
-      const kind = made.get(path);
-      if (kind !== undefined && kind !== 'implied') {
-        throw new UnsafeSourceError(`${label}: path ${path} appears twice (an archive or tree may name each path once)`, path);
-      }
-      await parents(path);
-      if (kind === undefined) await mkdir(join(dir, path), { mode: 0o700 }).catch((error: unknown) => fail(path, error));
-      made.set(path, 'directory');
+      const { parents, existed } = paths.directory(path);
+      await makeParents(parents);
+      if (!existed) await mkdir(join(dir, path), { mode: 0o700 }).catch((error: unknown) => fail(path, error));
       await chmod(join(dir, path), (mode & 0o777) | 0o700).catch((error: unknown) => fail(path, error));
     },
     async file(path, mode, body) {
-      fresh(path);
-      await parents(path);
-      made.set(path, 'file');
+      await makeParents(paths.leaf(path, 'file'));
       const handle = await open(join(dir, path), CREATE_FILE, 0o600).catch((error: unknown) => fail(path, error));
       // A failing body (a truncated archive) is the caller's to classify; a failing write is ours.
       const write = (data: Buffer) => handle.writeFile(data).catch((error: unknown) => fail(path, error));
@@ -104,12 +70,10 @@ export async function openTreeWriter(dir: string, label: string): Promise<TreeWr
       }
     },
     async symlink(path, target) {
-      fresh(path);
-      await parents(path);
-      made.set(path, 'symlink');
+      await makeParents(paths.leaf(path, 'symlink'));
       await symlink(target, join(dir, path)).catch((error: unknown) => fail(path, error));
     },
-    impliedDirectories: () => [...made].filter(([, kind]) => kind === 'implied').map(([path]) => path),
+    impliedDirectories: () => paths.implied(),
   };
 }
 

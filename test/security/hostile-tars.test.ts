@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readSafeTar, TarLimitError, type SafeTarLimits } from '../../src/layer/safe-tar.js';
+import {
+  readSafeTar,
+  readSafeTarInMemory,
+  TarLimitError,
+  type SafeTarLimits,
+  type SafeTarOptions,
+  type SafeTarResult,
+} from '../../src/layer/safe-tar.js';
 import { UnsafeSourceError } from '../../src/util/errors.js';
 import { hostileTar, type Member } from './hostile-tar.js';
 
@@ -31,12 +38,17 @@ async function everything(base: string, rel = ''): Promise<string[]> {
   return out;
 }
 
-async function unpack(members: readonly Member[], limits?: Partial<SafeTarLimits>) {
-  return readSafeTar(Readable.from([hostileTar(members)]), dir, { label: 'upload sha256:1234', ...(limits && { limits }) });
+/** The two ways an archive is read: unpacked to a directory, or held in memory (a small upload). */
+type Reader = (input: Readable, options: SafeTarOptions) => Promise<SafeTarResult>;
+const onDisk: Reader = (input, options) => readSafeTar(input, dir, options);
+const inMemory: Reader = (input, options) => readSafeTarInMemory(input, options);
+
+async function unpack(members: readonly Member[], limits?: Partial<SafeTarLimits>, reader: Reader = onDisk) {
+  return reader(Readable.from([hostileTar(members)]), { label: 'upload sha256:1234', ...(limits && { limits }) });
 }
 
-async function refusal(members: readonly Member[], limits?: Partial<SafeTarLimits>): Promise<UnsafeSourceError> {
-  const error = await unpack(members, limits).then(
+async function refusal(members: readonly Member[], limits?: Partial<SafeTarLimits>, reader: Reader = onDisk): Promise<UnsafeSourceError> {
+  const error = await unpack(members, limits, reader).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -61,11 +73,14 @@ function chain(depth: number): Member[] {
 
 const orders = <T>(items: readonly T[]): T[][] => [items.slice(), items.slice().reverse(), [items[1], items[0], ...items.slice(2)] as T[]];
 
-describe('readSafeTar refuses hostile archives', () => {
+describe.each<[string, Reader]>([
+  ['on disk', onDisk],
+  ['in memory', inMemory],
+])('readSafeTar refuses hostile archives (%s)', (_where, reader) => {
   for (const depth of [1, 2, 3]) {
     for (const [i, members] of orders(chain(depth)).entries()) {
       it(`a symlink chain ${depth} deep (order ${i + 1})`, async () => {
-        await refusal(members);
+        await refusal(members, undefined, reader);
       });
     }
   }
@@ -163,13 +178,13 @@ describe('readSafeTar refuses hostile archives', () => {
       /points outside/,
     ],
   ])('%s', async (_name, members, message) => {
-    const error = await refusal(members);
+    const error = await refusal(members, undefined, reader);
     expect(error.message).toMatch(message);
   });
 
   it('refuses garbage that is not a tar archive, as invalid input', async () => {
     const garbage = Buffer.alloc(2048, 'z');
-    const error = await readSafeTar(Readable.from([garbage]), dir, { label: 'upload sha256:1234' }).catch((e: unknown) => e);
+    const error = await reader(Readable.from([garbage]), { label: 'upload sha256:1234' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsafeSourceError);
     expect((error as Error).message).toMatch(/not a valid tar archive/);
     expect(await everything(root)).toEqual(['a', 'a/b']);
@@ -177,9 +192,7 @@ describe('readSafeTar refuses hostile archives', () => {
 
   it('refuses a truncated archive and leaves nothing behind', async () => {
     const whole = hostileTar([{ name: 'a', body: Buffer.alloc(4096, 1) }]);
-    const error = await readSafeTar(Readable.from([whole.subarray(0, 1500)]), dir, { label: 'upload sha256:1234' }).catch(
-      (e: unknown) => e,
-    );
+    const error = await reader(Readable.from([whole.subarray(0, 1500)]), { label: 'upload sha256:1234' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsafeSourceError);
     expect(await everything(root)).toEqual(['a', 'a/b']);
   });
@@ -187,7 +200,7 @@ describe('readSafeTar refuses hostile archives', () => {
   it('refuses a huge declared size at once, before reading a byte of it', async () => {
     const started = Date.now();
     for (const members of [[{ name: 'big', size: 2 ** 40 }], [{ name: 'big', body: 'x', pax: { size: String(10 ** 12) } }]] as Member[][]) {
-      const error = await refusal(members);
+      const error = await refusal(members, undefined, reader);
       expect(error).toBeInstanceOf(TarLimitError);
       expect(error.message).toMatch(/declares \d+ bytes/);
     }
@@ -195,9 +208,9 @@ describe('readSafeTar refuses hostile archives', () => {
   });
 
   it('stops an archive larger than its byte limit, and one with too many entries', async () => {
-    expect(await refusal([{ name: 'a', body: Buffer.alloc(100_000, 1) }], { maxBytes: 64 * 1024 })).toBeInstanceOf(TarLimitError);
+    expect(await refusal([{ name: 'a', body: Buffer.alloc(100_000, 1) }], { maxBytes: 64 * 1024 }, reader)).toBeInstanceOf(TarLimitError);
     const many = Array.from({ length: 11 }, (_, i) => ({ name: `f${i}`, body: 'x' }));
-    expect((await refusal(many, { maxEntries: 10 })).message).toMatch(/more than 10 entries/);
+    expect((await refusal(many, { maxEntries: 10 }, reader)).message).toMatch(/more than 10 entries/);
   });
 });
 
@@ -254,5 +267,32 @@ describe('readSafeTar unpacks what is safe', () => {
     const file = result.entries.find((e) => e.path === 'd/f.txt');
     expect((await file?.read?.())?.toString()).toBe('hello');
     expect(result.entries.find((e) => e.path === 'd')?.type).toBe('directory');
+  });
+
+  it('holds in memory exactly the tree it would unpack, writing nothing', async () => {
+    const long = `${'deep/'.repeat(30)}file.txt`;
+    const members: Member[] = [
+      { name: 'later/child.txt', body: 'before its directory' },
+      { name: 'later', type: 'directory' },
+      { name: 'x', body: 'x', pax: { path: `pax/${long}` }, mode: 0o4755 },
+      { name: 'link', type: 'symlink', linkname: `pax/${long}`, gnu: true },
+    ];
+    const held = await unpack(members, undefined, inMemory);
+    expect(await everything(root), 'nothing on disk').toEqual(['a', 'a/b']);
+    const unpacked = await unpack(members);
+    const shape = async (r: SafeTarResult) =>
+      Promise.all(
+        r.entries.map(async (e) => ({
+          path: e.path,
+          type: e.type,
+          mode: e.mode,
+          size: e.size,
+          link: e.linkTarget,
+          body: (await e.read?.())?.toString(),
+        })),
+      );
+    expect(await shape(held)).toEqual(await shape(unpacked));
+    expect(held.digest).toBe(unpacked.digest);
+    expect((await shape(held)).find((e) => e.path === `pax/${long}`)).toMatchObject({ mode: 0o755, body: 'x' });
   });
 });

@@ -31,6 +31,10 @@ afterAll(async () => {
   await ws?.cleanup();
 });
 
+/** A member that takes an upload over MEMORY_UPLOAD_BYTES (256 KiB): the service unpacks it to disk instead of holding it. */
+const PADDING: Member = { name: 'padding.bin', body: Buffer.alloc(300 * 1024, 7) };
+const onDisk = (members: readonly Member[]): Member[] => [...members, PADDING];
+
 const uploadsDir = () => join(ws.dir, '.bake', 'uploads');
 const stored = async () => (await readdir(uploadsDir()).catch(() => [] as string[])).sort();
 
@@ -83,7 +87,12 @@ describe('hostile uploads through bake serve', () => {
     ],
     ['a member declaring 8 GiB', [{ name: 'huge', size: 8 * 2 ** 30, body: '' }], 413, /bytes/],
   ];
-  it.each(cases)('%s: refused, nothing written', async (_name, members, status, reason) => {
+  it.each(
+    cases.flatMap(([name, members, status, reason]) => [
+      [`${name} (small: held in memory)`, members, status, reason] as const,
+      [`${name} (large: unpacked to disk)`, onDisk(members), status, reason] as const,
+    ]),
+  )('%s: refused, nothing written', async (_name, members, status, reason) => {
     const before = await stored();
     const answer = await upload(served, hostileTar(members));
     expect(answer.status, answer.text).toBe(status);
@@ -95,10 +104,12 @@ describe('hostile uploads through bake serve', () => {
   });
 
   it('drops setuid, setgid and sticky bits and keeps git modes', async () => {
-    const tar = hostileTar([
-      { name: 'bin/tool', body: '#!/bin/sh\n', mode: 0o6755 },
-      { name: 'notes', body: 'x', mode: 0o1666 },
-    ]);
+    const tar = hostileTar(
+      onDisk([
+        { name: 'bin/tool', body: '#!/bin/sh\n', mode: 0o6755 },
+        { name: 'notes', body: 'x', mode: 0o1666 },
+      ]),
+    );
     const answer = await upload(served, tar);
     expect(answer.status, answer.text).toBe(200);
     const dir = join(uploadsDir(), answer.json.upload);
@@ -181,10 +192,28 @@ describe('hostile uploads through bake serve', () => {
     for (const h of holders) h.socket.destroy();
   });
 
+  it('holds a small upload in memory: nothing under .bake/uploads, and a commit of it records the tree', async () => {
+    const before = await stored();
+    const tar = hostileTar([
+      { name: 'VERSION', body: 'held in memory\n' },
+      { name: 'bin/tool', body: '#!/bin/sh\n', mode: 0o6755 },
+    ]);
+    const answer = await upload(served, tar);
+    expect(answer.status, answer.text).toBe(200);
+    expect(await stored()).toEqual(before);
+    const committed = await command(served, { command: 'commit', options: { services: [{ service: 's1', upload: answer.json.upload }] } });
+    expect(committed.text).toMatch(/"created":true/);
+    const latest = (await manifestOf(ws.dir)).services['s1']?.versions.at(-1);
+    expect(latest?.source).toBe('directory');
+    // An upload this process never held is missing, and says so: the client uploads it again.
+    const missing = await command(served, { command: 'commit', options: { services: [{ service: 's1', upload: 'e'.repeat(64) }] } });
+    expect(missing.text).toMatch(/upload-missing/);
+  });
+
   it('bake gc removes uploads nothing needs, and keeps one an in-flight request names', async () => {
-    const old = hostileTar([{ name: 'old', body: 'old\n' }]);
+    const old = hostileTar(onDisk([{ name: 'old', body: 'old\n' }]));
     const oldHex = (await upload(served, old)).json.upload as string;
-    const slowTar = hostileTar([{ name: 'VERSION', body: 'slow\n' }]);
+    const slowTar = hostileTar(onDisk([{ name: 'VERSION', body: 'slow\n' }]));
     const slowHex = (await upload(served, slowTar)).json.upload as string;
     const past = new Date(Date.now() - 600_000);
     await utimes(join(uploadsDir(), oldHex), past, past);
@@ -209,7 +238,7 @@ describe('hostile uploads through bake serve', () => {
     const after = await bake(['-C', ws.dir, '--json', 'gc', '--grace', '60']);
     expect(after.json.store.uploads).toContain(`sha256:${slowHex}`);
     // A fresh upload is kept by the grace period.
-    const fresh = (await upload(served, hostileTar([{ name: 'fresh', body: 'new\n' }]))).json.upload as string;
+    const fresh = (await upload(served, hostileTar(onDisk([{ name: 'fresh', body: 'new\n' }])))).json.upload as string;
     expect((await bake(['-C', ws.dir, '--json', 'gc', '--grace', '60'])).json.store.uploads).not.toContain(`sha256:${fresh}`);
     expect((await manifestOf(ws.dir)).services['slow']?.versions).toHaveLength(1);
   });
