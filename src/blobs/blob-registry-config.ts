@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readLimitedText } from '../config/yaml-limits.js';
 import { parseYaml } from '../config/yaml-document.js';
@@ -46,7 +46,8 @@ function blobRepository(value: string, where: Pick<Problem, 'file' | 'field'>, e
 const declaredCache = new Map<string, { stamp: string; registry: string | undefined }>();
 
 async function declaredRegistry(file: string): Promise<string | undefined> {
-  const info = await stat(file).catch(() => undefined);
+  // Synchronous: every command asks, and a stat costs less than a thread-pool round trip.
+  const info = statOrUndefined(file);
   if (!info?.isFile()) return undefined;
   const stamp = `${info.ino}:${info.size}:${info.mtimeMs}`;
   const cached = declaredCache.get(file);
@@ -56,4 +57,12 @@ async function declaredRegistry(file: string): Promise<string | undefined> {
   const registry = /\bblobs\b/.test(text) ? stringAt(nodeAt(parseYaml(text, 'bake.yaml'), 'blobs', 'registry')) : undefined;
   declaredCache.set(file, { stamp, registry });
   return registry;
+}
+
+function statOrUndefined(file: string): Stats | undefined {
+  try {
+    return statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import type { ServiceConfig, WorkspaceConfig } from '../config/types.js';
 import { lockTuning } from '../lock/lock-tuning.js';
 import { waitingMessage } from '../lock/file-lock.js';
@@ -86,7 +86,8 @@ export async function recordCommits(
 ): Promise<CommitOutcome> {
   const paths = workspacePaths(ws.dir);
   const progress = options.progress ?? silent;
-  await mkdir(paths.work, { recursive: true });
+  // Synchronous: it exists but for the first commit, and a thread-pool round trip costs more than the call.
+  mkdirSync(paths.work, { recursive: true });
   const store = await openLayoutStore(paths.store);
   const sources = await locateSources(
     ws,

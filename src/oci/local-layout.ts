@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { close, createReadStream, existsSync, fdatasync, open as openFile, write } from 'node:fs';
+import { close, createReadStream, existsSync, fdatasync, mkdirSync, open as openFile, write } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -26,7 +26,8 @@ interface IndexJson {
  */
 export async function openLocalLayout(dir: string): Promise<LayoutStore> {
   const blobs = join(dir, 'blobs', 'sha256');
-  await mkdir(blobs, { recursive: true });
+  // Synchronous: it exists but for the first command, and a thread-pool round trip costs more than the call.
+  mkdirSync(blobs, { recursive: true });
   const layoutFile = join(dir, 'oci-layout');
   if (!(await exists(layoutFile))) await atomicWriteFile(layoutFile, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   const indexFile = join(dir, 'index.json');
