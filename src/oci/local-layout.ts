@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { close, createReadStream, existsSync, fdatasync, mkdirSync, open as openFile, write } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../util/errors.js';
 import { withFileLock } from '../lock/file-lock.js';
