@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { InputError, type Problem } from '../util/errors.js';
@@ -49,7 +49,7 @@ export async function loadWorkspace(dir: string, options: LoadOptions = {}): Pro
     // The same bytes as the last load: validated and converted then. Anything else (unreadable
     // included) is loaded in full below, which reports what is wrong.
     if (holds(file, known.bytes)) {
-      const problems = options.checkSources === false ? [] : await checkSources(root, entriesOf(nodeAt(known.doc, 'services')));
+      const problems = options.checkSources === false ? [] : checkSources(root, entriesOf(nodeAt(known.doc, 'services')));
       if (problems.length > 0) throw new InputError(problems);
       return structuredClone(known.config);
     }
@@ -60,7 +60,7 @@ export async function loadWorkspace(dir: string, options: LoadOptions = {}): Pro
   const problems = validate(doc, workspaceSpec, WORKSPACE_FILE);
   // The checks below look only at fields that are well-typed, so they add to the list rather than repeat it.
   const services = entriesOf(nodeAt(doc, 'services'));
-  const sources = options.checkSources === false ? [] : await checkSources(root, services);
+  const sources = options.checkSources === false ? [] : checkSources(root, services);
   problems.push(...sources, ...checkInstallPaths(services), ...checkEnvironmentPorts(doc, services));
   if (problems.length > 0) throw new InputError(problems);
 
@@ -139,35 +139,42 @@ function at(node: YamlNode, field: string): Pick<Problem, 'file' | 'line' | 'col
 }
 
 /** Every service's source must be an existing directory: a typo here would otherwise surface at commit time. */
-async function checkSources(root: string, services: YamlEntry[]): Promise<Problem[]> {
-  // One stat per service, all at once: 200 of them one after another cost 6 ms (a thread-pool round trip each).
-  const found = await Promise.all(
-    services.map(async ({ key: name, value }): Promise<Problem[]> => {
-      const node = nodeAt(value, 'source');
-      const source = stringAt(node);
-      if (node === undefined || source === undefined || source.startsWith('/')) return [];
-      const info = await stat(resolve(root, source)).catch(() => undefined);
-      const field = fieldPath(fieldPath('services', name), 'source');
-      if (!info)
-        return [
-          {
-            ...at(node, field),
-            message: `source directory ${source} does not exist`,
-            fix: `create ${source}, or correct the path; it is relative to ${root}`,
-          },
-        ];
-      if (!info.isDirectory())
-        return [
-          {
-            ...at(node, field),
-            message: `source ${source} is not a directory`,
-            fix: `point source at the service's directory, relative to ${root}`,
-          },
-        ];
-      return [];
-    }),
-  );
+function checkSources(root: string, services: YamlEntry[]): Problem[] {
+  // Synchronous stats: a few microseconds each, where 200 through the thread pool cost a monorepo's
+  // command 3 ms of its main thread (and 6 ms one after another).
+  const found = services.map(({ key: name, value }): Problem[] => {
+    const node = nodeAt(value, 'source');
+    const source = stringAt(node);
+    if (node === undefined || source === undefined || source.startsWith('/')) return [];
+    const info = statOrUndefined(resolve(root, source));
+    const field = fieldPath(fieldPath('services', name), 'source');
+    if (!info)
+      return [
+        {
+          ...at(node, field),
+          message: `source directory ${source} does not exist`,
+          fix: `create ${source}, or correct the path; it is relative to ${root}`,
+        },
+      ];
+    if (!info.isDirectory())
+      return [
+        {
+          ...at(node, field),
+          message: `source ${source} is not a directory`,
+          fix: `point source at the service's directory, relative to ${root}`,
+        },
+      ];
+    return [];
+  });
   return found.flat();
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /** `/srv/a/` and `/srv/./a` are one place; nested or equal install paths would overwrite each other's files. */

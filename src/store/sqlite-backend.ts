@@ -199,8 +199,11 @@ function selectRows(db: Database.Database, query: RowQuery): RecordRow[] {
     return db.prepare(`${columns} WHERE kind = ? AND owner = ? ORDER BY seq`).all(query.kind, query.owner) as RecordRow[];
   }
   if ('tails' in query) {
-    const get = db.prepare(`${columns} WHERE kind = ? AND owner = ? AND seq = ?`);
-    return query.tails.flatMap((t) => get.all(query.kind, t.owner, t.seq) as RecordRow[]);
+    // One statement for every list's tail (a monorepo asks for 200): the pairs as a JSON array.
+    const pairs = JSON.stringify(query.tails.map((t) => [t.owner, t.seq]));
+    return db
+      .prepare(`${columns} WHERE kind = ? AND (owner, seq) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))`)
+      .all(query.kind, pairs) as RecordRow[];
   }
   const column = indexColumn(query.kind, query.field);
   if (!column) throw new Error(`store: ${query.kind}.${query.field} is not indexed`);
