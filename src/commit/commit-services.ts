@@ -138,7 +138,11 @@ export async function recordCommits(
       (await contentDigest(snapshot.entries, `${service.install}\0${service.build ?? ''}${declarationSalt(service)}`));
     if (before?.digest === digest) return { service, unchanged: before };
     progress({ kind: 'step', message: `pack ${service.name}` });
-    const layer = await writeLayer(store, snapshot.entries, { prefix: service.install, mtime: snapshot.time });
+    const layer = await writeLayer(store, snapshot.entries, {
+      prefix: service.install,
+      mtime: snapshot.time,
+      ...(before && { previous: before.layer.digest as Digest }),
+    });
     const repo = sources.get(service.name)?.repo;
     const checkout = tree && repo ? { top: repo.top, head: tree.head, revision: tree.revision } : undefined;
     // What the version declares (provides, requires, schema) is recorded with it (src/compat).

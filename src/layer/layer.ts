@@ -2,6 +2,8 @@ import type { LayoutStore } from '../oci/layout-store.js';
 import { MediaType, type Descriptor } from '../oci/media-types.js';
 import { withGitModes } from '../tree/git-modes.js';
 import { sortEntries, type TreeEntry } from '../tree/tree.js';
+import type { Digest } from '../util/digest.js';
+import { rememberBodies, reuseBodies } from './layer-bodies.js';
 import { tarBytes, tarStreamOf } from './tar-writer.js';
 
 /** A stored layer: its descriptor plus the diff ID the image config lists (equal when uncompressed). */
@@ -21,6 +23,11 @@ export interface LayerOptions {
    * sticky /tmp) are part of it. Default: `git` under a prefix (a service), `keep` at the root.
    */
   modes?: 'git' | 'keep';
+  /**
+   * A layer of the same service this one likely shares files with (its latest version's): an
+   * unchanged git blob is copied from it when this process wrote it (layer-bodies.ts).
+   */
+  previous?: Digest;
 }
 
 /**
@@ -47,9 +54,13 @@ export async function writeLayer(store: LayoutStore, entries: readonly TreeEntry
   // anything is written: a rebuild that already has it writes no file at all, and one that does
   // not writes it in one go, without a stream between the tar and the file.
   const small = placed.reduce((sum, e) => sum + e.size, 0) <= SMALL_BYTES;
-  const { digest, size } = small
-    ? await store.putBytes(await tarBytes(sorted, { mtime: options.mtime }))
-    : await store.putStream(tarStreamOf(sorted, { mtime: options.mtime }));
+  if (small) {
+    const { digest, size } = await store.putBytes(await tarBytes(sorted, { mtime: options.mtime }));
+    return { descriptor: { mediaType: MediaType.layer, digest, size }, diffId: digest };
+  }
+  const bodies = options.previous ? reuseBodies(options.previous, store.blobPath(options.previous), sorted) : sorted;
+  const { digest, size } = await store.putStream(tarStreamOf(bodies, { mtime: options.mtime }));
+  rememberBodies(digest, sorted, options.mtime);
   return { descriptor: { mediaType: MediaType.layer, digest, size }, diffId: digest };
 }
 

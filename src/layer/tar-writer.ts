@@ -65,19 +65,7 @@ export function tarStreamOf(entries: readonly TreeEntry[], options: TarWriteOpti
 export async function tarBytes(entries: readonly TreeEntry[], options: TarWriteOptions): Promise<Buffer> {
   const mtime = new Date(options.mtime * 1000);
   const read = await Promise.all(entries.map((e) => (e.type === 'file' && !e.copyInto && !e.chunks && !e.open ? readBody(e) : undefined)));
-  const headers: Buffer[][] = [];
-  const offsets: number[] = [];
-  let total = 0;
-  for (const [i, entry] of entries.entries()) {
-    const name = entry.type === 'directory' ? `${entry.path}/` : entry.path;
-    const size = entry.type === 'file' ? (read[i]?.length ?? entry.size) : 0;
-    const linkname = entry.type === 'symlink' ? (entry.linkTarget ?? '') : '';
-    const blocks = headerBlocks({ name, mode: entry.mode, type: entry.type, size, linkname, mtime });
-    headers.push(blocks);
-    for (const block of blocks) total += block.length;
-    offsets.push(total);
-    total += size + padding(size).length;
-  }
+  const { headers, offsets, total } = layoutOf(entries, (entry, i) => (entry.type === 'file' ? (read[i]?.length ?? entry.size) : 0), mtime);
   // Zeroed: the padding after each body and the two blocks that end the archive stay zero.
   const archive = Buffer.alloc(total + ZEROS.length);
   const fills: Promise<void>[] = [];
@@ -90,6 +78,36 @@ export async function tarBytes(entries: readonly TreeEntry[], options: TarWriteO
   }
   await settleAll(fills);
   return archive;
+}
+
+/**
+ * Where each entry's body begins in the archive tarBytes and tarStreamOf write for `entries`
+ * (sorted, with their sizes as listed): what a later layer can copy an unchanged body from.
+ */
+export function bodyOffsets(entries: readonly TreeEntry[], options: TarWriteOptions): number[] {
+  return layoutOf(entries, (entry) => (entry.type === 'file' ? entry.size : 0), new Date(options.mtime * 1000)).offsets;
+}
+
+/** Each entry's header blocks and the offset of its body, and the archive's length before its two end blocks. */
+function layoutOf(
+  entries: readonly TreeEntry[],
+  sizeOf: (entry: TreeEntry, index: number) => number,
+  mtime: Date,
+): { headers: Buffer[][]; offsets: number[]; total: number } {
+  const headers: Buffer[][] = [];
+  const offsets: number[] = [];
+  let total = 0;
+  for (const [i, entry] of entries.entries()) {
+    const name = entry.type === 'directory' ? `${entry.path}/` : entry.path;
+    const size = sizeOf(entry, i);
+    const linkname = entry.type === 'symlink' ? (entry.linkTarget ?? '') : '';
+    const blocks = headerBlocks({ name, mode: entry.mode, type: entry.type, size, linkname, mtime });
+    headers.push(blocks);
+    for (const block of blocks) total += block.length;
+    offsets.push(total);
+    total += size + padding(size).length;
+  }
+  return { headers, offsets, total };
 }
 
 function readBody(entry: TreeEntry): Promise<Buffer> {

@@ -257,6 +257,7 @@ export async function openGitRepo(dir: string, label: string, options: { trees?:
           type: 'file',
           mode: file.mode === '100755' ? 0o755 : 0o644,
           size: file.size,
+          blob: oid,
           open: () => reader.open(oid),
           chunks: () => reader.chunks(oid),
           copyInto: (target, offset, size) => reader.copyInto(oid, target, offset, size),

@@ -19,6 +19,11 @@ export interface TreeEntry {
   size: number;
   /** Symlink target, exactly as stored. */
   linkTarget?: string;
+  /**
+   * The git object id of a file's contents, when the source is git: equal ids, equal bytes (a
+   * later layer copies an unchanged body from an earlier one: src/layer/layer-bodies.ts).
+   */
+  blob?: string;
   /** File contents. Present for files only. */
   read?: () => Promise<Buffer>;
   /**
