@@ -41,7 +41,12 @@ describe.skipIf(tools.skip)('a layer copies unchanged bodies from the previous o
     if (!committed) throw new Error('no tree');
     return committed.entries.map((e) => {
       const chunks = e.chunks;
-      return chunks ? { ...e, chunks: () => (asked.add(e.path), chunks()) } : e;
+      if (!chunks) return e;
+      const noted = () => {
+        asked.add(e.path);
+        return chunks();
+      };
+      return { ...e, chunks: noted };
     });
   }
 
