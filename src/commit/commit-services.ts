@@ -141,7 +141,7 @@ export async function recordCommits(
     const layer = await writeLayer(store, snapshot.entries, {
       prefix: service.install,
       mtime: snapshot.time,
-      ...(before && { previous: before.layer.digest as Digest }),
+      bodies: { dir: paths.layerBodies, ...(before && { previous: before.layer.digest as Digest }) },
     });
     const repo = sources.get(service.name)?.repo;
     const checkout = tree && repo ? { top: repo.top, head: tree.head, revision: tree.revision } : undefined;

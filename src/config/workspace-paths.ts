@@ -9,6 +9,8 @@ export interface WorkspacePaths {
   store: string;
   locks: string;
   work: string;
+  /** Where each big layer's body index is kept (src/layer/layer-bodies.ts), one JSON file per layer digest. */
+  layerBodies: string;
   /** Trees uploaded to `bake serve`, one directory per digest (`<64 hex>/`). */
   uploads: string;
   /** `bake serve`'s markers of the requests it is running. */
@@ -24,6 +26,7 @@ export function workspacePaths(dir: string): WorkspacePaths {
     store: join(bakeDir, 'store'),
     locks: join(bakeDir, 'locks'),
     work: join(bakeDir, 'work'),
+    layerBodies: join(bakeDir, 'work', 'layer-bodies'),
     uploads: join(bakeDir, 'uploads'),
     inflight: join(bakeDir, 'service', 'inflight'),
   };

@@ -82,7 +82,11 @@ export async function collectStore(workspace: string, options: CollectOptions = 
       if (!info || Date.now() - info.mtimeMs < grace) continue;
       removed.push(digest);
       bytes += info.size;
-      if (!options.dryRun) await rm(join(blobsDir, name), { force: true });
+      if (!options.dryRun) {
+        await rm(join(blobsDir, name), { force: true });
+        // A layer's body index (src/layer/layer-bodies.ts) goes with it.
+        await rm(join(paths.layerBodies, `${name}.json`), { force: true });
+      }
     }
     return {
       result: {

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BodyChunks, TreeEntry } from '../tree/tree.js';
 import type { Digest } from '../util/digest.js';
 import { bodyOffsets } from './tar-writer.js';
@@ -24,9 +25,10 @@ const remembered = new Map<Digest, Map<string, KnownBody>>();
  * `layer` just stored with `mtime`. A later layer of the same service copies its unchanged files
  * from there (reuseBodies) instead of reading them from git again: a one-file change to a 50 MB
  * service read 50 MB through git's pipe, slower than the disk's page cache by half. Kept in this
- * process only (the build daemon, a service): a fresh process reads git as before.
+ * process, and in `dir` (one small JSON file per layer, named by its digest and written whole or
+ * not at all) for the next process: a cache, so a file that cannot be written is no error.
  */
-export function rememberBodies(layer: Digest, entries: readonly TreeEntry[], mtime: number): void {
+export function rememberBodies(layer: Digest, entries: readonly TreeEntry[], mtime: number, dir: string): void {
   if (!entries.some((e) => e.blob !== undefined)) return;
   const offsets = bodyOffsets(entries, { mtime });
   const bodies = new Map<string, KnownBody>();
@@ -34,6 +36,19 @@ export function rememberBodies(layer: Digest, entries: readonly TreeEntry[], mti
     if (entry.type === 'file' && entry.blob !== undefined)
       bodies.set(entry.path, { blob: entry.blob, offset: offsets[i] as number, size: entry.size });
   }
+  hold(layer, bodies);
+  try {
+    mkdirSync(dir, { recursive: true });
+    const file = indexFile(dir, layer);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ layer, bodies: [...bodies].map(([path, b]) => [path, b.blob, b.offset, b.size]) }));
+    renameSync(tmp, file);
+  } catch {
+    // A cache: the next layer reads git instead.
+  }
+}
+
+function hold(layer: Digest, bodies: Map<string, KnownBody>): void {
   remembered.delete(layer);
   remembered.set(layer, bodies);
   for (const oldest of remembered.keys()) {
@@ -42,13 +57,38 @@ export function rememberBodies(layer: Digest, entries: readonly TreeEntry[], mti
   }
 }
 
+function indexFile(dir: string, layer: Digest): string {
+  return join(dir, `${layer.slice(7)}.json`);
+}
+
+/** What this process or an earlier one remembered of `layer`; undefined when nothing (or nothing readable). */
+function recall(layer: Digest, dir: string): Map<string, KnownBody> | undefined {
+  const held = remembered.get(layer);
+  if (held) return held;
+  try {
+    const saved = JSON.parse(readFileSync(indexFile(dir, layer), 'utf8')) as { layer?: unknown; bodies?: unknown };
+    if (saved.layer !== layer || !Array.isArray(saved.bodies)) return undefined;
+    const bodies = new Map<string, KnownBody>();
+    for (const row of saved.bodies as unknown[]) {
+      const [path, blob, offset, size] = Array.isArray(row) ? row : [];
+      if (typeof path !== 'string' || typeof blob !== 'string' || !Number.isSafeInteger(offset) || !Number.isSafeInteger(size))
+        return undefined;
+      bodies.set(path, { blob, offset: offset as number, size: size as number });
+    }
+    hold(layer, bodies);
+    return bodies;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `entries` (sorted and placed) with each file whose blob the layer `previous` holds at the same
- * path read from `file`, that layer's blob on this disk. Each body checks the header in front of
+ * path (as remembered here or in `dir`) read from `file`, that layer's blob on this disk. Each body checks the header in front of
  * it (a file member of its size) before it trusts the offset, and reads git otherwise (as it does when the file is gone).
  */
-export function reuseBodies(previous: Digest, file: string, entries: readonly TreeEntry[]): readonly TreeEntry[] {
-  const known = remembered.get(previous);
+export function reuseBodies(previous: Digest, file: string, entries: readonly TreeEntry[], dir: string): readonly TreeEntry[] {
+  const known = recall(previous, dir);
   if (!known || !existsSync(file)) return entries;
   return entries.map((entry) => {
     const body = entry.type === 'file' && entry.chunks ? known.get(entry.path) : undefined;

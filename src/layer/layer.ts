@@ -24,10 +24,11 @@ export interface LayerOptions {
    */
   modes?: 'git' | 'keep';
   /**
-   * A layer of the same service this one likely shares files with (its latest version's): an
-   * unchanged git blob is copied from it when this process wrote it (layer-bodies.ts).
+   * Where the layers' body indexes are kept (layer-bodies.ts), and a layer of the same service
+   * this one likely shares files with (its latest version's): an unchanged git blob is copied
+   * from that layer's file instead of read from git again.
    */
-  previous?: Digest;
+  bodies?: { dir: string; previous?: Digest };
 }
 
 /**
@@ -58,9 +59,10 @@ export async function writeLayer(store: LayoutStore, entries: readonly TreeEntry
     const { digest, size } = await store.putBytes(await tarBytes(sorted, { mtime: options.mtime }));
     return { descriptor: { mediaType: MediaType.layer, digest, size }, diffId: digest };
   }
-  const bodies = options.previous ? reuseBodies(options.previous, store.blobPath(options.previous), sorted) : sorted;
+  const reuse = options.bodies;
+  const bodies = reuse?.previous ? reuseBodies(reuse.previous, store.blobPath(reuse.previous), sorted, reuse.dir) : sorted;
   const { digest, size } = await store.putStream(tarStreamOf(bodies, { mtime: options.mtime }));
-  rememberBodies(digest, sorted, options.mtime);
+  if (reuse) rememberBodies(digest, sorted, options.mtime, reuse.dir);
   return { descriptor: { mediaType: MediaType.layer, digest, size }, diffId: digest };
 }
 

@@ -1,8 +1,9 @@
-import { readFile, stat, writeFile, appendFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bake } from '../helpers/bake-cli.js';
-import { gitRepo, type FileSpec, type Repo } from '../helpers/repo.js';
+import { cloneRepo, gitRepo, type FileSpec, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 
 const tools = requireTools('git');
@@ -41,6 +42,39 @@ describe.skipIf(tools.skip)('layer reuse', () => {
     expect(changed).toEqual([false, false, false, false, true, false, false, false, false, false, true]);
     for (const l of after.layers.slice(0, 10)) {
       if (times.has(l.digest)) expect((await stat(join(blobs, l.digest.slice(7)))).mtimeMs, 'never rewritten').toBe(times.get(l.digest));
+    }
+  });
+
+  it("a changed service's unchanged files come from its previous layer in the next process, byte for byte what a fresh clone bakes", async () => {
+    const big = await gitRepo({
+      'bake.yaml': 'services:\n  data: {source: services/data, install: /srv/data}\n',
+      'recipes/data.yaml': 'bake: heavy\nbase: scratch\nservices: [data]\n',
+      'services/data/notes.txt': 'one\n',
+    });
+    try {
+      await writeFile(join(big.dir, 'services', 'data', 'blob.bin'), randomBytes(2 << 20));
+      await big.commitAll('data', '2026-01-02T00:00:00Z');
+      const ws = ['-C', big.dir, '--json'];
+      const first = await bake([...ws, 'build', '--commit', 'data']);
+      expect(first.exitCode, first.stderr).toBe(0);
+      const index = join(big.dir, '.bake', 'work', 'layer-bodies');
+      expect((await readdir(index)).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+
+      await appendFile(join(big.dir, 'services', 'data', 'notes.txt'), 'two\n');
+      await big.commitAll('notes', '2026-01-03T00:00:00Z');
+      const second = await bake([...ws, 'build', '--commit', 'data']);
+      expect(second.exitCode, second.stderr).toBe(0);
+
+      const clone = await cloneRepo(big.dir);
+      try {
+        const fresh = await bake(['-C', clone.dir, '--json', 'build', '--commit', 'data']);
+        expect(fresh.exitCode, fresh.stderr).toBe(0);
+        expect(fresh.json.builds[0].digest).toBe(second.json.builds[0].digest);
+      } finally {
+        await clone.cleanup();
+      }
+    } finally {
+      await big.cleanup();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bodyOffsets } from '../../src/layer/tar-writer.js';
@@ -21,6 +21,7 @@ describe.skipIf(tools.skip)('a layer copies unchanged bodies from the previous o
   let repo: Repo;
   let scratch: { dir: string; cleanup(): Promise<void> };
   const layerOptions = { prefix: '/srv/svc', mtime: 1_767_225_600 };
+  const index = () => join(scratch.dir, 'layer-bodies');
 
   beforeAll(async () => {
     repo = await gitRepo({ 'svc/notes.txt': 'one\n' });
@@ -61,18 +62,28 @@ describe.skipIf(tools.skip)('a layer copies unchanged bodies from the previous o
 
   it('writes the same bytes as from git, asking git only for the changed file, and git again when the file disagrees', async () => {
     const store = await openLayoutStore(join(scratch.dir, 'store'));
-    const first = await writeLayer(store, await tree(new Set()), layerOptions);
+    const first = await writeLayer(store, await tree(new Set()), { ...layerOptions, bodies: { dir: index() } });
     await writeFile(join(repo.dir, 'svc', 'notes.txt'), 'two\n');
     await repo.commitAll('change notes', '2026-01-03T00:00:00Z');
 
     const asked = new Set<string>();
-    const second = await writeLayer(store, await tree(asked), { ...layerOptions, previous: first.descriptor.digest });
+    const second = await writeLayer(store, await tree(asked), {
+      ...layerOptions,
+      bodies: { dir: index(), previous: first.descriptor.digest },
+    });
     expect([...asked]).toEqual(['notes.txt']);
+    // The index is kept for the next process too: one file per layer, named by its digest.
+    const saved = JSON.parse(await readFile(join(index(), `${first.descriptor.digest.slice(7)}.json`), 'utf8'));
+    expect(saved.layer).toBe(first.descriptor.digest);
+    expect(saved.bodies.map((b: unknown[]) => b[0]).sort()).toEqual(['srv/svc/big-1.bin', 'srv/svc/big-2.bin', 'srv/svc/notes.txt']);
 
     // A fresh store without the first layer's file: everything from git.
     const fresh = await openLayoutStore(join(scratch.dir, 'fresh'));
     const fromGit = new Set<string>();
-    const again = await writeLayer(fresh, await tree(fromGit), { ...layerOptions, previous: first.descriptor.digest });
+    const again = await writeLayer(fresh, await tree(fromGit), {
+      ...layerOptions,
+      bodies: { dir: index(), previous: first.descriptor.digest },
+    });
     expect([...fromGit].sort()).toEqual(['big-1.bin', 'big-2.bin', 'notes.txt']);
     expect(again.descriptor.digest).toBe(second.descriptor.digest);
     expect((await bytesOf(fresh, again.descriptor.digest)).equals(await bytesOf(store, second.descriptor.digest))).toBe(true);
@@ -92,7 +103,10 @@ describe.skipIf(tools.skip)('a layer copies unchanged bodies from the previous o
     await handle.write(Buffer.alloc(512), 0, 512, at - 512);
     await handle.close();
     const repaired = new Set<string>();
-    const third = await writeLayer(damaged, await tree(repaired), { ...layerOptions, previous: first.descriptor.digest });
+    const third = await writeLayer(damaged, await tree(repaired), {
+      ...layerOptions,
+      bodies: { dir: index(), previous: first.descriptor.digest },
+    });
     expect([...repaired].sort()).toEqual(['big-1.bin', 'notes.txt']);
     expect(third.descriptor.digest).toBe(second.descriptor.digest);
   });
