@@ -1,20 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import {
-  close,
-  closeSync,
-  createReadStream,
-  existsSync,
-  fdatasync,
-  mkdirSync,
-  open as openFile,
-  openSync,
-  renameSync,
-  write,
-  writeSync,
-} from 'node:fs';
+import { close, createReadStream, existsSync, fdatasync, mkdirSync, open as openFile, write } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../util/errors.js';
 import { withFileLock } from '../lock/file-lock.js';
@@ -70,9 +58,7 @@ export async function openLocalLayout(dir: string): Promise<LayoutStore> {
   }
   /** Names a temp file whose bytes are durable: rename over any copy (same digest, same bytes). */
   async function name(tmp: string, digest: Digest): Promise<void> {
-    // Synchronous: a rename is a metadata change in the page cache (made durable by sync()), and a
-    // thread-pool round trip cost more of the main thread than the call (small commits, monorepos).
-    renameSync(tmp, blobPath(digest));
+    await rename(tmp, blobPath(digest));
     // Another process's rename of this digest may not be durable yet either: sync() covers both.
     unsynced = true;
   }
@@ -90,18 +76,13 @@ export async function openLocalLayout(dir: string): Promise<LayoutStore> {
     const data = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
     // Plain descriptors, not a FileHandle: a monorepo's commit writes 200 small blobs, and the
     // handle's own bookkeeping was a fifth of the main thread's share of writing them.
-    // A small blob is written synchronously (into the page cache: microseconds, less than the
-    // thread pool's round trip); only its fdatasync, which waits for the disk, leaves the main thread.
-    const small = data.byteLength <= SMALL_BLOB_BYTES;
     try {
-      const fd = small ? openSync(tmp, 'wx', 0o644) : await openFd(tmp, 'wx', 0o644);
+      const fd = await openFd(tmp, 'wx', 0o644);
       try {
-        if (small) for (let at = 0; at < data.byteLength; ) at += writeSync(fd, data, at, data.byteLength - at);
-        else for (let at = 0; at < data.byteLength; ) at += (await writeFd(fd, data, at, data.byteLength - at)).bytesWritten;
+        for (let at = 0; at < data.byteLength; ) at += (await writeFd(fd, data, at, data.byteLength - at)).bytesWritten;
         if (durable) await datasyncFd(fd);
       } finally {
-        if (small) closeSync(fd);
-        else await closeFd(fd);
+        await closeFd(fd);
       }
     } catch (error) {
       await rm(tmp, { force: true });
@@ -255,9 +236,6 @@ export async function openLocalLayout(dir: string): Promise<LayoutStore> {
   };
   return store;
 }
-
-/** Blobs up to this size are written with synchronous calls (writeTemp). */
-const SMALL_BLOB_BYTES = 64 * 1024;
 
 const openFd = promisify(openFile);
 const writeFd = promisify(write);
