@@ -39,6 +39,12 @@ export class PostgresBackend implements RecordBackend, LedgerSql {
     this.#pool = new pg.Pool(poolConfig(url));
     // An idle connection the server closed (a restart) is dropped; the next query opens another.
     this.#pool.on('error', () => undefined);
+    // The pool listens for errors on idle clients only. A checked-out client between two statements
+    // (a write's callback at work, a setup holding its advisory lock) that the server closes emits
+    // 'error' with nobody listening, and that killed the process: a replica died of a PostgreSQL
+    // restart. The query in flight still gets the error; the next one on that client fails as a
+    // connection error, which `write` runs again on another connection.
+    this.#pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async write<T>(fn: (tx: RecordTransaction) => Promise<T>, wait: WriteWait): Promise<T> {
@@ -79,7 +85,11 @@ export class PostgresBackend implements RecordBackend, LedgerSql {
           // A prepared statement the server did not know (a pooler in front): nothing was written;
           // run it again, unprepared.
           const unprepared = prepares && this.#unprepared && !committing;
-          if (!unprepared && (!broken || committing)) throw broken ? this.#error('lost the connection during COMMIT to', error) : error;
+          // pg refuses to send anything on a connection the server already ended: then the COMMIT
+          // never left, nothing was written, and the write runs again like any other cut before it.
+          const unsent = committing && /is not queryable/.test((error as Error).message ?? '');
+          if (!unprepared && (!broken || (committing && !unsent)))
+            throw broken ? this.#error('lost the connection during COMMIT to', error) : error;
         } finally {
           client.release(broken);
         }
