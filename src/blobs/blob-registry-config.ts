@@ -1,10 +1,10 @@
-import { statSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readLimitedText } from '../config/yaml-limits.js';
 import { parseYaml } from '../config/yaml-document.js';
 import { nodeAt, stringAt } from '../config/yaml-node.js';
 import { parseRepository, type Repository } from '../registry/reference.js';
 import { InputError, type Problem } from '../util/errors.js';
+import { statNow } from '../util/stat-now.js';
 
 /** The environment variable that names the blob registry; it wins over bake.yaml's `blobs.registry`. */
 export const BLOB_REGISTRY_VARIABLE = 'BAKE_BLOB_REGISTRY';
@@ -46,8 +46,7 @@ function blobRepository(value: string, where: Pick<Problem, 'file' | 'field'>, e
 const declaredCache = new Map<string, { stamp: string; registry: string | undefined }>();
 
 async function declaredRegistry(file: string): Promise<string | undefined> {
-  // Synchronous: every command asks, and a stat costs less than a thread-pool round trip.
-  const info = statOrUndefined(file);
+  const info = statNow(file);
   if (!info?.isFile()) return undefined;
   const stamp = `${info.ino}:${info.size}:${info.mtimeMs}`;
   const cached = declaredCache.get(file);
@@ -57,12 +56,4 @@ async function declaredRegistry(file: string): Promise<string | undefined> {
   const registry = /\bblobs\b/.test(text) ? stringAt(nodeAt(parseYaml(text, 'bake.yaml'), 'blobs', 'registry')) : undefined;
   declaredCache.set(file, { stamp, registry });
   return registry;
-}
-
-function statOrUndefined(file: string): Stats | undefined {
-  try {
-    return statSync(file, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
 }

@@ -1,7 +1,8 @@
-import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { InputError, type Problem } from '../util/errors.js';
+import { statNow } from '../util/stat-now.js';
 import type { Infer } from './spec-builder.js';
 import { type environmentSpec, type serviceSpec, workspaceSpec } from './spec.js';
 import type { EnvironmentConfig, ServiceConfig, WorkspaceConfig } from './types.js';
@@ -146,7 +147,7 @@ function checkSources(root: string, services: YamlEntry[]): Problem[] {
     const node = nodeAt(value, 'source');
     const source = stringAt(node);
     if (node === undefined || source === undefined || source.startsWith('/')) return [];
-    const info = statOrUndefined(resolve(root, source));
+    const info = statNow(resolve(root, source));
     const field = fieldPath(fieldPath('services', name), 'source');
     if (!info)
       return [
@@ -167,14 +168,6 @@ function checkSources(root: string, services: YamlEntry[]): Problem[] {
     return [];
   });
   return found.flat();
-}
-
-function statOrUndefined(path: string): Stats | undefined {
-  try {
-    return statSync(path, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
 }
 
 /** `/srv/a/` and `/srv/./a` are one place; nested or equal install paths would overwrite each other's files. */

@@ -91,9 +91,9 @@ export function reuseBodies(previous: Digest, file: string, entries: readonly Tr
   const known = recall(previous, dir);
   if (!known || !existsSync(file)) return entries;
   return entries.map((entry) => {
-    const body = entry.type === 'file' && entry.chunks ? known.get(entry.path) : undefined;
-    if (!body || body.blob !== entry.blob || body.size !== entry.size || !entry.chunks) return entry;
-    const fromGit = entry.chunks;
+    const fromGit = entry.type === 'file' ? entry.chunks : undefined;
+    const body = fromGit ? known.get(entry.path) : undefined;
+    if (!fromGit || !body || body.blob !== entry.blob || body.size !== entry.size) return entry;
     const chunks = () => rangeChunks(file, body.offset, body.size, fromGit);
     const { open: _open, copyInto: _copyInto, ...rest } = entry;
     return { ...rest, chunks, read: () => readAll(chunks()) };
@@ -103,18 +103,22 @@ export function reuseBodies(previous: Digest, file: string, entries: readonly Tr
 /** `size` bytes at `offset` of `file`, in 1 MiB reads; `fallback`'s chunks when the member header before them does not match. */
 function rangeChunks(file: string, offset: number, size: number, fallback: () => BodyChunks): BodyChunks {
   let cancelled = false;
+  // Git's body, once the layer's file turned out not to hold it: cancelled with this one.
+  let fromGit: BodyChunks | undefined;
   async function* read(): AsyncGenerator<Buffer> {
     // Gone meanwhile (a gc that found it unreferenced): git has the same bytes.
     const handle = await open(file, 'r').catch(() => undefined);
     if (!handle) {
-      yield* fallback();
+      fromGit = fallback();
+      yield* fromGit;
       return;
     }
     try {
       const header = Buffer.alloc(512);
       const { bytesRead } = await handle.read(header, 0, 512, offset - 512);
       if (bytesRead !== 512 || !isFileHeaderOf(header, size)) {
-        yield* fallback();
+        fromGit = fallback();
+        yield* fromGit;
         return;
       }
       for (let at = 0; at < size && !cancelled; ) {
@@ -134,6 +138,7 @@ function rangeChunks(file: string, offset: number, size: number, fallback: () =>
     [Symbol.asyncIterator]: () => iterator,
     cancel: () => {
       cancelled = true;
+      fromGit?.cancel();
       void iterator.return(undefined).catch(() => undefined);
     },
   };
