@@ -115,9 +115,20 @@ async function probeListing(dir: string, label: string, asked: readonly string[]
   return { top, head, trees };
 }
 
-/** Exit 3: no work tree (or no git); 4: no commit yet; then HEAD, the top, and ls-tree's records. */
-const LISTING_SCRIPT = `top=$(git rev-parse --show-toplevel 2>/dev/null) || exit 3
-head=$(git rev-parse --verify -q 'HEAD^{commit}') || exit 4
+/**
+ * Exit 3: no work tree (or no git); 4: no commit yet; then HEAD, the top, and ls-tree's records.
+ * One `git rev-parse` answers both the top and HEAD (a git process less on every command: 3 to 5 ms
+ * here): it prints the top, then HEAD's commit, or fails after the top when there is no commit.
+ */
+const LISTING_SCRIPT = `nl='
+'
+out=$(git rev-parse --show-toplevel 'HEAD^{commit}' 2>/dev/null)
+ok=$?
+top=\${out%%"$nl"*}
+[ -n "$top" ] || exit 3
+head=\${out#*"$nl"}
+[ "$ok" = 0 ] && [ "$head" != "$out" ] || exit 4
+case $head in *[!0-9a-f]*|'') exit 4 ;; esac
 printf '%s\\n%s\\n' "$head" "$top"
 exec git --literal-pathspecs ls-tree --full-name -z "$head" -- "$@"`;
 
