@@ -4,7 +4,7 @@ import type { ChangeSet, RecordBackend, RecordReader } from './record-backend.js
 import { ENVIRONMENT_LISTS, indexedColumns, type RecordKind, SERVICE_LISTS } from './record-kinds.js';
 import { LazyManifest } from './lazy-manifest.js';
 import type { ManifestStore, UpdateOptions, UpdateOutcome } from './manifest-store.js';
-import { type ReadState, RowCache } from './row-cache.js';
+import { RowCache } from './row-cache.js';
 import { STORE_SCHEMA } from './record-tables.js';
 
 /** A callback that still needs rows after this many runs reads everything it touches whole. */
@@ -44,13 +44,6 @@ export function mergeChanges(a: ChangeSet, b: ChangeSet): ChangeSet {
  * run again once they are (see row-cache.ts), inside the same transaction.
  */
 export class RecordStore implements ManifestStore {
-  /**
-   * What the last transaction that wrote nothing read, with its generation (RowCache.resume).
-   * Kept for a synchronous backend only (SQLite), where asking the generation alone is a statement
-   * of microseconds; for PostgreSQL it would be one more round trip before most starts.
-   */
-  #known: ReadState | undefined;
-
   constructor(
     private readonly backend: RecordBackend,
     /** Names the store in errors (the database file or URL without credentials). */
@@ -151,7 +144,6 @@ export class RecordStore implements ManifestStore {
           }
         }
         if (pending) await tx.apply(pending);
-        else this.#remember(cache);
       }, wait);
     } catch (error) {
       for (const job of jobs) job.reject(error);
@@ -167,9 +159,7 @@ export class RecordStore implements ManifestStore {
   async view<T>(fn: (m: VersionManifest) => T | Promise<T>): Promise<T> {
     return this.backend.read(async (tx) => {
       const cache = await this.#start(tx);
-      const value = await this.#run(cache, async (lazy) => materialize(await fn(lazy.manifest)));
-      this.#remember(cache);
-      return value;
+      return this.#run(cache, async (lazy) => materialize(await fn(lazy.manifest)));
     });
   }
 
@@ -207,11 +197,6 @@ export class RecordStore implements ManifestStore {
   }
 
   async #start(tx: RecordReader): Promise<RowCache> {
-    const known = this.#known;
-    if (known) {
-      const meta = await tx.meta();
-      if (meta?.generation === known.meta.generation && meta.schema === known.meta.schema) return RowCache.resume(tx, known);
-    }
     const cache = await RowCache.start(tx);
     if (cache.meta && cache.meta.schema > STORE_SCHEMA) {
       throw new ManifestError(
@@ -220,10 +205,6 @@ export class RecordStore implements ManifestStore {
       );
     }
     return cache;
-  }
-
-  #remember(cache: RowCache): void {
-    if (this.backend.synchronous) this.#known = cache.readState() ?? this.#known;
   }
 
   /** Runs `attempt` until it completes without touching rows the cache had to read first. */

@@ -22,8 +22,6 @@ export class RowCache {
   readonly #rewritten = new Set<string>();
   /** Set when an access needed rows this cache lacked: that run's outcome cannot be trusted. */
   missed: RowQuery | undefined;
-  /** Whether a write of this transaction was taken in (absorb): what it holds is no longer only what was read. */
-  #absorbed = false;
 
   private constructor(
     reader: RecordReader,
@@ -45,35 +43,6 @@ export class RowCache {
       for (const l of begun.lists) cache.#tails.add(l.kind);
     }
     return cache;
-  }
-
-  /**
-   * A later transaction that finds the store at the same generation starts from what this one
-   * read: every write moves the generation on, so the rows and lengths of one generation are the
-   * same in every transaction that sees it. Saves a monorepo's command the list lengths and the
-   * tails it would read again for each of its transactions (record-store.ts).
-   */
-  static resume(reader: RecordReader, state: ReadState): RowCache {
-    const cache = new RowCache(reader, state.meta, []);
-    for (const [key, length] of state.lengths) cache.#lengths.set(key, length);
-    for (const [key, rows] of state.rows) cache.#rows.set(key, new Map(rows));
-    for (const key of state.whole) cache.#whole.add(key);
-    for (const kind of state.tails) cache.#tails.add(kind);
-    for (const [key, hits] of state.queries) cache.#queries.set(key, hits);
-    return cache;
-  }
-
-  /** What this cache read, for `resume`; undefined when it took in a write or the store is empty. */
-  readState(): ReadState | undefined {
-    if (this.#absorbed || this.meta === undefined) return undefined;
-    return {
-      meta: this.meta,
-      lengths: new Map(this.#lengths),
-      rows: new Map([...this.#rows].map(([key, rows]) => [key, new Map(rows)])),
-      whole: new Set(this.#whole),
-      tails: new Set(this.#tails),
-      queries: new Map(this.#queries),
-    };
   }
 
   get generation(): number {
@@ -153,7 +122,6 @@ export class RowCache {
    * over what it answers, and index lookups match them by their JSON.
    */
   absorb(changes: ChangeSet): void {
-    this.#absorbed = true;
     for (const c of changes.cleared) {
       const key = listKey(c.kind, c.owner);
       this.#rows.delete(key);
@@ -213,16 +181,6 @@ export class RowCache {
       list.set(r.seq, r.body);
     }
   }
-}
-
-/** What a cache read from the store at one generation (RowCache.readState). */
-export interface ReadState {
-  readonly meta: StoreMeta;
-  readonly lengths: ReadonlyMap<string, number>;
-  readonly rows: ReadonlyMap<string, ReadonlyMap<number, string>>;
-  readonly whole: ReadonlySet<string>;
-  readonly tails: ReadonlySet<RecordKind>;
-  readonly queries: ReadonlyMap<string, { owner: string; seq: number }[]>;
 }
 
 /** Thrown by a property access that needs rows an asynchronous backend must read first. */

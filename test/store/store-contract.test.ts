@@ -7,7 +7,6 @@ import { emptyManifest, type BuildRecord, type CommittedVersion, type VersionMan
 import { FileStore } from '../../src/store/file-store.js';
 import type { ManifestStore } from '../../src/store/manifest-store.js';
 import { PostgresBackend } from '../../src/store/postgres-backend.js';
-import type { RecordBackend } from '../../src/store/record-backend.js';
 import { RecordStore } from '../../src/store/record-store.js';
 import { SqliteBackend } from '../../src/store/sqlite-backend.js';
 import { ensureTestPostgres, type ScratchDatabase, scratchDatabase } from '../helpers/postgres.js';
@@ -278,54 +277,4 @@ describe.each(backends)('the $name store', (backend) => {
       expect(await writer.view(latest)).toBe(2);
     },
   );
-});
-
-describe('a SQLite store read again at the same generation', () => {
-  it('starts from what it read (no list lengths or tails read again), and reads again once the generation moved', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'bake-store-'));
-    const file = join(dir, 'state.db');
-    try {
-      // The real backend, with its readers' list reads counted.
-      const backend = new SqliteBackend(file);
-      let listReads = 0;
-      const counted: RecordBackend = {
-        description: backend.description,
-        synchronous: backend.synchronous,
-        write: (fn, wait) => backend.write(fn, wait),
-        read: (fn) =>
-          backend.read((tx) =>
-            fn({
-              ...tx,
-              lists: () => {
-                listReads++;
-                return tx.lists();
-              },
-            }),
-          ),
-        close: () => backend.close(),
-      };
-      const store = new RecordStore(counted, file);
-      const other = new RecordStore(new SqliteBackend(file), file);
-      await other.update({ purpose: 'test' }, async (m) => {
-        m.services['a'] = { versions: [version(1)] };
-        m.services['b'] = { versions: [version(1), version(2)] };
-        return { result: undefined, write: true };
-      });
-      const latest = (m: VersionManifest) => [m.services['a']?.versions.at(-1)?.version, m.services['b']?.versions.at(-1)?.version];
-      expect(await store.view(latest)).toEqual([1, 2]);
-      expect(await store.view(latest)).toEqual([1, 2]);
-      expect(await store.view((m) => Object.keys(m.services))).toEqual(['a', 'b']);
-      expect(listReads).toBe(1);
-      await other.update({ purpose: 'test' }, async (m) => {
-        m.services['a']?.versions.push(version(2));
-        return { result: undefined, write: true };
-      });
-      expect(await store.view(latest)).toEqual([2, 2]);
-      expect(listReads).toBe(2);
-      await store.close();
-      await other.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
 });
