@@ -123,13 +123,13 @@ export class SqliteBackend implements RecordBackend, LedgerSql {
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
       try {
         // Polled here, not waited for inside SQLite: a synchronous wait would stop the event loop.
-        db.pragma('busy_timeout = 0');
-        db.exec('BEGIN IMMEDIATE');
+        statement(db, 'PRAGMA busy_timeout = 0').get();
+        statement(db, 'BEGIN IMMEDIATE').run();
         return;
       } catch (error) {
         if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw this.#error('cannot begin a write', error);
       } finally {
-        db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        statement(db, `PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
       }
       if (!told) wait.onWait?.();
       told = true;
@@ -170,8 +170,8 @@ export class SqliteBackend implements RecordBackend, LedgerSql {
   #reader(db: Database.Database): RecordReader {
     const rows = (query: RowQuery): RecordRow[] => selectRows(db, query);
     return {
-      meta: async () => db.prepare('SELECT schema, generation FROM bake_meta WHERE id = 1').get() as StoreMeta | undefined,
-      lists: async () => db.prepare('SELECT kind, owner, length FROM bake_lists').all() as ListLength[],
+      meta: async () => statement(db, 'SELECT schema, generation FROM bake_meta WHERE id = 1').get() as StoreMeta | undefined,
+      lists: async () => statement(db, 'SELECT kind, owner, length FROM bake_lists').all() as ListLength[],
       rows: async (query) => rows(query),
       rowsSync: rows,
     };
@@ -185,50 +185,79 @@ export class SqliteBackend implements RecordBackend, LedgerSql {
 /** How long a statement other than BEGIN IMMEDIATE waits for a lock another process holds. */
 const BUSY_TIMEOUT_MS = 5000;
 
+/**
+ * A connection's prepared statements, by their SQL: preparing compiles the statement, and every
+ * write prepared the same half dozen again (with the two busy_timeout pragmas around its BEGIN).
+ * Bounded: a read of n given positions has n marks, so its SQL differs with n.
+ */
+const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+const MAX_PREPARED = 64;
+
+function statement(db: Database.Database, sql: string): Database.Statement {
+  let statements = prepared.get(db);
+  if (!statements) prepared.set(db, (statements = new Map()));
+  let found = statements.get(sql);
+  if (!found) {
+    found = db.prepare(sql);
+    if (statements.size < MAX_PREPARED) statements.set(sql, found);
+  }
+  return found;
+}
+
 const EMPTY: RecordReader = { meta: async () => undefined, lists: async () => [], rows: async () => [], rowsSync: () => [] };
 
 function selectRows(db: Database.Database, query: RowQuery): RecordRow[] {
   const columns = 'SELECT kind, owner, seq, body FROM bake_records';
   if ('seqs' in query) {
     const marks = query.seqs.map(() => '?').join(', ');
-    return db
-      .prepare(`${columns} WHERE kind = ? AND owner = ? AND seq IN (${marks})`)
-      .all(query.kind, query.owner, ...query.seqs) as RecordRow[];
+    return statement(db, `${columns} WHERE kind = ? AND owner = ? AND seq IN (${marks})`).all(
+      query.kind,
+      query.owner,
+      ...query.seqs,
+    ) as RecordRow[];
   }
   if ('all' in query) {
-    return db.prepare(`${columns} WHERE kind = ? AND owner = ? ORDER BY seq`).all(query.kind, query.owner) as RecordRow[];
+    return statement(db, `${columns} WHERE kind = ? AND owner = ? ORDER BY seq`).all(query.kind, query.owner) as RecordRow[];
   }
   if ('tails' in query) {
     // One statement for every list's tail (a monorepo asks for 200): the pairs as a JSON array.
     const pairs = JSON.stringify(query.tails.map((t) => [t.owner, t.seq]));
-    return db
-      .prepare(`${columns} WHERE kind = ? AND (owner, seq) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))`)
-      .all(query.kind, pairs) as RecordRow[];
+    return statement(db, `${columns} WHERE kind = ? AND (owner, seq) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))`).all(
+      query.kind,
+      pairs,
+    ) as RecordRow[];
   }
   const column = indexColumn(query.kind, query.field);
   if (!column) throw new Error(`store: ${query.kind}.${query.field} is not indexed`);
   if (query.owner === undefined)
-    return db.prepare(`${columns} WHERE kind = ? AND ${column} = ?`).all(query.kind, query.value) as RecordRow[];
-  return db.prepare(`${columns} WHERE kind = ? AND ${column} = ? AND owner = ?`).all(query.kind, query.value, query.owner) as RecordRow[];
+    return statement(db, `${columns} WHERE kind = ? AND ${column} = ?`).all(query.kind, query.value) as RecordRow[];
+  return statement(db, `${columns} WHERE kind = ? AND ${column} = ? AND owner = ?`).all(
+    query.kind,
+    query.value,
+    query.owner,
+  ) as RecordRow[];
 }
 
 function apply(db: Database.Database, changes: ChangeSet): void {
-  const clear = db.prepare('DELETE FROM bake_records WHERE kind = ? AND owner = ?');
-  const put = db.prepare(
+  const clear = statement(db, 'DELETE FROM bake_records WHERE kind = ? AND owner = ?');
+  const put = statement(
+    db,
     'INSERT INTO bake_records (kind, owner, seq, body, k1, k2) VALUES (?, ?, ?, ?, ?, ?) ' +
       'ON CONFLICT (kind, owner, seq) DO UPDATE SET body = excluded.body, k1 = excluded.k1, k2 = excluded.k2',
   );
-  const length = db.prepare(
+  const length = statement(
+    db,
     'INSERT INTO bake_lists (kind, owner, length) VALUES (?, ?, ?) ON CONFLICT (kind, owner) DO UPDATE SET length = excluded.length',
   );
-  const drop = db.prepare('DELETE FROM bake_lists WHERE kind = ? AND owner = ?');
+  const drop = statement(db, 'DELETE FROM bake_lists WHERE kind = ? AND owner = ?');
   for (const c of changes.cleared) clear.run(c.kind, c.owner);
   for (const r of changes.rows) put.run(r.kind, r.owner, r.seq, r.body, r.k1, r.k2);
   for (const l of changes.lengths) {
     if (l.length < 0) drop.run(l.kind, l.owner);
     else length.run(l.kind satisfies RecordKind, l.owner, l.length);
   }
-  db.prepare(
+  statement(
+    db,
     'INSERT INTO bake_meta (id, schema, generation) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET generation = excluded.generation',
   ).run(STORE_SCHEMA, changes.generation);
 }
