@@ -11,6 +11,7 @@ import { benchHistory } from './history.js';
 import { benchHistoryGate } from './history-gate.js';
 import { benchCompat } from './compat.js';
 import { benchState } from './state.js';
+import { benchStore } from './store.js';
 import { benchCluster } from './cluster.js';
 
 const sections = {
@@ -25,6 +26,7 @@ const sections = {
   'history-gate': benchHistoryGate,
   compat: benchCompat,
   state: benchState,
+  store: benchStore,
   cluster: benchCluster,
 };
 

@@ -121,7 +121,7 @@ async function serve(dir, env) {
 }
 
 /** A fresh PostgreSQL database; undefined when no server can be had. */
-function postgresDatabase(name) {
+export function postgresDatabase(name) {
   let server = process.env.BAKE_BENCH_DATABASE_URL ?? process.env.BAKE_TEST_DATABASE_URL;
   if (!server) {
     const started = spawnSync('sh', [join(root, 'scripts', 'test-postgres.sh')], { encoding: 'utf8' });
