@@ -62,7 +62,6 @@ export class SqliteBackend implements RecordBackend, LedgerSql {
     this.#db = undefined;
     this.#readDb = undefined;
     this.#ledgerDb = undefined;
-    this.#ledgerStatements.clear();
   }
 
   /**
@@ -70,7 +69,6 @@ export class SqliteBackend implements RecordBackend, LedgerSql {
    * ledger keeps a file of its own, so its writes never queue behind a long record write). A write
    * lock another connection holds is waited for by polling (up to 30 s), never by blocking the event loop.
    */
-  readonly #ledgerStatements = new Map<string, Database.Statement>();
 
   async statement(sql: string, params: readonly LedgerValue[] = []): Promise<Record<string, unknown>[]> {
     if (!this.#ledgerDb) {
@@ -90,8 +88,7 @@ export class SqliteBackend implements RecordBackend, LedgerSql {
     const deadline = Date.now() + 30_000;
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
       try {
-        let prepared = this.#ledgerStatements.get(sql);
-        if (!prepared) this.#ledgerStatements.set(sql, (prepared = db.prepare(sql.replace(/\$(\d+)/g, '@p$1'))));
+        const prepared = statement(db, sql.replace(/\$(\d+)/g, '@p$1'));
         if (prepared.reader) return prepared.all(...args) as Record<string, unknown>[];
         prepared.run(...args);
         return [];
@@ -186,9 +183,10 @@ export class SqliteBackend implements RecordBackend, LedgerSql {
 const BUSY_TIMEOUT_MS = 5000;
 
 /**
- * A connection's prepared statements, by their SQL: preparing compiles the statement, and every
- * write prepared the same half dozen again (with the two busy_timeout pragmas around its BEGIN).
- * Bounded: a read of n given positions has n marks, so its SQL differs with n.
+ * A connection's prepared statements (records and request ledger alike), by their SQL: preparing
+ * compiles the statement, and every write prepared the same half dozen again (with the two
+ * busy_timeout pragmas around its BEGIN). Every statement here has fixed SQL (positions and tails
+ * go in as JSON), so the bound is only a guard.
  */
 const prepared = new WeakMap<Database.Database, Map<string, Database.Statement>>();
 const MAX_PREPARED = 64;
@@ -209,11 +207,10 @@ const EMPTY: RecordReader = { meta: async () => undefined, lists: async () => []
 function selectRows(db: Database.Database, query: RowQuery): RecordRow[] {
   const columns = 'SELECT kind, owner, seq, body FROM bake_records';
   if ('seqs' in query) {
-    const marks = query.seqs.map(() => '?').join(', ');
-    return statement(db, `${columns} WHERE kind = ? AND owner = ? AND seq IN (${marks})`).all(
+    return statement(db, `${columns} WHERE kind = ? AND owner = ? AND seq IN (SELECT value FROM json_each(?))`).all(
       query.kind,
       query.owner,
-      ...query.seqs,
+      JSON.stringify(query.seqs),
     ) as RecordRow[];
   }
   if ('all' in query) {
