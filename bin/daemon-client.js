@@ -30,7 +30,7 @@ const { join } = require('node:path');
 
 const COMMANDS = new Set(['build', 'commit', 'status', 'log']);
 /** Variables a shell changes between two commands of one session, and the daemon's own: not part of the environment compared. */
-const VOLATILE = new Set(['_', 'PWD', 'OLDPWD', 'SHLVL', 'BAKE_DAEMON', 'BAKE_DAEMON_IDLE_MS']);
+const VOLATILE = new Set(['_', 'PWD', 'OLDPWD', 'SHLVL', 'BAKE_DAEMON', 'BAKE_DAEMON_IDLE_MS', 'BAKE_CLIENT']);
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** The environment as compared: every variable but the volatile ones, sorted. */
@@ -43,16 +43,40 @@ function environmentKey(env) {
   );
 }
 
-/** 32-bit FNV-1a, twice with different seeds: a name, not a proof (the daemon compares the environment itself). */
+/**
+ * The socket's name: 32-bit FNV-1a, twice with different seeds, over the bytes of `text` (UTF-8).
+ * A name, not a proof (the daemon compares the environment itself). bin/daemon-client.c computes
+ * the same name from the same bytes, so both clients find one daemon.
+ */
 function nameHash(text) {
+  const bytes = Buffer.from(text, 'utf8');
   let a = 0x811c9dc5;
   let b = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  for (const c of bytes) {
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x01000193 + 2);
   }
   return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+}
+
+/** A file's identity as both clients write it: device, inode, size and mtime in nanoseconds. */
+function fileIdentity(path) {
+  const s = statSync(path, { bigint: true });
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
+}
+
+/**
+ * What names a daemon: the bundle's identity (a rebuilt bake never meets an old daemon), the Node
+ * binary's (nor another Node), the user, and every variable but the volatile ones, sorted, each
+ * `NAME=value` and a NUL.
+ */
+function nameKey(bundle, env, uid) {
+  const vars = Object.keys(env)
+    .filter((k) => !VOLATILE.has(k))
+    .sort()
+    .map((k) => `${k}=${env[k]}\0`)
+    .join('');
+  return `${fileIdentity(bundle)}\0${fileIdentity(process.execPath)}\0${uid}\0${vars}`;
 }
 
 /** The command word of argv (the first that is not a global option or its value); bin/bake.js uses it too. */
@@ -63,8 +87,7 @@ function commandWord(argv) {
 
 /**
  * Where this command's daemon listens, or undefined when the command does not go through one.
- * `bundle` is the bundle's path: its identity (device, inode, size, mtime) is part of the name,
- * so a rebuilt bake never meets an old daemon.
+ * `bundle` is the bundle's path (see nameKey).
  */
 function daemonSocket(argv, env, bundle) {
   if (process.platform === 'win32') return undefined;
@@ -73,11 +96,10 @@ function daemonSocket(argv, env, bundle) {
   if (!COMMANDS.has(commandWord(argv) ?? '')) return undefined;
   if (argv.some((a) => a === '-h' || a === '--help' || a.startsWith('--service'))) return undefined;
   try {
-    const s = statSync(bundle);
     const uid = process.getuid?.() ?? -1;
     const base = env.XDG_RUNTIME_DIR || (env.XDG_CACHE_HOME ? env.XDG_CACHE_HOME : join(homedir(), '.cache'));
     const dir = join(base, 'bake');
-    const name = nameHash(`${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}\0${process.version}\0${uid}\0${environmentKey(env)}`);
+    const name = nameHash(nameKey(bundle, env, uid));
     const path = join(dir, `daemon-${name}.sock`);
     // A unix socket's path is limited to 107 bytes; a longer one just means no daemon.
     return Buffer.byteLength(path) < 100 ? { dir, path, uid } : undefined;
@@ -135,7 +157,7 @@ function runThroughDaemon(argv, socket, env) {
         }
         if (frame.accept !== undefined) {
           started = true;
-          if (/(^|,)\s*(\*|daemon)\s*(,|$)/.test(env.BAKE_DEBUG ?? '')) process.stderr.write(`bake:daemon running in daemon PID ${frame.accept}\n`);
+          if (/(^|,)\s*(\*|daemon)\s*(,|$)/.test(env.BAKE_DEBUG ?? '')) process.stderr.write(`bake:daemon running in daemon PID ${frame.accept} (node client)\n`);
           for (const s of SIGNALS) process.on(s, onSignal);
         }
         if (frame.out !== undefined) process.stdout.write(frame.out);

@@ -10,15 +10,24 @@ import { BAKE_LAUNCHER } from '../helpers/bake-cli.js';
 import { shopRepo, type Repo } from '../helpers/repo.js';
 import { requireTools } from '../helpers/require-tools.js';
 
-// The per-user build daemon (bin/daemon-client.js, src/cli/daemon-server.ts), driven through
-// bin/bake as a developer runs it: the second command runs in the daemon the first one started,
-// and answers exactly as a local run does; another environment gets another daemon; a signal to
-// the command stops it as it would stop a local run. Each test's daemons live in a runtime
-// directory of its own and are killed by the PIDs they wrote there.
+// The per-user build daemon (bin/daemon-client.js, bin/daemon-client.c, src/cli/daemon-server.ts),
+// driven through bin/bake as a developer runs it, once with each client (the native one bin/bake
+// runs when `npm run build` compiled it, and Node's, BAKE_CLIENT=node): the second command runs in
+// the daemon the first one started, and answers exactly as a local run does; another environment
+// gets another daemon; a signal to the command stops it as it would stop a local run. Each suite's
+// daemons live in a runtime directory of its own and are killed by the PIDs they wrote there.
 
 const tools = requireTools('git', 'busybox');
 const LAUNCHER = BAKE_LAUNCHER;
 const HOLDER = fileURLToPath(new URL('../race/store-holder.mjs', import.meta.url));
+const NATIVE = fileURLToPath(new URL('../../dist/bake-client', import.meta.url));
+// The native client is built by `npm run build` wherever a C compiler is; CI has one, so there it must exist.
+const native = existsSync(NATIVE);
+if (process.env.CI === 'true' && !native) throw new Error(`${NATIVE} was not built: npm run build compiles bin/daemon-client.c (needs cc)`);
+const CLIENTS = [
+  { client: 'native', env: {}, skip: !native },
+  { client: 'node', env: { BAKE_CLIENT: 'node' }, skip: false },
+];
 
 interface Run {
   exitCode: number;
@@ -26,7 +35,8 @@ interface Run {
   stderr: string;
 }
 
-describe.skipIf(tools.skip)('the build daemon', () => {
+describe.each(CLIENTS)('the build daemon, through the $client client', ({ client, env: clientEnv, skip }) => {
+  if (tools.skip || skip) return void it.skip('needs git, busybox and the client');
   let repo: Repo;
   let runtime: string;
   let env: Record<string, string>;
@@ -64,7 +74,7 @@ describe.skipIf(tools.skip)('the build daemon', () => {
     repo = await shopRepo();
     runtime = await mkdtemp(join(tmpdir(), 'bake-daemon-test-'));
     await chmod(runtime, 0o700);
-    env = { BAKE_DAEMON: '1', XDG_RUNTIME_DIR: runtime, BAKE_DAEMON_IDLE_MS: '60000', BAKE_DEBUG: 'daemon' };
+    env = { BAKE_DAEMON: '1', XDG_RUNTIME_DIR: runtime, BAKE_DAEMON_IDLE_MS: '60000', BAKE_DEBUG: 'daemon', ...clientEnv };
   });
   /** The daemons of this test: processes whose command line names its runtime directory. */
   async function ours(): Promise<number[]> {
@@ -89,6 +99,8 @@ describe.skipIf(tools.skip)('the build daemon', () => {
     const built = await run(['-C', repo.dir, '--json', 'build', 'shop']);
     expect(built.exitCode, built.stderr).toBe(0);
     expect(Number(inDaemon(built))).toBe(pid);
+    // This suite's client sent it: the native one found the daemon Node's started, by the same name.
+    expect(built.stderr).toContain(`(${client} client)`);
     const local = await run(['-C', repo.dir, '--json', 'build', 'shop'], { BAKE_DAEMON: '0' });
     expect(inDaemon(local)).toBeUndefined();
     // The same build, found unchanged the second time: the same document either way.
@@ -103,8 +115,10 @@ describe.skipIf(tools.skip)('the build daemon', () => {
 
   it('gives errors and exit codes exactly as a local run does', async () => {
     await daemonsUp(1);
-    const remote = await run(['-C', repo.dir, '--json', 'build', 'no-such-image']);
-    const local = await run(['-C', repo.dir, '--json', 'build', 'no-such-image'], { BAKE_DAEMON: '0' });
+    // Text beyond ASCII, and a quote, come back byte for byte.
+    const image = 'no-such-image-ünï-😀-"q"';
+    const remote = await run(['-C', repo.dir, '--json', 'build', image]);
+    const local = await run(['-C', repo.dir, '--json', 'build', image], { BAKE_DAEMON: '0' });
     expect(inDaemon(remote)).toBeDefined();
     expect(remote.exitCode).toBe(local.exitCode);
     expect(remote.exitCode).not.toBe(0);
@@ -121,6 +135,34 @@ describe.skipIf(tools.skip)('the build daemon', () => {
     const again = await run(['-C', repo.dir, '--json', 'status'], { BAKE_TEST_MARK: 'other' });
     const fresh = after.find((p) => !before.includes(p));
     expect(Number(inDaemon(again))).toBe(fresh);
+  });
+
+  it('finds the daemon of any environment: values beyond ASCII, control characters, extra CA certificates', async () => {
+    // bin/bake moves NODE_EXTRA_CA_CERTS aside and bake gives it back: both clients name the daemon with it.
+    const extra = { BAKE_TEST_MARK: 'ünï 😀 "q" \\ tab\there\nline', NODE_EXTRA_CA_CERTS: join(runtime, 'extra-ca.pem') };
+    const before = await daemonsUp(1);
+    const first = await run(['-C', repo.dir, '--json', 'status'], extra);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(inDaemon(first)).toBeUndefined();
+    const after = await daemonsUp(before.length + 1);
+    const again = await run(['-C', repo.dir, '--json', 'status'], extra);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(Number(inDaemon(again))).toBe(after.find((p) => !before.includes(p)));
+    expect(again.stderr).toContain(`(${client} client)`);
+    expect(again.stdout).toBe(first.stdout);
+  });
+
+  it('runs the command itself when the daemon directory is not its own', async () => {
+    await daemonsUp(1);
+    await chmod(join(runtime, 'bake'), 0o777);
+    try {
+      const open = await run(['-C', repo.dir, '--json', 'status']);
+      expect(open.exitCode, open.stderr).toBe(0);
+      expect(inDaemon(open)).toBeUndefined();
+      expect(JSON.parse(open.stdout).generation).toBeGreaterThan(0);
+    } finally {
+      await chmod(join(runtime, 'bake'), 0o700);
+    }
   });
 
   it('stops with the signal its caller got, and the next command starts afresh', async () => {
